@@ -1,0 +1,75 @@
+"""Errors raised for bad input, naming where the problem is.
+
+Every problem a user can fix is an :class:`InputError`: a ``ValueError`` whose
+message starts with the place (file, sheet, cell, row, column or TOML key)
+and then says what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["InputError", "SolverError"]
+
+
+class InputError(ValueError):
+    """Bad input, with the place it was found.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    file : str or Path, optional
+        The file the input came from (its name is shown, not the full path).
+    sheet : str, optional
+        Workbook sheet.
+    cell : str, optional
+        Cell reference such as ``"C4"``.
+    row : int, optional
+        Row number as a user sees it (1-based, header is row 1 in a CSV).
+    column : str, optional
+        Column name.
+    key : str, optional
+        TOML key, dotted (``"pace_of_change.min_growth"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        sheet: str | None = None,
+        cell: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.file = None if file is None else str(file)
+        self.sheet = sheet
+        self.cell = cell
+        self.row = row
+        self.column = column
+        self.key = key
+        self.reason = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(Path(self.file).name)
+        if self.sheet is not None and self.cell is not None:
+            parts.append(f"{self.sheet}!{self.cell}")
+        elif self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        if self.key is not None:
+            parts.append(f"key {self.key}")
+        where = ", ".join(parts)
+        return f"{where}: {self.reason}" if where else self.reason
+
+
+class SolverError(RuntimeError):
+    """The optimiser failed or returned something that cannot be trusted."""

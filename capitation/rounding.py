@@ -1,0 +1,268 @@
+"""Rounding money to whole pence (domain.md section 4 and the conventions).
+
+``R(x)`` rounds to whole pence with halves away from zero, as Excel's ROUND
+does, after snapping ``x * 100`` to 6 decimal places so that float noise never
+moves a half penny. The same snap comes before every ceiling and floor to
+pence. Largest remainder (LR) rounds a set of amounts to whole pence so that
+they add up exactly to a known total; ties go to the earliest amount in a
+canonical order (string order of the codes unless an order is given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "SNAP_DECIMALS",
+    "snap_pence",
+    "round_pence",
+    "round_gbp",
+    "ceil_pence",
+    "floor_pence",
+    "excel_round",
+    "largest_remainder",
+    "largest_remainder_grouped",
+    "largest_remainder_rows",
+    "pence_to_gbp",
+]
+
+SNAP_DECIMALS = 6
+
+
+def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
+    """Return ``amount_gbp * 100`` snapped to 6 decimal places (float pence).
+
+    Parameters
+    ----------
+    amount_gbp : float or array-like
+        Amounts in pounds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Amounts in pence, snapped.
+    """
+    return np.round(np.asarray(amount_gbp, dtype=float) * 100.0, SNAP_DECIMALS)
+
+
+def _half_away(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def round_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
+    """R(x) in whole pence (int64): halves away from zero after the snap.
+
+    Parameters
+    ----------
+    amount_gbp : float or array-like
+        Amounts in pounds.
+
+    Returns
+    -------
+    int or numpy.ndarray of int64
+        Whole pence.
+
+    Examples
+    --------
+    >>> round_pence(712_873.935)
+    71287394
+    """
+    out = _half_away(snap_pence(amount_gbp)).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
+def round_gbp(amount_gbp: float | np.ndarray | pd.Series) -> float | np.ndarray | pd.Series:
+    """R(x) in pounds: whole pence with halves away from zero, as a float.
+
+    A Series keeps its index.
+
+    Parameters
+    ----------
+    amount_gbp : float or array-like
+        Amounts in pounds.
+
+    Returns
+    -------
+    float, numpy.ndarray or pandas.Series
+        Amounts in pounds, rounded to whole pence.
+    """
+    pence = _half_away(snap_pence(amount_gbp))
+    if isinstance(amount_gbp, pd.Series):
+        return pd.Series(pence / 100.0, index=amount_gbp.index, name=amount_gbp.name)
+    return float(pence / 100.0) if pence.ndim == 0 else pence / 100.0
+
+
+def ceil_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
+    """Ceiling to whole pence after the snap (int64 pence)."""
+    out = np.ceil(snap_pence(amount_gbp)).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
+def floor_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
+    """Floor to whole pence after the snap (int64 pence)."""
+    out = np.floor(snap_pence(amount_gbp)).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
+def excel_round(x: float | np.ndarray, digits: int) -> float | np.ndarray:
+    """Round like Excel's ROUND: halves away from zero, after a 9-significant snap.
+
+    Used for indices printed to a few decimals (domain.md section 3).
+
+    Parameters
+    ----------
+    x : float or array-like
+        Values.
+    digits : int
+        Decimal places.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Rounded values.
+    """
+    scaled = np.round(np.asarray(x, dtype=float) * 10.0**digits, SNAP_DECIMALS)
+    out = _half_away(scaled) / 10.0**digits
+    return float(out) if out.ndim == 0 else out
+
+
+def pence_to_gbp(pence: np.ndarray | pd.Series | int) -> np.ndarray | pd.Series | float:
+    """Whole pence (int) to pounds (float), keeping a Series' index."""
+    if isinstance(pence, pd.Series):
+        return pence.astype(np.int64) / 100.0
+    arr = np.asarray(pence, dtype=np.int64) / 100.0
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _lr_core(pence: np.ndarray, total_pence: int) -> np.ndarray:
+    """Largest remainder on float pence already in canonical (tie) order."""
+    snapped = np.round(pence, SNAP_DECIMALS)
+    floors = np.floor(snapped)
+    remainders = snapped - floors
+    missing = int(total_pence) - int(floors.sum())
+    if missing < 0 or missing > len(pence):
+        raise ValueError(
+            f"largest remainder: the amounts add up to {snapped.sum() / 100:,.2f} pounds, "
+            f"too far from the total {total_pence / 100:,.2f} to round to it"
+        )
+    out = floors.astype(np.int64)
+    if missing:
+        order = np.argsort(-remainders, kind="stable")
+        out[order[:missing]] += 1
+    return out
+
+
+def largest_remainder(
+    amounts_gbp: pd.Series,
+    total_pence: int,
+    order: Sequence | None = None,
+) -> pd.Series:
+    """Round amounts to whole pence adding up exactly to ``total_pence``.
+
+    domain.md section 4: floors first, then the missing pence one each to the
+    largest fractional remainders; ties go to the lowest code (string order)
+    unless ``order`` gives the tie order.
+
+    Parameters
+    ----------
+    amounts_gbp : pandas.Series
+        Unrounded amounts in pounds, indexed by code.
+    total_pence : int
+        The total the rounded amounts must add up to, in pence.
+    order : sequence, optional
+        Codes in tie-break order (earlier wins). Default: ascending string order.
+
+    Returns
+    -------
+    pandas.Series
+        Whole pence (int64), in the input's index order.
+
+    Raises
+    ------
+    ValueError
+        When the amounts are more than one penny each away from the total.
+    """
+    if order is None:
+        keys = amounts_gbp.index.astype(str)
+        canonical = amounts_gbp.iloc[np.argsort(np.asarray(keys), kind="stable")]
+    else:
+        canonical = amounts_gbp.reindex(list(order))
+    pence = _lr_core(canonical.to_numpy(dtype=float) * 100.0, total_pence)
+    rounded = pd.Series(pence, index=canonical.index, name=amounts_gbp.name)
+    return rounded.reindex(amounts_gbp.index)
+
+
+def largest_remainder_grouped(
+    amounts_gbp: pd.Series,
+    groups: pd.Series,
+    totals_pence: pd.Series,
+) -> pd.Series:
+    """Largest remainder within each group, vectorised (no loop over groups).
+
+    Parameters
+    ----------
+    amounts_gbp : pandas.Series
+        Unrounded amounts in pounds, indexed by (unique) code.
+    groups : pandas.Series
+        The group of each code, same index as ``amounts_gbp``.
+    totals_pence : pandas.Series
+        Whole-pence total per group, indexed by group.
+
+    Returns
+    -------
+    pandas.Series
+        Whole pence (int64), same index as ``amounts_gbp``; each group adds up
+        to its total. Ties go to the lowest code within the group.
+    """
+    codes = np.asarray(amounts_gbp.index.astype(str))
+    grp = groups.reindex(amounts_gbp.index).to_numpy()
+    snapped = np.round(amounts_gbp.to_numpy(dtype=float) * 100.0, SNAP_DECIMALS)
+    floors = np.floor(snapped)
+    remainders = snapped - floors
+    frame = pd.DataFrame({"g": grp, "code": codes, "rem": remainders, "floor": floors})
+    floor_sums = frame.groupby("g", sort=False)["floor"].sum()
+    missing = totals_pence.reindex(floor_sums.index).astype(np.int64) - floor_sums.astype(np.int64)
+    counts = frame.groupby("g", sort=False).size()
+    if ((missing < 0) | (missing > counts)).any():
+        bad = missing.index[(missing < 0) | (missing > counts)][:5].tolist()
+        raise ValueError(f"largest remainder: groups {bad} cannot round to their totals")
+    order = np.lexsort((codes, -remainders, pd.factorize(grp)[0]))
+    sorted_frame = frame.iloc[order]
+    rank = sorted_frame.groupby("g", sort=False).cumcount().to_numpy()
+    need = missing.reindex(sorted_frame["g"]).to_numpy()
+    bump = np.zeros(len(frame), dtype=np.int64)
+    bump[order] = (rank < need).astype(np.int64)
+    return pd.Series(floors.astype(np.int64) + bump, index=amounts_gbp.index, name=amounts_gbp.name)
+
+
+def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) -> np.ndarray:
+    """Largest remainder on each row of a 2-D array of float pence.
+
+    Ties go to the earlier column, so columns must be in tie-break order.
+
+    Parameters
+    ----------
+    amounts_pence : numpy.ndarray
+        Shape (rows, columns), unrounded pence.
+    totals_pence : numpy.ndarray
+        Shape (rows,), whole pence each row must add up to.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 pence of the same shape; each row adds up to its total.
+    """
+    snapped = np.round(np.asarray(amounts_pence, dtype=float), SNAP_DECIMALS)
+    floors = np.floor(snapped)
+    remainders = snapped - floors
+    missing = np.asarray(totals_pence, dtype=np.int64) - floors.sum(axis=1).astype(np.int64)
+    if ((missing < 0) | (missing > snapped.shape[1])).any():
+        raise ValueError("largest remainder: a row cannot round to its total")
+    order = np.argsort(-remainders, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(snapped.shape[0])[:, None]
+    ranks[rows, order] = np.arange(snapped.shape[1])[None, :]
+    return floors.astype(np.int64) + (ranks < missing[:, None]).astype(np.int64)
