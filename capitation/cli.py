@@ -1,0 +1,84 @@
+"""Command line: ``capitation run MODEL.toml [--out OUT.xlsx]``.
+
+The only module that prints. Bad input prints one clear message to stderr,
+without a traceback, and exits with status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from capitation.errors import InputError, SolverError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capitation",
+        description="Population-needs-based capitated budgets for integrated care systems.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a model file and write its results workbook")
+    run.add_argument("model", type=Path, help="model file (.toml, or a model workbook .xlsx)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results workbook (default: <model stem>_results.xlsx here)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _summary_text(results) -> str:
+    with pd.option_context("display.width", 120, "display.max_columns", 12,
+                           "display.float_format", "{:,.4f}".format):
+        lines = []
+        if results.tables:
+            top = results.levels[-1]
+            table = results.summary()
+            lines.append(f"{results.spec.name}: {len(results.table('practice')):,} practices, "
+                         f"{len(table):,} {top}, envelope £{table['allocation_gbp'].sum():,.2f}")
+            shown = table.sort_values("need_index", ascending=False)
+            lines.append(shown.head(10).to_string())
+            if len(shown) > 10:
+                lines.append(f"... {len(shown) - 10} more {top} in the workbook")
+        pace = results.pace_of_change
+        if pace is not None:
+            lines.append(f"pace of change:\n{pace}")
+        if results.budget is not None:
+            lines.append(f"service budget {results.budget.name}:")
+            lines.append(results.budget_bridge.to_string())
+        return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from capitation.model import Model
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.model.suffix.lower() in {".xlsx", ".xlsm"}:
+                model = Model.from_excel(args.model)
+            else:
+                model = Model.from_toml(args.model)
+            results = model.run(progress=not args.quiet and sys.stderr.isatty())
+            out = args.out or Path.cwd() / f"{args.model.stem}_results.xlsx"
+            results.to_excel(out)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+    except (InputError, SolverError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(_summary_text(results))
+    print(f"results workbook: {Path(out).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

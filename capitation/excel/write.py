@@ -1,0 +1,130 @@
+"""Results → workbook: one sheet per level (per year), pace of change, budget, assumptions.
+
+Level sheets keep the contract of issue 3: a header row with the level's name
+over the code column and then exactly the ``results.table`` column names, one
+row per organisation, no total rows. Text is always written as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from capitation.excel.names import unique_sheet_names
+from capitation.excel.tables import MONEY_FORMAT, write_cell
+from capitation.files import write_atomically
+
+__all__ = ["write_results", "flatten_parameters"]
+
+
+def flatten_parameters(data: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """Every parameter of a parsed TOML as (dotted key, value text) rows."""
+    rows: list[tuple[str, str]] = []
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            rows.extend(flatten_parameters(value, full))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                rows.extend(flatten_parameters(item, f"{full}[{i + 1}]"))
+        else:
+            rows.append((full, str(value)))
+    return rows
+
+
+def _formats(book: xlsxwriter.Workbook) -> dict:
+    return {
+        "header": book.add_format({"bold": True, "bottom": 1, "text_wrap": True}),
+        "money": book.add_format({"num_format": MONEY_FORMAT}),
+        "percent": book.add_format({"num_format": "0.00%"}),
+        "index": book.add_format({"num_format": "0.000000"}),
+        "number": book.add_format({"num_format": "#,##0.00"}),
+    }
+
+
+def _column_format(column: str, formats: dict):
+    if column.endswith("_gbp"):
+        return formats["money"]
+    if column in {"distance_from_target", "growth", "baseline_distance_from_target"}:
+        return formats["percent"]
+    if column.startswith("need_index"):
+        return formats["index"]
+    if column.startswith("population") or column.startswith("weighted_population"):
+        return formats["number"]
+    return None
+
+
+def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict) -> None:
+    sheet.write_string(0, 0, index_label, formats["header"])
+    for c, column in enumerate(frame.columns, start=1):
+        sheet.write_string(0, c, str(column), formats["header"])
+    codes = frame.index.to_numpy(dtype=object)
+    for r, code in enumerate(codes, start=1):
+        sheet.write_string(r, 0, str(code))
+    for c, column in enumerate(frame.columns, start=1):
+        fmt = _column_format(str(column), formats)
+        values = frame[column].to_numpy(dtype=object)
+        for r, value in enumerate(values, start=1):
+            write_cell(sheet, r, c, value, fmt)
+    sheet.freeze_panes(1, 1)
+    sheet.set_column(0, 0, 14)
+    sheet.set_column(1, len(frame.columns), 16)
+
+
+def write_results(results, path: str | Path) -> Path:
+    """Write a results workbook atomically.
+
+    Parameters
+    ----------
+    results : capitation.results.Results
+        What a run produced.
+    path : str or Path
+        Output ``.xlsx``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    years = results.years
+    multi = len(years) > 1
+    pairs = [(level, year if multi else None) for year in years for level in results.levels]
+    names = unique_sheet_names(pairs)
+
+    def write(tmp: Path) -> None:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
+                                              "strings_to_urls": False,
+                                              "nan_inf_to_errors": True})
+        formats = _formats(book)
+        for (level, year), name in zip(pairs, names, strict=True):
+            table = results.table(level, year if year is not None else None)
+            _write_frame(book.add_worksheet(name), table, level, formats)
+        path_frame = results.pace_of_change_path
+        if path_frame is not None:
+            flat = path_frame.reset_index()
+            _write_frame(book.add_worksheet("pace_of_change_path"),
+                         flat.set_index(flat.columns[0]), flat.columns[0], formats)
+        if results.budget is not None:
+            from capitation.excel.budget_sheets import add_budget_sheets
+
+            add_budget_sheets(book, results.budget)
+        sheet = book.add_worksheet("assumptions")
+        sheet.write_string(0, 0, "item", formats["header"])
+        sheet.write_string(0, 1, "value", formats["header"])
+        rows = [*results.provenance(),
+                *[(f"parameter {k}", v) for k, v in flatten_parameters(results.spec.raw)]]
+        for pace_year, outcome in results.pace.items():
+            for field_name, value in vars(outcome).items():
+                shown = f"{value:.10g}" if isinstance(value, float | np.floating) else str(value)
+                rows.append((f"pace_of_change {pace_year} {field_name}", shown))
+        for r, (item, value) in enumerate(rows, start=1):
+            sheet.write_string(r, 0, item)
+            sheet.write_string(r, 1, value)
+        sheet.set_column(0, 0, 48)
+        sheet.set_column(1, 1, 70)
+        book.close()
+
+    return write_atomically(path, write)

@@ -1,0 +1,457 @@
+"""The model file (TOML) → validated specification; errors name the file and key.
+
+The format is the public contract of issues 3 and 4 (see README.md, "The
+model file"). Paths inside the file are relative to the file. Nothing here
+reads the data files themselves: :mod:`capitation.model` does that.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capitation.errors import InputError
+from capitation.rounding import round_pence, snap_pence
+
+__all__ = ["ModelSpec", "PopulationSpec", "ComponentSpec", "PaceSpec", "read_model_file",
+           "parse_model", "next_year", "year_suffix"]
+
+CONVENTIONS = ("toolkit", "nhs_england")
+METHODS = ("lp", "rule")
+KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
+                "risk_tier"}
+
+
+def next_year(year: str) -> str:
+    """The financial year after ``year`` ("2025/26" → "2026/27")."""
+    start = int(year[:4]) + 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def year_suffix(year: str) -> str:
+    """Sheet and column suffix of a year ("2026/27" → "2026_27")."""
+    return year.replace("/", "_")
+
+
+def _is_year(text: object) -> bool:
+    if not isinstance(text, str) or len(text) != 7 or text[4] != "/":
+        return False
+    head, tail = text[:4], text[5:]
+    return head.isdigit() and tail.isdigit() and (int(head) + 1) % 100 == int(tail)
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationSpec:
+    """The ``[population]`` table.
+
+    Attributes
+    ----------
+    files : dict of str to Path
+        Year → practice table (CSV or workbook); empty on the register path.
+    sheet : str or None
+        Sheet name when the files are workbooks.
+    id : str
+        Practice code column.
+    population : str
+        Raw population column.
+    levels : list
+        Level specs, innermost first (a column name or a list of columns).
+    register : Path or None
+        NHS Digital GP register CSV (domain.md 2.1).
+    practices : Path or None
+        Practice → level codes table for the register path.
+    """
+
+    files: dict[str, Path]
+    sheet: str | None
+    id: str
+    population: str
+    levels: list
+    register: Path | None = None
+    practices: Path | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ComponentSpec:
+    """One ``[[component]]`` entry, with per-year shares or pots."""
+
+    name: str
+    shares: list[float] | None
+    pots_pence: list[int] | None
+    blend: dict[str, float]
+    multipliers: list[str]
+    cost_weights: Path | None
+    need_index: Path | None
+
+
+@dataclass(frozen=True, eq=False)
+class PaceSpec:
+    """The ``[pace_of_change]`` table (issue 4)."""
+
+    level: str
+    baseline: Path | None
+    baseline_column: str | None
+    min_growth: list[float]
+    max_growth: list[float | None]
+    method: str
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """A validated model file.
+
+    Attributes
+    ----------
+    path : Path
+        The model file.
+    name, year : str
+        ``[model] name`` and the first financial year.
+    years : list of str
+        Every year the run covers (``[pace_of_change] years`` or just ``year``).
+    envelope_pence : list of int or None
+        Envelope per year in pence (None: the sum of pots).
+    convention : str
+        ``toolkit`` or ``nhs_england`` (domain.md section 3).
+    population : PopulationSpec or None
+    components : list of ComponentSpec
+    pace : PaceSpec or None
+    service_budget : dict or None
+        The raw ``[service_budget]`` table, read by ``capitation.service_budget_file``.
+    raw : dict
+        The whole parsed TOML, for the assumptions sheet.
+    """
+
+    path: Path
+    name: str
+    year: str
+    years: list[str]
+    envelope_pence: list[int | None]
+    convention: str
+    population: PopulationSpec | None
+    components: list[ComponentSpec]
+    pace: PaceSpec | None
+    service_budget: dict | None
+    raw: dict = field(default_factory=dict)
+
+
+class _Reader:
+    """Typed access to TOML values with errors naming the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+
+    def error(self, key: str, message: str) -> InputError:
+        return InputError(message, file=self.path, key=key)
+
+    def table(self, data: dict, key: str, required: bool = True) -> dict | None:
+        value = data.get(key.split(".")[-1])
+        if value is None:
+            if required:
+                raise self.error(key, "missing table")
+            return None
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a table, found {type(value).__name__}")
+        return value
+
+    def text(self, data: dict, key: str, required: bool = True,
+             default: str | None = None) -> str | None:
+        value = data.get(key.split(".")[-1])
+        if value is None:
+            if required:
+                raise self.error(key, "missing (expected text)")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"expected text, found {value!r}")
+        return value
+
+    def number(self, value: Any, key: str, low: float | None = None,
+               high: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"expected a number, found {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, found {value!r}")
+        if low is not None and value < low:
+            raise self.error(key, f"{value:g} is below {low:g}")
+        if high is not None and value > high:
+            raise self.error(key, f"{value:g} is above {high:g}")
+        return value
+
+    def per_year(self, data: dict, key: str, years: list[str], required: bool = True,
+                 **bounds: float) -> list | None:
+        value = data.get(key.split(".")[-1])
+        if value is None:
+            if required:
+                raise self.error(key, "missing (expected a number)")
+            return None
+        if isinstance(value, list):
+            if len(value) != len(years):
+                raise self.error(key, f"has {len(value)} values for {len(years)} years "
+                                      f"({', '.join(years)}); expected one per year")
+            return [self.number(v, f"{key}[{i + 1}]", **bounds) for i, v in enumerate(value)]
+        return [self.number(value, key, **bounds)] * len(years)
+
+    def path_of(self, value: Any, key: str) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"expected a file path, found {value!r}")
+        path = (self.base / value).resolve()
+        if not path.exists():
+            raise self.error(key, f'file "{value}" not found (looked in {self.base})')
+        return path
+
+    def check_keys(self, data: dict, key: str, allowed: set[str]) -> None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.error(f"{key}.{unknown[0]}" if key else unknown[0],
+                             f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def read_model_file(path: str | Path) -> ModelSpec:
+    """Read and validate a model file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML model file.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    InputError
+        Naming the file and key of the first problem found.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("model file not found", file=path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"is not valid TOML ({exc})", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("is not UTF-8 text", file=path) from None
+    return parse_model(data, path)
+
+
+def parse_model(data: dict, path: Path) -> ModelSpec:
+    """Validate a parsed model (TOML or workbook) read from ``path``."""
+    r = _Reader(path)
+    r.check_keys(data, "", KNOWN_TABLES)
+    model = r.table(data, "model")
+    r.check_keys(model, "model", {"name", "year", "envelope_gbp", "need_index_convention"})
+    name = r.text(model, "model.name")
+    year = r.text(model, "model.year")
+    if not _is_year(year):
+        raise r.error("model.year", f'"{year}" is not a financial year (expected like "2025/26")')
+    convention = r.text(model, "model.need_index_convention", required=False,
+                        default="toolkit")
+    if convention not in CONVENTIONS:
+        raise r.error("model.need_index_convention",
+                      f'"{convention}" is not one of {", ".join(CONVENTIONS)}')
+
+    pace_table = r.table(data, "pace_of_change", required=False)
+    years = [year]
+    if pace_table is not None and "years" in pace_table:
+        years = pace_table["years"]
+        if not isinstance(years, list) or not years or not all(_is_year(y) for y in years):
+            raise r.error("pace_of_change.years", 'expected a list of years like "2025/26"')
+        if years[0] != year:
+            raise r.error("pace_of_change.years",
+                          f'starts at "{years[0]}"; expected the model year "{year}"')
+        for before, after in zip(years, years[1:], strict=False):
+            if next_year(before) != after:
+                raise r.error("pace_of_change.years",
+                              f'"{after}" does not follow "{before}"; expected consecutive years')
+
+    components = _components(r, data, years)
+    envelope = r.per_year(model, "model.envelope_gbp", years, required=False, low=0.0)
+    envelope_pence: list[int | None] = [None] * len(years)
+    if envelope is not None:
+        envelope_pence = [int(round_pence(e)) for e in envelope]
+        for i, e in enumerate(envelope):
+            if abs(snap_pence(e) - envelope_pence[i]) > 1e-6:
+                raise r.error("model.envelope_gbp", f"{e!r} is not whole pence")
+    if components:
+        gives_share = [c.shares is not None for c in components]
+        if all(gives_share):
+            if envelope is None:
+                raise r.error("model.envelope_gbp",
+                              "missing: components give shares of the envelope")
+            for i, y in enumerate(years):
+                total = sum(c.shares[i] for c in components)
+                if abs(total - 1.0) > 1e-9:
+                    shown = ", ".join(f"{c.name} {c.shares[i]:g}" for c in components)
+                    raise r.error("component.share",
+                                  f"shares add up to {total:.10g} in {y} ({shown}); "
+                                  "expected 1")
+        elif not any(gives_share):
+            for i, y in enumerate(years):
+                total = sum(c.pots_pence[i] for c in components)
+                if envelope_pence[i] is None:
+                    envelope_pence[i] = total
+                elif envelope_pence[i] != total:
+                    raise r.error("model.envelope_gbp",
+                                  f"£{envelope_pence[i] / 100:,.2f} in {y} but the components' "
+                                  f"pot_gbp add up to £{total / 100:,.2f}")
+        else:
+            raise r.error("component", "every component gives share, or every one gives "
+                                       "pot_gbp; they cannot be mixed")
+
+    population = _population(r, data, years) if "population" in data else None
+    if components and population is None:
+        raise r.error("population", "missing table: components need a population")
+    if population is None and components == [] and "service_budget" not in data:
+        raise r.error("component", "the model has no components and no service budget")
+    if population is not None and not components:
+        raise r.error("component", "missing: a population needs at least one [[component]]")
+    uses_register = population is not None and population.register is not None
+    for i, c in enumerate(components):
+        if uses_register and c.blend:
+            raise r.error(f"component[{i + 1}].weighted_population",
+                          "the register path counts need with cost_weights, not a blend")
+        if not uses_register and not c.blend:
+            raise r.error(f"component[{i + 1}].weighted_population",
+                          "missing: expected a blend such as { \"Final WP\" = 1.0 }")
+
+    pace = _pace(r, pace_table, years) if pace_table is not None else None
+    if pace is not None and population is not None:
+        level_names = ["practice"] + [
+            lv if isinstance(lv, str) else "/".join(lv) for lv in population.levels]
+        if pace.level not in level_names:
+            raise r.error("pace_of_change.level",
+                          f'"{pace.level}" is not a level (expected one of '
+                          f'{", ".join(level_names)})')
+    service_budget = data.get("service_budget")
+    if service_budget is not None and not isinstance(service_budget, dict):
+        raise r.error("service_budget", "expected a table")
+    return ModelSpec(path=path, name=name, year=year, years=years,
+                     envelope_pence=envelope_pence, convention=convention,
+                     population=population, components=components, pace=pace,
+                     service_budget=service_budget, raw=data)
+
+
+def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]:
+    entries = data.get("component", [])
+    if not isinstance(entries, list):
+        raise r.error("component", "expected [[component]] entries")
+    out: list[ComponentSpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        key = f"component[{i + 1}]"
+        if not isinstance(entry, dict):
+            raise r.error(key, "expected a table")
+        r.check_keys(entry, key, {"name", "share", "pot_gbp", "weighted_population",
+                                  "multipliers", "cost_weights", "need_index", "tier_weights"})
+        name = r.text(entry, f"{key}.name")
+        if name in seen:
+            raise r.error(f"{key}.name", f'component "{name}" is named twice')
+        seen.add(name)
+        shares = r.per_year(entry, f"{key}.share", years, required=False, low=0.0, high=1.0)
+        pots = r.per_year(entry, f"{key}.pot_gbp", years, required=False, low=0.0)
+        if (shares is None) == (pots is None):
+            raise r.error(key, "give exactly one of share and pot_gbp")
+        pots_pence = None
+        if pots is not None:
+            pots_pence = [int(round_pence(p)) for p in pots]
+            for p, q in zip(pots, pots_pence, strict=True):
+                if abs(snap_pence(p) - q) > 1e-6:
+                    raise r.error(f"{key}.pot_gbp", f"{p!r} is not whole pence")
+        blend_raw = entry.get("weighted_population", {})
+        if not isinstance(blend_raw, dict):
+            raise r.error(f"{key}.weighted_population",
+                          "expected a table of column = weight")
+        blend = {str(col): r.number(w, f"{key}.weighted_population.{col}")
+                 for col, w in blend_raw.items()}
+        multipliers = entry.get("multipliers", [])
+        if not isinstance(multipliers, list) or not all(isinstance(m, str) for m in multipliers):
+            raise r.error(f"{key}.multipliers", "expected a list of column names")
+        cost_weights = (r.path_of(entry["cost_weights"], f"{key}.cost_weights")
+                        if "cost_weights" in entry else None)
+        need_index = (r.path_of(entry["need_index"], f"{key}.need_index")
+                      if "need_index" in entry else None)
+        out.append(ComponentSpec(name=name, shares=shares, pots_pence=pots_pence, blend=blend,
+                                 multipliers=list(multipliers), cost_weights=cost_weights,
+                                 need_index=need_index))
+    return out
+
+
+def _population(r: _Reader, data: dict, years: list[str]) -> PopulationSpec:
+    table = r.table(data, "population")
+    r.check_keys(table, "population", {"file", "sheet", "id", "population", "levels",
+                                       "register", "practices"})
+    levels = table.get("levels", [])
+    if not isinstance(levels, list):
+        raise r.error("population.levels", "expected a list of column names")
+    for i, level in enumerate(levels):
+        ok = isinstance(level, str) or (
+            isinstance(level, list) and level and all(isinstance(x, str) for x in level))
+        if not ok:
+            raise r.error(f"population.levels[{i + 1}]",
+                          "expected a column name or a list of column names")
+    register = table.get("register")
+    files: dict[str, Path] = {}
+    if register is not None:
+        if "file" in table:
+            raise r.error("population", "give file or register, not both")
+        if len(years) > 1:
+            raise r.error("population.register", "the register path runs one year at a time")
+        register_path = r.path_of(register, "population.register")
+        practices = (r.path_of(table["practices"], "population.practices")
+                     if "practices" in table else None)
+        if levels and practices is None:
+            raise r.error("population.practices",
+                          "missing: levels on the register path come from a practices file")
+        return PopulationSpec(files={}, sheet=None, id=table.get("id", "practice"),
+                              population="population", levels=levels,
+                              register=register_path, practices=practices)
+    file = table.get("file")
+    if file is None:
+        raise r.error("population.file", "missing (expected a CSV or workbook path)")
+    if isinstance(file, dict):
+        for y in years:
+            if y not in file:
+                raise r.error("population.file", f'no file for year "{y}"')
+        extra = sorted(set(file) - set(years))
+        if extra:
+            raise r.error(f"population.file.{extra[0]}", "is not a year of the run")
+        files = {y: r.path_of(file[y], f"population.file.{y}") for y in years}
+    else:
+        one = r.path_of(file, "population.file")
+        files = {y: one for y in years}
+    return PopulationSpec(files=files, sheet=r.text(table, "population.sheet", required=False),
+                          id=r.text(table, "population.id"),
+                          population=r.text(table, "population.population"), levels=levels)
+
+
+def _pace(r: _Reader, table: dict, years: list[str]) -> PaceSpec:
+    key = "pace_of_change"
+    r.check_keys(table, key, {"level", "baseline", "baseline_column", "min_growth",
+                              "max_growth", "method", "years"})
+    level = r.text(table, f"{key}.level")
+    baseline = table.get("baseline")
+    column = table.get("baseline_column")
+    if (baseline is None) == (column is None):
+        raise r.error(key, "give exactly one of baseline (a CSV) and baseline_column")
+    baseline_path = r.path_of(baseline, f"{key}.baseline") if baseline is not None else None
+    if column is not None and not isinstance(column, str):
+        raise r.error(f"{key}.baseline_column", "expected a column name")
+    min_growth = r.per_year(table, f"{key}.min_growth", years, low=-1.0)
+    max_growth = r.per_year(table, f"{key}.max_growth", years, required=False, low=-1.0)
+    if max_growth is None:
+        max_growth = [None] * len(years)
+    for i, (low, high) in enumerate(zip(min_growth, max_growth, strict=True)):
+        if high is not None and high < low:
+            raise r.error(f"{key}.max_growth",
+                          f"{high:g} is below min_growth {low:g} in {years[i]}")
+    method = r.text(table, f"{key}.method", required=False, default="lp")
+    if method not in METHODS:
+        raise r.error(f"{key}.method", f'"{method}" is not one of {", ".join(METHODS)}')
+    return PaceSpec(level=level, baseline=baseline_path, baseline_column=column,
+                    min_growth=min_growth, max_growth=max_growth, method=method)

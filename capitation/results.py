@@ -1,0 +1,177 @@
+"""Results of a model run: level tables per year, pace of change, service budget.
+
+Results compute nothing new: they hold what :meth:`capitation.Model.run`
+produced and hand it out as DataFrames, or to :mod:`capitation.excel.write`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from capitation.files import sha256_of
+from capitation.model_file import ModelSpec
+
+__all__ = ["Results", "package_version"]
+
+
+def package_version() -> str:
+    """The installed toolkit's version."""
+    try:
+        return version("ics-capitation")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """What a run produced.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        The model that was run.
+    levels : list of str
+        ``practice`` and each level of the model, innermost first.
+    tables : dict
+        Year → level → table (see :meth:`table`).
+    pace : dict
+        Year → :class:`capitation.pace_of_change.PaceOfChange` (empty without pace of change).
+    budget : CapitatedBudget or None
+        The capitated service budget, when the model has one.
+    inputs : dict of str to Path
+        Every input file read, for provenance.
+    run_seconds : float
+        Wall time of the run.
+    """
+
+    spec: ModelSpec
+    levels: list[str]
+    tables: dict[str, dict[str, pd.DataFrame]]
+    pace: dict[str, object]
+    budget: object | None
+    inputs: dict[str, Path]
+    run_seconds: float
+    run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds"))
+
+    @property
+    def years(self) -> list[str]:
+        """Years with allocation tables, in order."""
+        return list(self.tables)
+
+    def table(self, level: str, year: str | None = None) -> pd.DataFrame:
+        """One level's table.
+
+        Parameters
+        ----------
+        level : str
+            ``practice`` or a level name of the model (``ICB``, ``ICB/LAD``).
+        year : str, optional
+            Financial year (default: the first).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by organisation code (index named after the level):
+            ``population`` (persons), ``weighted_population`` (persons),
+            ``need_index``, ``need_index_in_parent`` (ratios),
+            ``target_gbp``, ``allocation_gbp`` (pounds, whole pence, each
+            column summing exactly to the envelope), ``distance_from_target``
+            (fraction), ``allocation_per_head_gbp``; at the pace level and
+            above ``baseline_gbp``, ``growth``, ``baseline_distance_from_target``;
+            per component ``weighted_population_<c>`` and ``target_<c>_gbp``;
+            then the codes of the levels above. A copy: changing it changes
+            nothing here.
+        """
+        if not self.tables:
+            raise KeyError("this model has no allocation (no [population] section)")
+        year = self.years[0] if year is None else year
+        if year not in self.tables:
+            raise KeyError(f'no year "{year}" (years are {", ".join(self.years)})')
+        if level not in self.tables[year]:
+            raise KeyError(f'no level "{level}" (levels are {", ".join(self.levels)})')
+        return self.tables[year][level].copy()
+
+    @property
+    def pace_of_change(self):
+        """Pace-of-change optimum: a PaceOfChange (one year) or a DataFrame by year."""
+        if not self.pace:
+            return None
+        if len(self.pace) == 1:
+            return next(iter(self.pace.values()))
+        rows = {y: vars(p) for y, p in self.pace.items()}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "year"
+        return frame
+
+    @property
+    def pace_of_change_path(self) -> pd.DataFrame | None:
+        """Long table indexed by (pace level code, ``year``) for charts."""
+        if not self.pace:
+            return None
+        level = self.spec.pace.level
+        columns = ["baseline_gbp", "target_gbp", "allocation_gbp", "growth",
+                   "baseline_distance_from_target", "distance_from_target"]
+        parts = []
+        for year in self.years:
+            part = self.tables[year][level][columns].copy()
+            part["year"] = year
+            parts.append(part.reset_index())
+        path = pd.concat(parts, ignore_index=True).set_index([level, "year"]).sort_index()
+        return path
+
+    @property
+    def budget_lines(self) -> pd.DataFrame | None:
+        """Service budget lines per year (see capitation.service_budget)."""
+        return None if self.budget is None else self.budget.budget_lines.copy()
+
+    @property
+    def budget_bridge(self) -> pd.DataFrame | None:
+        """Bridge from baseline spend to budget, by year."""
+        return None if self.budget is None else self.budget.budget_bridge.copy()
+
+    @property
+    def budget_by_provider(self) -> pd.DataFrame | None:
+        """Budget by provider × year (pounds)."""
+        return None if self.budget is None else self.budget.budget_by_provider.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """A short table: the top level's allocation, or the service budget bridge."""
+        if self.tables:
+            top = self.levels[-1]
+            columns = ["population", "need_index", "target_gbp", "allocation_gbp",
+                       "distance_from_target"]
+            return self.table(top)[columns]
+        return self.budget_bridge
+
+    def provenance(self) -> list[tuple[str, str]]:
+        """Rows for the ``assumptions`` sheet: files with SHA-256, version, run time."""
+        rows = [("model", self.spec.name), ("model file", str(self.spec.path.name)),
+                ("package version", package_version()), ("run at (UTC)", self.run_at),
+                ("run seconds", f"{self.run_seconds:.2f}")]
+        for label, path in self.inputs.items():
+            rows.append((f"{label} file", Path(path).name))
+            rows.append((f"{label} sha256", sha256_of(path)))
+        return rows
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the results workbook (atomically).
+
+        Parameters
+        ----------
+        path : str or Path
+            Output ``.xlsx``.
+
+        Returns
+        -------
+        Path
+            The written file.
+        """
+        from capitation.excel.write import write_results
+
+        return write_results(self, path)
