@@ -257,7 +257,7 @@ class Model:
 
 
 def _register_population(spec) -> tuple[Population, pd.DataFrame]:
-    """The register path: population per practice from the GP register (domain.md 2.1)."""
+    """Build the register path's population per practice from the GP register (domain.md 2.1)."""
     from capitation.register import read_register
 
     register = read_register(spec.register)

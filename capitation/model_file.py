@@ -26,7 +26,7 @@ KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_b
 
 
 def next_year(year: str) -> str:
-    """The financial year after ``year`` ("2025/26" → "2026/27")."""
+    """Return the financial year after ``year`` ("2025/26" → "2026/27")."""
     start = int(year[:4]) + 1
     return f"{start}/{(start + 1) % 100:02d}"
 

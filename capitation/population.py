@@ -277,7 +277,7 @@ class Population:
 
     @classmethod
     def synthetic(cls, n_practices: int, seed: int, n_icbs: int = 5) -> Population:
-        """A seeded synthetic practice table (illustrative, not real data).
+        """Make a seeded synthetic practice table (illustrative, not real data).
 
         Columns ``population`` and ``Final WP`` (need varying about 1), level ``ICB``.
 

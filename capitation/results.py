@@ -20,7 +20,7 @@ __all__ = ["Results", "package_version"]
 
 
 def package_version() -> str:
-    """The installed toolkit's version."""
+    """Return the installed toolkit's version."""
     try:
         return version("ics-capitation")
     except PackageNotFoundError:  # running from a source tree without install
@@ -141,7 +141,7 @@ class Results:
         return None if self.budget is None else self.budget.budget_by_provider.copy()
 
     def summary(self) -> pd.DataFrame:
-        """A short table: the top level's allocation, or the service budget bridge."""
+        """Return a short table: the top level's allocation, or the service budget bridge."""
         if self.tables:
             top = self.levels[-1]
             columns = ["population", "need_index", "target_gbp", "allocation_gbp",

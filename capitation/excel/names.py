@@ -10,7 +10,7 @@ FORBIDDEN = '/\\?*[]:'
 
 
 def sheet_name(level: str, year: str | None = None) -> str:
-    """A sheet name for a level (and year): forbidden characters → "_", 31 characters at most.
+    """Return the sheet name of a level (and year): forbidden characters → "_", at most 31.
 
     Parameters
     ----------

@@ -63,7 +63,8 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     """
 
     def write(tmp: Path) -> None:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "nan_inf_to_errors": True})
+        book = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "nan_inf_to_errors": True})
         money = book.add_format({"num_format": MONEY_FORMAT})
         bold = book.add_format({"bold": True})
         for name, frame in tables.items():

@@ -1,0 +1,99 @@
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capitation.rounding import (
+    ceil_pence,
+    excel_round,
+    floor_pence,
+    largest_remainder,
+    largest_remainder_grouped,
+    largest_remainder_rows,
+    round_gbp,
+    round_pence,
+)
+
+
+def test_spare_penny_goes_to_largest_remainder():
+    # domain.md §4. £10.00 in the ratio 1:2:3 is 166.67p, 333.33p, 500.00p.
+    # Floors add up to 999p; the spare penny goes to the largest remainder (a).
+    amounts_gbp = pd.Series([1, 2, 3], index=["a", "b", "c"]) / 6 * 10
+    assert largest_remainder(amounts_gbp, total_pence=1_000).tolist() == [167, 333, 500]
+
+
+def test_worked_example_section_2_1_rounds_p2_down():
+    # domain.md §2.1: X = 1,400, 1,200, 2,000 of 4,600 on £3,000,000.
+    # Unrounded pence 91,304,347.83 / 78,260,869.57 / 130,434,782.61: floors sum to
+    # 299,999,999, one penny missing; remainders .83, .57, .61 -> P1 gets it, so P2
+    # (remainder 0.565p) rounds down although plain rounding would round it up.
+    x = pd.Series([1_400, 1_200, 2_000], index=["P1", "P2", "P3"])
+    pence = largest_remainder(x / x.sum() * 3_000_000, 300_000_000)
+    assert pence.tolist() == [91_304_348, 78_260_869, 130_434_783]
+    assert pence.sum() == 300_000_000
+
+
+def test_ties_go_to_lowest_code_whatever_the_order():
+    # Three equal thirds of 100p: 33.33p each, one penny spare, tie -> lowest code "a".
+    forward = pd.Series([1 / 3] * 3, index=["a", "b", "c"])
+    backward = forward.iloc[::-1]
+    assert largest_remainder(forward, 100).to_dict() == {"a": 34, "b": 33, "c": 33}
+    assert largest_remainder(backward, 100).to_dict() == {"a": 34, "b": 33, "c": 33}
+
+
+def test_explicit_order_breaks_ties():
+    # Components: ties go to the earlier component, not the lower name.
+    amounts = pd.Series([1 / 3] * 3, index=["z", "y", "x"])
+    assert largest_remainder(amounts, 100, order=["z", "y", "x"]).to_dict() == {
+        "z": 34, "y": 33, "x": 33}
+
+
+def test_snap_before_rounding_halves():
+    # domain.md conventions: 712,873.935 must give .94; 0.3 × 2/3 is 0.1999... in float.
+    assert round_pence(712_873.935) == 71_287_394
+    assert round_gbp(0.3 * 2 / 3) == 0.2
+    assert round_pence(-0.005) == -1  # halves away from zero, as Excel's ROUND
+    assert round_pence(0.005) == 1
+
+
+def test_snap_before_ceil_and_floor():
+    # domain.md §5: 7,000,000,000p × 1.08 is 7,560,000,000.000001 in float64.
+    assert ceil_pence(70_000_000 * 1.08) == 7_560_000_000
+    # §5.3 year 2: 1.02 × 76,666,666.67 = 78,200,000.0034, rounded up.
+    assert ceil_pence(1.02 * 76_666_666.67) == 7_820_000_001
+    assert floor_pence(1.08 * 70_000_000) == 7_560_000_000
+
+
+def test_excel_round_three_places():
+    assert excel_round(0.9465, 3) == 0.947
+    assert excel_round(1.0165, 3) == 1.017
+
+
+def test_signed_amounts_floor_down():
+    # Settlements: floor of a negative goes down, remainders stay in [0, 1).
+    amounts = pd.Series([-1 / 3, -1 / 3, -1 / 3], index=["a", "b", "c"])
+    assert largest_remainder(amounts, -100).to_dict() == {"a": -33, "b": -33, "c": -34}
+
+
+def test_grouped_matches_per_group():
+    amounts = pd.Series([1 / 3, 1 / 3, 1 / 3, 0.505, 0.495], index=list("abcde"))
+    groups = pd.Series(list("xxxyy"), index=amounts.index)
+    out = largest_remainder_grouped(amounts, groups, pd.Series({"x": 100, "y": 100}))
+    assert out.tolist() == [34, 33, 33, 51, 49]
+
+
+def test_rows_ties_to_earlier_column():
+    out = largest_remainder_rows(np.array([[100 / 3] * 3, [50.5, 49.5, 0.0]]),
+                                 np.array([100, 100]))
+    assert out.tolist() == [[34, 33, 33], [51, 49, 0]]
+
+
+@given(st.lists(st.floats(0, 1e9), min_size=1, max_size=30), st.integers(0, 10**11))
+def test_each_amount_within_a_penny_and_total_exact(weights, total_pence):
+    w = pd.Series(weights, index=[f"c{i:02d}" for i in range(len(weights))])
+    if w.sum() <= 0:
+        return
+    amounts = w / w.sum() * total_pence / 100
+    out = largest_remainder(amounts, total_pence)
+    assert out.sum() == total_pence
+    assert (np.abs(out - amounts * 100) < 1 + 1e-6).all()
