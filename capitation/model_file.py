@@ -276,7 +276,7 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
     if envelope is not None:
         envelope_pence = [int(round_pence(e)) for e in envelope]
         for i, e in enumerate(envelope):
-            if abs(snap_pence(e) - envelope_pence[i]) > 1e-6:
+            if abs(snap_pence(e) - envelope_pence[i]) > 1e-3:  # float64 noise at £bn scale
                 raise r.error("model.envelope_gbp", f"{e!r} is not whole pence")
     if components:
         gives_share = [c.shares is not None for c in components]
@@ -361,7 +361,7 @@ def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]
         if pots is not None:
             pots_pence = [int(round_pence(p)) for p in pots]
             for p, q in zip(pots, pots_pence, strict=True):
-                if abs(snap_pence(p) - q) > 1e-6:
+                if abs(snap_pence(p) - q) > 1e-3:
                     raise r.error(f"{key}.pot_gbp", f"{p!r} is not whole pence")
         blend_raw = entry.get("weighted_population", {})
         if not isinstance(blend_raw, dict):

@@ -127,7 +127,7 @@ def level_tables(
         else:
             per_head = _ratio(target / 100.0, population)
             need = per_head / (model_ratio / 100.0)
-            in_parent = per_head / _ratio(parent_target / 100.0, parent_population)
+            in_parent = _ratio(per_head, _ratio(parent_target / 100.0, parent_population))
         table["need_index"] = need
         table["need_index_in_parent"] = in_parent
         table["target_gbp"] = target / 100.0
