@@ -1,0 +1,602 @@
+"""Agreement: parties, marginal rates, pool bands, caps and collars (domain.md §7-§8).
+
+An :class:`Agreement` is read from a TOML file (the format of the risk_share
+issue) by :meth:`Agreement.from_toml`, or built directly. Either way it is
+validated when it is made, and every problem is an
+:class:`~capitation.errors.InputError` naming the TOML key, such as
+``pool.loss_band[2].shares``. Array positions in keys count from 1, as a
+reader counts the ``[[pool.loss_band]]`` tables in the file.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from risk_share.settlement import Settlement
+    from risk_share.simulation import Simulation
+
+__all__ = ["Agreement", "Band", "MarginalRate", "Party", "POOL_MODES", "SHARE_TOLERANCE"]
+
+POOL_MODES = ("corridor", "first_dollar")
+SHARE_TOLERANCE = 1e-9
+"""Band shares must add up to 1 within this; they are then rescaled to add up to 1."""
+
+ALL_PODS = "*"
+
+
+@dataclass(frozen=True, eq=False)
+class Party:
+    """A party to the agreement: the commissioner or a provider.
+
+    Parameters
+    ----------
+    name : str
+        The party's name, as used in plan lines and band shares.
+    influence : float, optional
+        Its influence over the drivers of the pooled variance (a fraction);
+        needed by :func:`risk_share.calibrate`, where influences add up to 1.
+    max_loss, max_gain : float, optional
+        Cap on its loss share and collar on its gain share, as fractions of
+        the pool's ``budget_gbp``.
+    max_loss_gbp, max_gain_gbp : float, optional
+        The same in pounds (give a fraction or pounds, not both).
+    """
+
+    name: str
+    influence: float | None = None
+    max_loss: float | None = None
+    max_gain: float | None = None
+    max_loss_gbp: float | None = None
+    max_gain_gbp: float | None = None
+
+    @property
+    def capped(self) -> bool:
+        """Whether the party has a cap or a collar."""
+        return any(
+            x is not None
+            for x in (self.max_loss, self.max_gain, self.max_loss_gbp, self.max_gain_gbp)
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Band:
+    """One band of the pool, on |V| as a fraction of the pool budget.
+
+    Parameters
+    ----------
+    upto : float or None
+        Upper bound of the band, a fraction of ``budget_gbp``; ``None`` for the
+        last, unbounded band.
+    shares : mapping of str to float
+        Party name to share (fractions adding up to 1); unnamed parties get 0.
+    """
+
+    upto: float | None
+    shares: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        """Keep a read-only copy of the shares."""
+        object.__setattr__(self, "shares", MappingProxyType(dict(self.shares)))
+
+    @property
+    def shared(self) -> bool:
+        """Whether more than one party has a positive share (domain.md §10)."""
+        return sum(1 for s in self.shares.values() if s > 0) > 1
+
+
+@dataclass(frozen=True, eq=False)
+class MarginalRate:
+    """A marginal rate on a provider's lines (domain.md §7).
+
+    Parameters
+    ----------
+    party : str
+        The provider.
+    pod : str
+        Point of delivery, or ``"*"`` for every POD of the party (an exact POD
+        beats ``"*"``).
+    above_plan : float
+        Fraction of the value above plan (beyond tolerance) the commissioner pays.
+    below_plan : float
+        Fraction of the value below plan (beyond tolerance) the provider returns.
+    tolerance : float
+        Fraction of planned value with no adjustment.
+    """
+
+    party: str
+    pod: str
+    above_plan: float
+    below_plan: float
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Agreement:
+    """A risk share agreement: marginal rates (layer 1) and a risk/reward pool (layer 2).
+
+    Parameters
+    ----------
+    name : str
+        Title of the agreement.
+    year : str
+        Financial year, such as ``"2018/19"``.
+    commissioner : str
+        The party that pays the plan and holds the pooled variance before sharing.
+    parties : tuple of Party
+        Every party, in the order that breaks rounding ties (earlier wins).
+    budget_gbp : float
+        Pool budget in pounds: what band bounds and cap fractions refer to.
+    mode : {"corridor", "first_dollar"}
+        How bands share the pooled variance (domain.md §8.1).
+    residual : str
+        The party that takes what a capped party cannot; it may have no cap.
+    loss_bands, gain_bands : tuple of Band
+        Bands for a pooled loss (V > 0) and gain (V < 0), in increasing order.
+    marginal_rates : tuple of MarginalRate
+        Rates on provider lines; a line no rate matches is a block (rates 0).
+    calibration : pandas.DataFrame, optional
+        Set by :func:`risk_share.calibrate`: index ``party``; influence, share,
+        appetite_gbp, cvar_before_gbp, cvar_after_gbp.
+    source : str, optional
+        The file the agreement was read from, named in error messages.
+
+    Raises
+    ------
+    InputError
+        When the agreement is inconsistent; the message names the TOML key.
+    """
+
+    name: str
+    year: str
+    commissioner: str
+    parties: tuple[Party, ...]
+    budget_gbp: float
+    mode: str
+    residual: str
+    loss_bands: tuple[Band, ...]
+    gain_bands: tuple[Band, ...]
+    marginal_rates: tuple[MarginalRate, ...] = ()
+    calibration: pd.DataFrame | None = field(default=None, repr=False)
+    source: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """Validate, naming the TOML key of any problem."""
+        object.__setattr__(self, "parties", tuple(self.parties))
+        object.__setattr__(self, "marginal_rates", tuple(self.marginal_rates))
+        try:
+            _validate_parties(self)
+            object.__setattr__(self, "loss_bands", _validate_bands(self, "loss_band"))
+            object.__setattr__(self, "gain_bands", _validate_bands(self, "gain_band"))
+            _validate_rates(self)
+        except InputError as error:
+            if self.source is None:
+                raise
+            raise InputError(error.reason, file=self.source, key=error.key) from None
+        if self.calibration is not None:
+            object.__setattr__(self, "calibration", self.calibration.copy())
+
+    # ------------------------------------------------------------------ reading
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Agreement:
+        """Read and validate an agreement file.
+
+        Parameters
+        ----------
+        path : str or Path
+            The TOML file (format in the risk_share issue).
+
+        Returns
+        -------
+        Agreement
+
+        Raises
+        ------
+        InputError
+            Naming the file and the TOML key at fault.
+        """
+        path = Path(path)
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise InputError("agreement file not found", file=path) from None
+        except tomllib.TOMLDecodeError as error:
+            raise InputError(f"not valid TOML: {error}", file=path) from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> Agreement:
+        """Build an agreement from the parsed TOML tables.
+
+        Parameters
+        ----------
+        data : mapping
+            The TOML document as a dict (``agreement``, ``party``, ``pool``,
+            ``marginal_rate``).
+        source : str, optional
+            The file it came from, named in errors.
+
+        Returns
+        -------
+        Agreement
+        """
+        try:
+            return _from_dict(data, source)
+        except InputError as error:
+            if source is None or error.file is not None:
+                raise
+            raise InputError(error.reason, file=source, key=error.key) from None
+
+    # ------------------------------------------------------------------ names
+
+    @property
+    def party_names(self) -> list[str]:
+        """Party names in agreement order (the rounding tie-break order)."""
+        return [p.name for p in self.parties]
+
+    def party(self, name: str) -> Party:
+        """Return the party called ``name``.
+
+        Raises
+        ------
+        KeyError
+            When there is no such party.
+        """
+        for p in self.parties:
+            if p.name == name:
+                return p
+        raise KeyError(f"no party called {name!r} in the agreement (parties: {self.party_names})")
+
+    def caps_gbp(self) -> tuple[np.ndarray, np.ndarray]:
+        """Loss caps and gain collars in pounds, one per party (``inf`` when none).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            Largest loss share and largest gain (as a positive amount), in pounds.
+        """
+        loss = np.full(len(self.parties), np.inf)
+        gain = np.full(len(self.parties), np.inf)
+        for i, p in enumerate(self.parties):
+            if p.max_loss is not None:
+                loss[i] = p.max_loss * self.budget_gbp
+            if p.max_loss_gbp is not None:
+                loss[i] = p.max_loss_gbp
+            if p.max_gain is not None:
+                gain[i] = p.max_gain * self.budget_gbp
+            if p.max_gain_gbp is not None:
+                gain[i] = p.max_gain_gbp
+        return loss, gain
+
+    # ------------------------------------------------------------------ computing
+
+    def share(self, variance_gbp: float | np.ndarray | pd.Series) -> pd.Series | pd.DataFrame:
+        """Share a pooled variance between the parties (domain.md §8.1).
+
+        Parameters
+        ----------
+        variance_gbp : float or array-like
+            Pooled variance in pounds (positive = loss), rounded to whole pence
+            first. A number uses the scalar path; an array (one per scenario)
+            the vectorised path.
+
+        Returns
+        -------
+        pandas.Series or pandas.DataFrame
+            For a number: share per party (index ``party``), pounds in whole
+            pence with the variance's sign, adding up to it exactly. For an
+            array: scenarios × parties (index ``scenario`` from 1, or the
+            Series' index).
+        """
+        from risk_share.pool import share_gbp
+
+        return share_gbp(self, variance_gbp)
+
+    def settle(self, lines: pd.DataFrame | str | Path) -> Settlement:
+        """Settle an outturn (domain.md §8.2).
+
+        Parameters
+        ----------
+        lines : pandas.DataFrame or str or Path
+            Plan lines with ``party``, ``pod``, ``planned_activity``,
+            ``actual_activity`` and ``price_gbp`` (and optionally ``fixed``),
+            or the path of a CSV file with those columns.
+
+        Returns
+        -------
+        Settlement
+        """
+        from risk_share.settlement import settle
+
+        return settle(self, lines)
+
+    def simulate(
+        self,
+        lines: pd.DataFrame | str | Path,
+        n: int,
+        cv: float | np.ndarray | list[float] = 0.05,
+        correlation: float | np.ndarray = 0.0,
+        seed: int | None = None,
+        distribution: str = "lognormal",
+        progress: Callable[[int], None] | None = None,
+    ) -> Simulation:
+        """Simulate ``n`` outturns and settle each (domain.md §9).
+
+        See :func:`risk_share.simulation.simulate` for the parameters.
+
+        Returns
+        -------
+        Simulation
+        """
+        from risk_share.simulation import simulate
+
+        return simulate(
+            self,
+            lines,
+            n=n,
+            cv=cv,
+            correlation=correlation,
+            seed=seed,
+            distribution=distribution,
+            progress=progress,
+        )
+
+
+# ---------------------------------------------------------------------- parsing
+
+_TOP_KEYS = {"agreement", "party", "pool", "marginal_rate"}
+_AGREEMENT_KEYS = {"name", "year", "commissioner"}
+_PARTY_KEYS = {"name", "influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"}
+_POOL_KEYS = {"budget_gbp", "mode", "residual", "loss_band", "gain_band"}
+_BAND_KEYS = {"upto", "shares"}
+_RATE_KEYS = {"party", "pod", "above_plan", "below_plan", "tolerance"}
+
+
+def _check_keys(table: Any, allowed: set[str], key: str, required: set[str]) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise InputError("expected a table", key=key)
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})",
+            key=f"{key}.{unknown[0]}" if key else unknown[0],
+        )
+    for name in sorted(required):
+        if name not in table:
+            raise InputError("is missing", key=f"{key}.{name}" if key else name)
+    return table
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"expected non-empty text, got {value!r}", key=key)
+    return value
+
+
+def _number(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"expected a number, got {value!r}", key=key)
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"expected a finite number, got {value!r}", key=key)
+    if minimum is not None and value < minimum:
+        raise InputError(f"must be at least {minimum:g}, got {value:g}", key=key)
+    return value
+
+
+def _optional_number(table: Mapping[str, Any], name: str, key: str) -> float | None:
+    return _number(table[name], f"{key}.{name}") if name in table else None
+
+
+def _array(data: Mapping[str, Any], name: str, key: str) -> list:
+    value = data.get(name, [])  # an absent array of tables is an empty one
+    if not isinstance(value, list):
+        raise InputError(f"expected an array of tables ([[{key}]])", key=key)
+    return value
+
+
+def _from_dict(data: Mapping[str, Any], source: str | None) -> Agreement:
+    _check_keys(data, _TOP_KEYS, "", {"agreement", "party", "pool"})
+    head = _check_keys(data["agreement"], _AGREEMENT_KEYS, "agreement", _AGREEMENT_KEYS)
+    parties = []
+    for i, table in enumerate(_array(data, "party", "party"), start=1):
+        key = f"party[{i}]"
+        _check_keys(table, _PARTY_KEYS, key, {"name"})
+        parties.append(
+            Party(
+                name=_text(table["name"], f"{key}.name"),
+                influence=_optional_number(table, "influence", key),
+                max_loss=_optional_number(table, "max_loss", key),
+                max_gain=_optional_number(table, "max_gain", key),
+                max_loss_gbp=_optional_number(table, "max_loss_gbp", key),
+                max_gain_gbp=_optional_number(table, "max_gain_gbp", key),
+            )
+        )
+    pool = _check_keys(data["pool"], _POOL_KEYS, "pool", {"budget_gbp", "mode"})
+    bands: dict[str, list[Band]] = {}
+    for side in ("loss_band", "gain_band"):
+        bands[side] = []
+        for k, table in enumerate(_array(pool, side, f"pool.{side}"), start=1):
+            key = f"pool.{side}[{k}]"
+            _check_keys(table, _BAND_KEYS, key, {"shares"})
+            shares = table["shares"]
+            if not isinstance(shares, Mapping):
+                raise InputError("expected an inline table of party = share", key=f"{key}.shares")
+            bands[side].append(
+                Band(
+                    upto=_optional_number(table, "upto", key),
+                    shares={str(p): _number(s, f'{key}.shares."{p}"') for p, s in shares.items()},
+                )
+            )
+    rates = []
+    for i, table in enumerate(_array(data, "marginal_rate", "marginal_rate"), start=1):
+        key = f"marginal_rate[{i}]"
+        _check_keys(table, _RATE_KEYS, key, {"party", "pod", "above_plan", "below_plan"})
+        rates.append(
+            MarginalRate(
+                party=_text(table["party"], f"{key}.party"),
+                pod=_text(table["pod"], f"{key}.pod"),
+                above_plan=_number(table["above_plan"], f"{key}.above_plan"),
+                below_plan=_number(table["below_plan"], f"{key}.below_plan"),
+                # An absent tolerance is none: the issue's format marks it optional.
+                tolerance=_number(table.get("tolerance", 0.0), f"{key}.tolerance"),
+            )
+        )
+    commissioner = _text(head["commissioner"], "agreement.commissioner")
+    mode = _text(pool["mode"], "pool.mode")
+    residual = _text(pool.get("residual", commissioner), "pool.residual")  # default per the issue
+    return Agreement(
+        name=_text(head["name"], "agreement.name"),
+        year=_text(head["year"], "agreement.year"),
+        commissioner=commissioner,
+        parties=tuple(parties),
+        budget_gbp=_number(pool["budget_gbp"], "pool.budget_gbp"),
+        mode=mode,
+        residual=residual,
+        loss_bands=tuple(bands["loss_band"]),
+        gain_bands=tuple(bands["gain_band"]),
+        marginal_rates=tuple(rates),
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _validate_parties(ag: Agreement) -> None:
+    if not ag.parties:
+        raise InputError("the agreement needs at least one [[party]]", key="party")
+    seen: dict[str, int] = {}
+    for i, p in enumerate(ag.parties, start=1):
+        key = f"party[{i}]"
+        if p.name in seen:
+            raise InputError(f"{p.name!r} is already party[{seen[p.name]}]", key=f"{key}.name")
+        seen[p.name] = i
+        for attr in ("influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
+            value = getattr(p, attr)
+            if value is not None:
+                _number(value, f"{key}.{attr}")
+        if p.influence is not None and p.influence > 1:
+            raise InputError(
+                f"must be between 0 and 1, got {p.influence:g}", key=f"{key}.influence"
+            )
+        for kind in ("loss", "gain"):
+            if getattr(p, f"max_{kind}") is not None and getattr(p, f"max_{kind}_gbp") is not None:
+                raise InputError(
+                    f"give max_{kind} (a fraction of budget_gbp) or max_{kind}_gbp, not both",
+                    key=f"{key}.max_{kind}_gbp",
+                )
+    if ag.commissioner not in seen:
+        raise InputError(
+            f"{ag.commissioner!r} is not a [[party]] (parties: {', '.join(seen)})",
+            key="agreement.commissioner",
+        )
+    if ag.residual not in seen:
+        raise InputError(
+            f"{ag.residual!r} is not a [[party]] (parties: {', '.join(seen)})", key="pool.residual"
+        )
+    residual = ag.parties[seen[ag.residual] - 1]
+    if residual.capped:
+        raise InputError(
+            f"{ag.residual!r} is the residual party, which takes what capped parties cannot, "
+            f"so it may have no max_loss or max_gain (see party[{seen[ag.residual]}])",
+            key="pool.residual",
+        )
+    if ag.mode not in POOL_MODES:
+        raise InputError(f"{ag.mode!r} is not one of {', '.join(POOL_MODES)}", key="pool.mode")
+    budget = _number(ag.budget_gbp, "pool.budget_gbp")
+    if budget <= 0:
+        raise InputError(f"must be positive, got {budget:g}", key="pool.budget_gbp")
+
+
+def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
+    bands = ag.loss_bands if side == "loss_band" else ag.gain_bands
+    bands = tuple(bands)
+    if not bands:
+        raise InputError(
+            f"at least one [[pool.{side}]] is needed (the last has no upto: unbounded)",
+            key=f"pool.{side}",
+        )
+    names = set(ag.party_names)
+    previous = 0.0
+    out = []
+    for k, band in enumerate(bands, start=1):
+        key = f"pool.{side}[{k}]"
+        last = k == len(bands)
+        if band.upto is None and not last:
+            raise InputError(
+                "only the last band may omit upto; bands must be in increasing order",
+                key=f"{key}.upto",
+            )
+        if band.upto is not None:
+            if last:
+                raise InputError(
+                    "the last band must have no upto: it covers everything above the band "
+                    "before it",
+                    key=f"{key}.upto",
+                )
+            upto = _number(band.upto, f"{key}.upto")
+            if upto <= previous:
+                raise InputError(
+                    f"{upto:g} is not above the previous bound {previous:g}: bands must be in "
+                    "increasing order without overlapping",
+                    key=f"{key}.upto",
+                )
+            previous = upto
+        for party, share in band.shares.items():
+            if party not in names:
+                raise InputError(
+                    f"{party!r} is not a [[party]] (parties: {', '.join(ag.party_names)})",
+                    key=f'{key}.shares."{party}"',
+                )
+            _number(share, f'{key}.shares."{party}"')
+        total = math.fsum(band.shares.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise InputError(f"shares add up to {total:.10g}, not 1", key=f"{key}.shares")
+        # Rescale so shares add up to 1 to the last bit (within SHARE_TOLERANCE already).
+        out.append(Band(upto=band.upto, shares={p: s / total for p, s in band.shares.items()}))
+    return tuple(out)
+
+
+def _validate_rates(ag: Agreement) -> None:
+    names = set(ag.party_names)
+    seen: dict[tuple[str, str], int] = {}
+    for i, rate in enumerate(ag.marginal_rates, start=1):
+        key = f"marginal_rate[{i}]"
+        if rate.party not in names:
+            raise InputError(
+                f"{rate.party!r} is not a [[party]] (parties: {', '.join(ag.party_names)})",
+                key=f"{key}.party",
+            )
+        if rate.party == ag.commissioner:
+            raise InputError(
+                f"{rate.party!r} is the commissioner: its own lines are paid at actual value "
+                "(rate 1), so it takes no marginal rate",
+                key=f"{key}.party",
+            )
+        for attr in ("above_plan", "below_plan", "tolerance"):
+            _number(getattr(rate, attr), f"{key}.{attr}")
+        spot = (rate.party, rate.pod)
+        if spot in seen:
+            what = "every POD" if rate.pod == ALL_PODS else f"POD {rate.pod!r}"
+            raise InputError(
+                f"marginal_rate[{seen[spot]}] already sets the rate for {rate.party!r}, {what}: "
+                "two equally specific rates for one line",
+                key=key,
+            )
+        seen[spot] = i

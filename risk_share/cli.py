@@ -1,0 +1,135 @@
+"""Command line: ``risk-share settle`` and ``risk-share simulate`` (also ``python -m risk_share``).
+
+::
+
+    risk-share settle AGREEMENT.toml LINES.csv [--out OUT.xlsx]
+    risk-share simulate AGREEMENT.toml LINES.csv -n 10000 --cv 0.05 [--correlation 0.2]
+        [--seed 1] [--distribution lognormal] [--out OUT.xlsx]
+
+Each prints a summary. A problem with the input prints one line to stderr and
+exits with status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from capitation.errors import InputError, SolverError
+from capitation.excel.tables import write_tables
+from risk_share.agreement import Agreement
+from risk_share.simulation import DISTRIBUTIONS
+
+__all__ = ["main", "parser"]
+
+PROGRESS_FROM = 20_000
+"""Show a progress bar from this many scenarios (on a terminal, without --quiet)."""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser (subcommands ``settle`` and ``simulate``)."""
+    top = argparse.ArgumentParser(
+        prog="risk-share",
+        description="Settle or simulate a risk share agreement (marginal rates and a pool).",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+
+    settle = commands.add_parser("settle", help="settle an outturn of the plan lines")
+    settle.add_argument("agreement", help="agreement TOML file")
+    settle.add_argument(
+        "lines", help="CSV: party, pod, planned_activity, actual_activity, price_gbp"
+    )
+    settle.add_argument("--out", help="workbook to write (sheets settled_lines, parties)")
+    settle.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    simulate = commands.add_parser("simulate", help="simulate and settle many outturns")
+    simulate.add_argument("agreement", help="agreement TOML file")
+    simulate.add_argument("lines", help="CSV: party, pod, planned_activity, price_gbp[, fixed]")
+    simulate.add_argument("-n", type=int, required=True, help="number of scenarios")
+    simulate.add_argument(
+        "--cv", type=float, required=True, help="coefficient of variation of activity"
+    )
+    simulate.add_argument(
+        "--correlation", type=float, default=0.0, help="correlation between lines (default 0)"
+    )
+    simulate.add_argument("--seed", type=int, default=None, help="random seed")
+    simulate.add_argument("--distribution", choices=DISTRIBUTIONS, default="lognormal")
+    simulate.add_argument("--out", help="workbook to write (sheets summary, positions)")
+    simulate.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
+    return top
+
+
+def _money(frame: pd.DataFrame) -> str:
+    formats = {c: (lambda x: f"{x:,.2f}") for c in frame.columns if str(c).endswith("_gbp")}
+    return frame.to_string(formatters=formats)
+
+
+def _settle(args: argparse.Namespace) -> None:
+    agreement = Agreement.from_toml(args.agreement)
+    settlement = agreement.settle(args.lines)
+    if args.out:
+        write_tables(args.out, {"settled_lines": settlement.lines, "parties": settlement.parties})
+    if not args.quiet:
+        print(f"{agreement.name}: settlement of {args.lines}")
+        print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f}")
+        print(_money(settlement.parties))
+        if args.out:
+            print(f"Written to {args.out}")
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
+    agreement = Agreement.from_toml(args.agreement)
+    show = not args.quiet and sys.stderr.isatty() and args.n >= PROGRESS_FROM
+    with tqdm(total=args.n, unit="scenario", disable=not show, file=sys.stderr) as bar:
+        simulation = agreement.simulate(
+            args.lines,
+            n=args.n,
+            cv=args.cv,
+            correlation=args.correlation,
+            seed=args.seed,
+            distribution=args.distribution,
+            progress=bar.update,
+        )
+    summary = simulation.summary()
+    if args.out:
+        write_tables(args.out, {"summary": summary, "positions": simulation.positions})
+    if not args.quiet:
+        print(
+            f"{agreement.name}: {args.n:,} scenarios, cv {args.cv:g}, correlation "
+            f"{args.correlation:g}, {args.distribution}, seed {args.seed}"
+        )
+        print("Final positions (positive = loss):")
+        print(_money(summary))
+        if args.out:
+            print(f"Written to {args.out}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on bad input or a solver failure.
+    """
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "settle":
+            _settle(args)
+        else:
+            _simulate(args)
+    except (InputError, SolverError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"risk-share: error: {message}", file=sys.stderr)
+        return 2
+    return 0

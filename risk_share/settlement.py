@@ -1,0 +1,187 @@
+"""Settlement of an outturn: marginal rates, then the pool (domain.md §8.2).
+
+1. Layer 1 on every line (:mod:`risk_share.marginal_rates`).
+2. Pooled variance V = Σ marginal payments, the commissioner's own lines at rate 1.
+3. Before the pool each provider holds Σ (v − m) over its lines; the
+   commissioner holds V.
+4. V is shared (:mod:`risk_share.pool`).
+5. Final position: provider = before + pool share; commissioner = its pool
+   share. Pool transfers (final − before) add up to zero; finals add up to Σ v.
+
+:func:`settle_pence` does steps 1-5 for many scenarios at once in integer pence;
+:func:`settle` is one outturn with its tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.rounding import round_pence
+from risk_share.agreement import Agreement
+from risk_share.lines import read_lines
+from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
+from risk_share.pool import PoolTerms, pool_terms, share_pence
+
+__all__ = ["Settlement", "SettledPence", "settle", "settle_pence"]
+
+
+@dataclass(frozen=True, eq=False)
+class SettledPence:
+    """Settlements of n scenarios in int64 pence (p parties, m lines).
+
+    Attributes
+    ----------
+    variance : numpy.ndarray
+        Line variances v, shape (n, m).
+    payment : numpy.ndarray
+        Marginal payments m, shape (n, m).
+    pooled_variance : numpy.ndarray
+        V per scenario, shape (n,).
+    kept : numpy.ndarray
+        What each party holds outside the pool, shape (n, p): a provider's
+        Σ (v − m); 0 for the commissioner (its own lines are all pooled).
+    pool_share : numpy.ndarray
+        Each party's share of V, shape (n, p).
+    """
+
+    variance: np.ndarray
+    payment: np.ndarray
+    pooled_variance: np.ndarray
+    kept: np.ndarray
+    pool_share: np.ndarray
+
+    @property
+    def final_position(self) -> np.ndarray:
+        """Final position (positive = loss), shape (n, p): kept + pool share."""
+        return self.kept + self.pool_share
+
+
+def settle_pence(
+    terms: LineTerms, pool: PoolTerms, n_parties: int, actual_pence: np.ndarray
+) -> SettledPence:
+    """Settle many outturns at once, vectorised, in integer pence.
+
+    Parameters
+    ----------
+    terms : LineTerms
+        The plan lines' terms (m lines).
+    pool : PoolTerms
+        The pool.
+    n_parties : int
+        Number of parties (p).
+    actual_pence : numpy.ndarray
+        R(actual_activity × price) per scenario and line, int64, shape (n, m).
+
+    Returns
+    -------
+    SettledPence
+    """
+    actual = np.atleast_2d(np.asarray(actual_pence, dtype=np.int64))
+    variance, payment = marginal_payments(terms, actual)
+    membership = np.zeros((len(terms.party_index), n_parties), dtype=np.int64)
+    membership[np.arange(len(terms.party_index)), terms.party_index] = 1
+    kept = (variance - payment) @ membership
+    pooled = payment.sum(axis=1)
+    return SettledPence(
+        variance=variance,
+        payment=payment,
+        pooled_variance=pooled,
+        kept=kept,
+        pool_share=share_pence(pool, pooled),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Settlement:
+    """One settled outturn.
+
+    Attributes
+    ----------
+    agreement : Agreement
+        The agreement settled under.
+    lines : pandas.DataFrame
+        Per plan line (index ``line``): party, pod, planned_activity,
+        actual_activity, price_gbp, fixed, planned_gbp, actual_gbp,
+        variance_gbp, rate_rule (which rate applied), tolerance_gbp,
+        marginal_rate (the rate applied: above_plan when v > 0, below_plan when
+        v < 0, 0 when v = 0 or a block; 1 on the commissioner's own lines) and
+        marginal_payment_gbp. Pounds in whole pence.
+    parties : pandas.DataFrame
+        Per party (index ``party``, agreement order): variance_before_pool_gbp,
+        pool_share_gbp, final_position_gbp, pool_transfer_gbp. Transfers add
+        up to zero; final positions add up to the lines' total variance.
+    pooled_variance_gbp : float
+        V, the sum of marginal payments.
+    """
+
+    agreement: Agreement = field(repr=False)
+    lines: pd.DataFrame
+    parties: pd.DataFrame
+    pooled_variance_gbp: float
+
+
+def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement:
+    """Settle one outturn (domain.md §8.2).
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The agreement.
+    lines : pandas.DataFrame or str or Path
+        Plan lines with party, pod, planned_activity, actual_activity,
+        price_gbp (optional fixed), or a CSV file of them.
+
+    Returns
+    -------
+    Settlement
+
+    Raises
+    ------
+    InputError
+        Bad lines (naming file, row and column) or a marginal rate matching no line.
+    """
+    clean = read_lines(lines, agreement.party_names, need_actual=True)
+    terms = line_terms(agreement, clean)
+    actual = np.asarray(round_pence(clean["actual_activity"].to_numpy() * terms.price_gbp))
+    settled = settle_pence(
+        terms, pool_terms(agreement), len(agreement.parties), actual.reshape(1, -1)
+    )
+    variance = settled.variance[0]
+    payment = settled.payment[0]
+    rate = np.where(
+        terms.own,
+        1.0,
+        np.where(variance > 0, terms.above_plan, np.where(variance < 0, terms.below_plan, 0.0)),
+    )
+    table = clean.copy()
+    table["planned_gbp"] = terms.planned_pence / 100.0
+    table["actual_gbp"] = actual / 100.0
+    table["variance_gbp"] = variance / 100.0
+    table["rate_rule"] = terms.rule
+    table["tolerance_gbp"] = terms.tolerance_pence / 100.0
+    table["marginal_rate"] = rate
+    table["marginal_payment_gbp"] = payment / 100.0
+
+    pooled = int(settled.pooled_variance[0])
+    kept = settled.kept[0]
+    share = settled.pool_share[0]
+    commissioner = agreement.party_names.index(agreement.commissioner)
+    before = kept.copy()
+    before[commissioner] = pooled
+    final = kept + share
+    parties = pd.DataFrame(
+        {
+            "variance_before_pool_gbp": before / 100.0,
+            "pool_share_gbp": share / 100.0,
+            "final_position_gbp": final / 100.0,
+            "pool_transfer_gbp": (final - before) / 100.0,
+        },
+        index=pd.Index(agreement.party_names, name="party"),
+    )
+    return Settlement(
+        agreement=agreement, lines=table, parties=parties, pooled_variance_gbp=pooled / 100.0
+    )

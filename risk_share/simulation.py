@@ -1,0 +1,414 @@
+"""Monte Carlo of outturns, each settled as in domain.md §8.2 (domain.md §9).
+
+Planned activity varies by a multiplier with mean 1 and coefficient of
+variation ``cv``; lines with ``fixed`` = true never vary. For the m varying
+lines, ε = ``default_rng(seed).standard_normal((n, m))`` in one call, and
+Z = ε Lᵀ with L L ᵀ the correlation matrix (lower Cholesky factor, or from
+``eigh`` for a matrix that is only positive semi-definite). Every scenario is
+settled in integer pence, vectorised: arrays are scenarios × lines or
+scenarios × parties. Scenarios are numbered from 1 (index ``scenario``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+from capitation.rounding import round_pence
+from risk_share.agreement import Agreement
+from risk_share.lines import read_lines
+from risk_share.marginal_rates import line_terms
+from risk_share.pool import pool_terms, share_pence
+from risk_share.settlement import settle_pence
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "EIGENVALUE_TOLERANCE",
+    "Simulation",
+    "correlation_factor",
+    "cvar",
+    "multipliers",
+    "simulate",
+    "summarise",
+    "value_at_risk",
+]
+
+DISTRIBUTIONS = ("lognormal", "normal")
+EIGENVALUE_TOLERANCE = 1e-10
+"""A correlation matrix with an eigenvalue below minus this is refused."""
+CHUNK = 50_000
+"""Scenarios settled per step (bounds memory; progress is reported per step)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """Simulated outturns, each settled (positive = loss).
+
+    Attributes
+    ----------
+    agreement : Agreement
+        The agreement the scenarios were settled under.
+    pooled_variance_gbp : pandas.Series
+        V per scenario (index ``scenario``), whole pence.
+    kept_gbp : pandas.DataFrame
+        Scenarios × parties: what each party holds outside the pool (a
+        provider's own line variance less marginal payments; 0 for the
+        commissioner), whole pence.
+    positions : pandas.DataFrame
+        Scenarios × parties: final positions, kept + pool share, whole pence.
+    seed : int or None
+        The seed of the random draws.
+    distribution : str or None
+        ``"lognormal"`` or ``"normal"``; None when built from given variances.
+    cv : numpy.ndarray or None
+        Coefficient of variation per plan line.
+    correlation : numpy.ndarray or None
+        Correlation matrix of the varying lines, as used.
+    lines : pandas.DataFrame or None
+        The validated plan lines.
+    """
+
+    agreement: Agreement = field(repr=False)
+    pooled_variance_gbp: pd.Series = field(repr=False)
+    kept_gbp: pd.DataFrame = field(repr=False)
+    positions: pd.DataFrame = field(repr=False)
+    seed: int | None = None
+    distribution: str | None = None
+    cv: np.ndarray | None = field(default=None, repr=False)
+    correlation: np.ndarray | None = field(default=None, repr=False)
+    lines: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        """Number of scenarios."""
+        return len(self.positions)
+
+    @classmethod
+    def from_variances(
+        cls,
+        agreement: Agreement,
+        pooled_variance_gbp: np.ndarray | pd.Series | list[float],
+        kept_gbp: np.ndarray | pd.DataFrame | None = None,
+    ) -> Simulation:
+        """Settle given pooled variances (and holdings outside the pool).
+
+        For scenarios drawn elsewhere, and for checking calibration by hand.
+
+        Parameters
+        ----------
+        agreement : Agreement
+        pooled_variance_gbp : array-like
+            V per scenario in pounds (rounded to whole pence with R).
+        kept_gbp : array-like, optional
+            Scenarios × parties (agreement order), pounds each party holds
+            outside the pool; default 0 for everyone.
+
+        Returns
+        -------
+        Simulation
+        """
+        pooled = np.asarray(round_pence(np.asarray(pooled_variance_gbp, dtype=float)))
+        pooled = pooled.astype(np.int64).reshape(-1)
+        n, p = len(pooled), len(agreement.parties)
+        if kept_gbp is None:
+            kept = np.zeros((n, p), dtype=np.int64)
+        else:
+            kept_values = np.asarray(kept_gbp, dtype=float)
+            if kept_values.shape != (n, p):
+                raise InputError(
+                    f"kept_gbp has shape {kept_values.shape}; expected {(n, p)} "
+                    "(scenarios × parties)"
+                )
+            kept = np.asarray(round_pence(kept_values), dtype=np.int64).reshape(n, p)
+        share = share_pence(agreement, pooled)
+        return cls._from_pence(agreement, pooled, kept, share)
+
+    @classmethod
+    def _from_pence(cls, agreement, pooled, kept, share, **settings) -> Simulation:
+        index = pd.RangeIndex(1, len(pooled) + 1, name="scenario")
+        parties = pd.Index(agreement.party_names, name="party")
+        return cls(
+            agreement=agreement,
+            pooled_variance_gbp=pd.Series(pooled / 100.0, index=index, name="pooled_variance_gbp"),
+            kept_gbp=pd.DataFrame(kept / 100.0, index=index, columns=parties),
+            positions=pd.DataFrame((kept + share) / 100.0, index=index, columns=parties),
+            **settings,
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Spread of each party's final position (domain.md §9).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``party``; mean_gbp, sd_gbp (ddof 1), p5_gbp, p50_gbp,
+            p95_gbp (linear interpolation), p_loss (share of scenarios with a
+            loss), var95_gbp (the ⌈0.95n⌉-th smallest) and cvar95_gbp
+            (Rockafellar-Uryasev). Unrounded pounds.
+        """
+        return summarise(self.positions)
+
+
+def value_at_risk(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
+    """VaR: the ⌈αn⌉-th smallest loss of each column.
+
+    Parameters
+    ----------
+    losses : numpy.ndarray
+        Shape (n,) or (n, p).
+    alpha : float
+        Confidence level.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per column.
+    """
+    values = np.asarray(losses, dtype=float)
+    values = values.reshape(len(values), -1)
+    n = values.shape[0]
+    # The snap of the conventions before a ceiling: α n may carry float noise above an integer.
+    k = math.ceil(alpha * n - 1e-9)
+    k = min(max(k, 1), n)
+    return np.partition(values, k - 1, axis=0)[k - 1]
+
+
+def cvar(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
+    """CVaR_α = VaR_α + Σ_j max(0, L_j − VaR_α) / ((1 − α) n), per column (domain.md §9).
+
+    Parameters
+    ----------
+    losses : numpy.ndarray
+        Shape (n,) or (n, p).
+    alpha : float
+        Confidence level.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per column.
+    """
+    values = np.asarray(losses, dtype=float)
+    values = values.reshape(len(values), -1)
+    var = value_at_risk(values, alpha)
+    tail = np.maximum(0.0, values - var[None, :]).sum(axis=0)
+    return var + tail / ((1.0 - alpha) * values.shape[0])
+
+
+def summarise(positions: pd.DataFrame) -> pd.DataFrame:
+    """Summary statistics of scenarios × parties final positions (domain.md §9).
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        Scenarios × parties, pounds (positive = loss).
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :meth:`Simulation.summary`.
+    """
+    values = positions.to_numpy(dtype=float)
+    p5, p50, p95 = np.percentile(values, [5, 50, 95], axis=0, method="linear")
+    ddof_sd = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(values.shape[1], np.nan)
+    return pd.DataFrame(
+        {
+            "mean_gbp": values.mean(axis=0),
+            "sd_gbp": ddof_sd,
+            "p5_gbp": p5,
+            "p50_gbp": p50,
+            "p95_gbp": p95,
+            "p_loss": (values > 0).mean(axis=0),
+            "var95_gbp": value_at_risk(values, 0.95),
+            "cvar95_gbp": cvar(values, 0.95),
+        },
+        index=pd.Index(positions.columns, name="party"),
+    )
+
+
+def correlation_factor(matrix: np.ndarray) -> np.ndarray:
+    """Return a factor L with L Lᵀ = the correlation matrix (domain.md §9).
+
+    Lower Cholesky factor; when Cholesky fails on a matrix that is positive
+    semi-definite (eigenvalues ≥ −1e-10), L = V diag(sqrt(max(λ, 0))) from eigh.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        Symmetric (m, m) correlation matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (m, m).
+
+    Raises
+    ------
+    InputError
+        When the matrix is not positive semi-definite.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.shape[0] == 0:
+        return matrix.copy()
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(matrix)
+        if values.min() < -EIGENVALUE_TOLERANCE:
+            raise InputError(
+                "correlation: the matrix is not positive semi-definite (smallest eigenvalue "
+                f"{values.min():.6g}); no set of lines can be correlated like that"
+            ) from None
+        return vectors * np.sqrt(np.maximum(values, 0.0))[None, :]
+
+
+def multipliers(z: np.ndarray, cv: np.ndarray, distribution: str) -> np.ndarray:
+    """Activity multipliers with mean 1 and coefficient of variation ``cv``.
+
+    lognormal: σ² = ln(1 + cv²), X = exp(σZ − σ²/2); normal: X = max(0, 1 + cv Z).
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Correlated standard normals, shape (n, m).
+    cv : numpy.ndarray
+        Shape (m,).
+    distribution : {"lognormal", "normal"}
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n, m).
+    """
+    if distribution == "lognormal":
+        variance = np.log1p(cv**2)
+        return np.exp(np.sqrt(variance)[None, :] * z - variance[None, :] / 2.0)
+    return np.maximum(0.0, 1.0 + cv[None, :] * z)
+
+
+def _cv_per_line(cv: float | np.ndarray | list[float], m_all: int) -> np.ndarray:
+    values = np.asarray(cv, dtype=float)
+    if values.ndim == 0:
+        values = np.full(m_all, float(values))
+    elif values.shape != (m_all,):
+        raise InputError(f"cv: give one number or one per plan line ({m_all}), not {values.size}")
+    if not np.all(np.isfinite(values)) or (values < 0).any():
+        raise InputError("cv: coefficients of variation must be finite and at least 0")
+    return values
+
+
+def _correlation_matrix(correlation: float | np.ndarray, varying: np.ndarray) -> np.ndarray:
+    m_all = len(varying)
+    m = int(varying.sum())
+    values = np.asarray(correlation, dtype=float)
+    if values.ndim == 0:
+        rho = float(values)
+        if not -1.0 <= rho <= 1.0:
+            raise InputError(f"correlation: {rho:g} is not between -1 and 1")
+        return np.full((m, m), rho) + (1.0 - rho) * np.eye(m)
+    if values.shape != (m_all, m_all):
+        raise InputError(
+            f"correlation: the matrix is {values.shape[0]}×{values.shape[-1]}; it must cover "
+            f"all {m_all} plan lines in plan order"
+        )
+    if not np.all(np.isfinite(values)):
+        raise InputError("correlation: the matrix has a blank or infinite entry")
+    if not np.allclose(values, values.T, atol=1e-12):
+        raise InputError("correlation: the matrix is not symmetric")
+    if not np.allclose(np.diag(values), 1.0, atol=1e-12) or (np.abs(values) > 1 + 1e-12).any():
+        raise InputError("correlation: a correlation matrix has 1 on the diagonal and -1..1 off it")
+    return values[np.ix_(varying, varying)]
+
+
+def simulate(
+    agreement: Agreement,
+    lines: pd.DataFrame | str | Path,
+    n: int,
+    cv: float | np.ndarray | list[float] = 0.05,
+    correlation: float | np.ndarray = 0.0,
+    seed: int | None = None,
+    distribution: str = "lognormal",
+    progress: Callable[[int], None] | None = None,
+) -> Simulation:
+    """Simulate and settle ``n`` outturns of the plan (domain.md §9).
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The agreement.
+    lines : pandas.DataFrame or str or Path
+        Plan lines (party, pod, planned_activity, price_gbp, optional fixed);
+        actual_activity is ignored.
+    n : int
+        Number of scenarios.
+    cv : float or array-like
+        Coefficient of variation of activity: one number, or one per plan line.
+    correlation : float or array-like
+        Correlation common to every pair of varying lines, or a matrix over
+        all plan lines in plan order (fixed lines' rows and columns dropped).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``; a fixed seed gives the same scenarios.
+    distribution : {"lognormal", "normal"}
+        Distribution of the activity multipliers.
+    progress : callable, optional
+        Called with the number of scenarios settled after each step.
+
+    Returns
+    -------
+    Simulation
+
+    Raises
+    ------
+    InputError
+        Bad lines, cv, correlation, n or distribution.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n: the number of scenarios must be a whole number ≥ 1, not {n!r}")
+    if distribution not in DISTRIBUTIONS:
+        raise InputError(f"distribution: {distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
+    n = int(n)
+    clean = read_lines(lines, agreement.party_names, need_actual=False)
+    terms = line_terms(agreement, clean)
+    varying = ~clean["fixed"].to_numpy(dtype=bool)
+    cv_all = _cv_per_line(cv, len(clean))
+    matrix = _correlation_matrix(correlation, varying)
+    factor = correlation_factor(matrix)
+
+    rng = np.random.default_rng(seed)
+    epsilon = rng.standard_normal((n, int(varying.sum())))
+    pool = pool_terms(agreement)
+    planned_pence = terms.planned_pence
+    p = len(agreement.parties)
+    pooled = np.empty(n, dtype=np.int64)
+    kept = np.empty((n, p), dtype=np.int64)
+    share = np.empty((n, p), dtype=np.int64)
+    for start in range(0, n, CHUNK):  # a few steps of many scenarios, not one per scenario
+        stop = min(n, start + CHUNK)
+        z = epsilon[start:stop] @ factor.T
+        activity = np.broadcast_to(terms.planned_activity, (stop - start, len(clean))).copy()
+        activity[:, varying] *= multipliers(z, cv_all[varying], distribution)
+        actual = np.broadcast_to(planned_pence, activity.shape).copy()
+        actual[:, varying] = round_pence(activity[:, varying] * terms.price_gbp[varying])
+        settled = settle_pence(terms, pool, p, actual)
+        pooled[start:stop] = settled.pooled_variance
+        kept[start:stop] = settled.kept
+        share[start:stop] = settled.pool_share
+        if progress is not None:
+            progress(stop - start)
+    return Simulation._from_pence(
+        agreement,
+        pooled,
+        kept,
+        share,
+        seed=seed,
+        distribution=distribution,
+        cv=cv_all,
+        correlation=matrix,
+        lines=clean,
+    )
