@@ -51,7 +51,7 @@ def baseline(out: Path, shape: tuple[int, int]) -> None:
 
 
 def register_run(folder: Path) -> None:
-    from capitation.register import synthetic_register, write_register_csv
+    from capitation.synthetic_register import synthetic_register, write_register_csv
 
     register = synthetic_register(6_500, seed=1)
     write_register_csv(register, folder / "register.csv")

@@ -15,7 +15,8 @@ from capitation.cost_weights import (
     register_weighted_counts,
 )
 from capitation.errors import InputError
-from capitation.register import read_register, synthetic_register
+from capitation.register import read_register
+from capitation.synthetic_register import synthetic_register
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "register"
 EXAMPLE = Path(__file__).resolve().parents[2] / "models" / "register_example"

@@ -11,12 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitation.errors import InputError
-from capitation.register import (
-    REGISTER_COLUMNS,
-    read_register,
-    synthetic_register,
-    write_register_csv,
-)
+from capitation.register import REGISTER_COLUMNS, read_register
+from capitation.synthetic_register import synthetic_register, write_register_csv
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "register"
 EXAMPLE = Path(__file__).resolve().parents[2] / "models" / "register_example"
