@@ -52,7 +52,7 @@ ISSUE_AGREEMENT = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def issue_dict() -> Callable[[], dict]:
     """A fresh deep copy of the issue's agreement as a TOML-like dict, to mutate."""
     return lambda: copy.deepcopy(ISSUE_AGREEMENT)

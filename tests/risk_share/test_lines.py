@@ -1,0 +1,106 @@
+"""Plan lines at the edge: bad CSV files are refused naming file, row and column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from risk_share import InputError
+from risk_share.lines import read_lines
+
+PARTIES = ["CCG", "Acute trust", "Community MSK"]
+GOOD = """party,pod,planned_activity,actual_activity,price_gbp
+Acute trust,Outpatient first,15000,16500,155
+Acute trust,Emergency,3000,3400,2500
+CCG,Independent sector,500,650,4000
+"""
+
+BAD_CSV = [
+    # (case, CSV text, message)
+    (
+        "missing column",
+        GOOD.replace(",price_gbp", ",price"),
+        "lines.csv, column price_gbp: missing column 'price_gbp'",
+    ),
+    (
+        "non-numeric",
+        GOOD.replace("3000,3400", "3000,34OO"),
+        "lines.csv, row 3, column actual_activity: '34OO' is not a number",
+    ),
+    (
+        "blank number",
+        GOOD.replace("500,650", "500,"),
+        "lines.csv, row 4, column actual_activity: is blank",
+    ),
+    (
+        "negative activity",
+        GOOD.replace("15000,16500", "-15000,16500"),
+        "lines.csv, row 2, column planned_activity: -15000 is negative",
+    ),
+    (
+        "negative price",
+        GOOD.replace(",4000", ",-4000"),
+        "lines.csv, row 4, column price_gbp: -4000 is negative",
+    ),
+    (
+        "unknown party",
+        GOOD.replace("CCG,Independent", "ICB,Independent"),
+        "lines.csv, row 4, column party: 'ICB' is not a party to the agreement",
+    ),
+    (
+        "blank pod",
+        GOOD.replace("Acute trust,Emergency", "Acute trust,"),
+        "lines.csv, row 3, column pod: is blank",
+    ),
+    (
+        "repeated line",
+        GOOD.replace("Emergency", "Outpatient first"),
+        "lines.csv, row 3, column pod: 'Acute trust', 'Outpatient first' appears twice",
+    ),
+    (
+        "bad fixed flag",
+        GOOD.replace("price_gbp\n", "price_gbp,fixed\n").replace("155\n", "155,maybe\n"),
+        "lines.csv, row 2, column fixed: 'maybe' is not true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [b[1:] for b in BAD_CSV], ids=[b[0] for b in BAD_CSV])
+def test_bad_csv_names_file_row_and_column(tmp_path, text, message):
+    path = tmp_path / "lines.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_lines(path, PARTIES, need_actual=True)
+    assert str(caught.value).startswith(message)
+
+
+def test_good_csv_and_fixed_flags(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        GOOD.replace("price_gbp\n", "price_gbp,fixed\n")
+        .replace("155\n", "155,true\n")
+        .replace("2500\n", "2500,\n")
+        .replace("4000\n", "4000,FALSE\n")
+    )
+    clean = read_lines(path, PARTIES, need_actual=True)
+    assert clean["fixed"].tolist() == [True, False, False]
+    assert clean["planned_activity"].tolist() == [15000.0, 3000.0, 500.0]
+    assert clean.index.name == "line"
+
+
+def test_actual_activity_not_needed_for_a_simulation():
+    frame = pd.DataFrame(
+        {"party": ["CCG"], "pod": ["IS"], "planned_activity": [1.0], "price_gbp": [2.0]}
+    )
+    assert read_lines(frame, PARTIES, need_actual=False)["fixed"].tolist() == [False]
+    with pytest.raises(InputError, match="missing column 'actual_activity'"):
+        read_lines(frame, PARTIES, need_actual=True)
+
+
+def test_dataframe_errors_name_the_index_label():
+    frame = pd.DataFrame(
+        {"party": ["CCG"], "pod": ["IS"], "planned_activity": ["x"], "price_gbp": [2.0]},
+        index=["line A"],
+    )
+    with pytest.raises(InputError, match=r"column planned_activity, key lines index 'line A'"):
+        read_lines(frame, PARTIES, need_actual=False)
