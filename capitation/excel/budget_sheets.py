@@ -1,0 +1,324 @@
+"""Capitated budget sheets: ``budget_lines`` and ``budget_bridge``, with live formulas.
+
+Every figure domain.md section 6.1 derives is a live Excel formula over the
+inputs on the same row, and stores Python's value as its cached result, so a
+reader that does not calculate (openpyxl ``data_only``) sees the same numbers
+as one that does (Excel, LibreOffice). R(x) is ``ROUND(x, 2)``.
+
+``budget_lines`` has the columns of :attr:`CapitatedBudget.budget_lines`, in
+that order, one row per line and new service per year, year by year (lines
+first, then new services), so each year is one block of rows. Per line:
+
+    growth_factor      = (1 + growth)^year_number
+    price_factor       = (1 + uplift_1) × ... × (1 + uplift_y)
+    grown_activity     = baseline_activity × growth_factor
+    planned_activity   = grown_activity × (1 + activity_change)
+    price_gbp          = baseline_price_gbp × price_factor
+    planned_value_gbp  = ROUND(planned_activity × price_gbp, 2)
+    removed_value_gbp  = MAX(0, ROUND(repriced_value_gbp − planned_value_gbp, 2))
+    released_cost_gbp  = ROUND(removed_value_gbp × release_fraction, 2)
+    stranded_cost_gbp  = ROUND(removed_value_gbp − released_cost_gbp, 2)
+    support_gbp        = ROUND(stranded_cost_gbp × stranded_support, 2)
+    budget_gbp         = planned_value_gbp + support_gbp
+
+Removed and stranded are differences of whole pence, so their ROUND changes
+nothing in exact arithmetic; it clears binary floating-point noise before the
+next ROUND, as Python's integer pence do (LibreOffice computes 2,483,969.62 −
+2,152,773.67 as 331,195.949999997, and half of it would otherwise round to
+165,597.97 instead of R(165,597.975) = 165,597.98).
+
+A new service's activity and price are inputs; its removed, released,
+stranded and support formulas give 0. ``budget_bridge`` sums each year's block
+(``SUM``, and ``SUMIFS`` on ``kind`` to split lines from new services) and
+draws each year's bridge as a waterfall chart: a stacked column chart whose
+first series, the base, is invisible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from capitation.excel.tables import MONEY_FORMAT
+from capitation.rounding import round_pence
+from capitation.service_budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, CapitatedBudget
+
+__all__ = ["add_budget_sheets", "LINES_SHEET", "BRIDGE_SHEET"]
+
+LINES_SHEET = "budget_lines"
+BRIDGE_SHEET = "budget_bridge"
+
+_COL = {name: xl_col_to_name(i) for i, name in enumerate(BUDGET_LINE_COLUMNS)}
+_TEXT = ("provider", "pod", "year", "kind")
+
+# Formulas of a line row; "{c}" is a column letter of the same row, "{r}" the row number.
+_LINE_FORMULAS = {
+    "grown_activity": "={baseline_activity}{r}*{growth_factor}{r}",
+    "planned_activity": "={grown_activity}{r}*(1+{activity_change}{r})",
+    "price_gbp": "={baseline_price_gbp}{r}*{price_factor}{r}",
+    "baseline_value_gbp": "=ROUND({baseline_activity}{r}*{baseline_price_gbp}{r},2)",
+    "grown_value_gbp": "=ROUND({grown_activity}{r}*{baseline_price_gbp}{r},2)",
+    "repriced_value_gbp": "=ROUND({grown_activity}{r}*{price_gbp}{r},2)",
+    "release_fraction": (
+        "=MIN(1,{variable}{r}"
+        "+{semi_fixed}{r}*IF({semi_fixed_release_years}{r}=0,1,"
+        "MIN(1,{year_number}{r}/{semi_fixed_release_years}{r}))"
+        "+{fixed}{r}*IF({fixed_release_years}{r}=0,1,MIN(1,{year_number}{r}/{fixed_release_years}{r})))"
+    ),
+}
+# Formulas shared by lines and new services.
+_MONEY_FORMULAS = {
+    "planned_value_gbp": "=ROUND({planned_activity}{r}*{price_gbp}{r},2)",
+    "removed_value_gbp": "=MAX(0,ROUND({repriced_value_gbp}{r}-{planned_value_gbp}{r},2))",
+    "released_cost_gbp": "=ROUND({removed_value_gbp}{r}*{release_fraction}{r},2)",
+    "stranded_cost_gbp": "=ROUND({removed_value_gbp}{r}-{released_cost_gbp}{r},2)",
+    "support_gbp": "=ROUND({stranded_cost_gbp}{r}*{stranded_support}{r},2)",
+    "budget_gbp": "={planned_value_gbp}{r}+{support_gbp}{r}",
+}
+
+_STEPS = (
+    ("Baseline", "baseline_gbp"),
+    ("Growth", "growth_gbp"),
+    ("Price", "price_gbp"),
+    ("Activity change", "activity_change_gbp"),
+    ("New services", "new_services_gbp"),
+    ("Stranded support", "stranded_support_gbp"),
+    ("Budget", "budget_gbp"),
+)
+_WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart beside it
+_WATERFALL_HEADER = (
+    "step",
+    "amount_gbp",
+    "running_gbp",
+    "base_gbp",
+    "total_gbp",
+    "increase_gbp",
+    "decrease_gbp",
+)
+
+
+def add_budget_sheets(book: xlsxwriter.Workbook, budget: CapitatedBudget) -> None:
+    """Add the ``budget_lines`` and ``budget_bridge`` sheets to an open workbook.
+
+    Parameters
+    ----------
+    book : xlsxwriter.Workbook
+        An open workbook; the caller closes it (and writes it atomically).
+    budget : CapitatedBudget
+        The budget to write. Money in pounds; every formula cell caches
+        Python's value.
+    """
+    formats = {
+        "money": book.add_format({"num_format": MONEY_FORMAT}),
+        "bold": book.add_format({"bold": True}),
+        "number": book.add_format({"num_format": "#,##0.######"}),
+    }
+    _write_lines(book.add_worksheet(LINES_SHEET), budget, formats)
+    _write_bridge(book, book.add_worksheet(BRIDGE_SHEET), budget, formats)
+
+
+def _formula(template: str, row: int) -> str:
+    return template.format(r=row + 1, **_COL)
+
+
+def _value(value: object) -> float | None:
+    """Return the cell's float, or None for a blank (NaN)."""
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _write_lines(sheet, budget: CapitatedBudget, formats: dict) -> None:
+    frame = budget.budget_lines
+    for c, name in enumerate(BUDGET_LINE_COLUMNS):
+        sheet.write_string(0, c, name, formats["bold"])
+    growth = budget.inputs.growth
+    uplift = budget.inputs.price_uplift
+    factor_formula = {
+        year_number: (
+            f"=(1+{growth!r})^{{year_number}}{{r}}",
+            "=" + "*".join(f"(1+{float(u)!r})" for u in uplift[:year_number]),
+        )
+        for year_number in range(1, len(budget.years) + 1)
+    }
+    columns = {name: frame[name].to_numpy() for name in BUDGET_LINE_COLUMNS}
+    is_line = columns["kind"] == "line"
+    for i in range(len(frame)):
+        row = i + 1
+        line = bool(is_line[i])
+        for c, name in enumerate(BUDGET_LINE_COLUMNS):
+            fmt = formats["money"] if name.endswith("_gbp") else formats["number"]
+            value = columns[name][i]
+            if name in _TEXT:
+                sheet.write_string(row, c, str(value))
+                continue
+            number = _value(value)
+            if name in _MONEY_FORMULAS:
+                template = _MONEY_FORMULAS[name]
+            elif name in ("growth_factor", "price_factor"):
+                growth_formula, price_formula = factor_formula[int(columns["year_number"][i])]
+                template = growth_formula if name == "growth_factor" else price_formula
+            elif line and name in _LINE_FORMULAS:
+                template = _LINE_FORMULAS[name]
+            else:
+                template = None
+            if template is not None:
+                sheet.write_formula(row, c, _formula(template, row), fmt, number)
+            elif number is None:
+                sheet.write_blank(row, c, None, fmt)
+            else:
+                sheet.write_number(row, c, number, fmt)
+    sheet.freeze_panes(1, 3)
+    sheet.set_column(0, 1, 24)
+    sheet.set_column(2, len(BUDGET_LINE_COLUMNS) - 1, 16)
+
+
+def _year_blocks(budget: CapitatedBudget) -> list[tuple[int, int, int]]:
+    """Per year: first sheet row, first new-service row and end row (0-based, end exclusive)."""
+    frame = budget.budget_lines
+    years = frame["year"].to_numpy()
+    kinds = frame["kind"].to_numpy()
+    blocks = []
+    for year in budget.years:
+        rows = np.flatnonzero(years == year)
+        start, end = int(rows[0]) + 1, int(rows[-1]) + 2
+        new_rows = rows[kinds[rows] == "new_service"]
+        first_new = int(new_rows[0]) + 1 if new_rows.size else end
+        blocks.append((start, first_new, end))
+    return blocks
+
+
+def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict) -> None:
+    bridge = budget.budget_bridge
+    money, bold = formats["money"], formats["bold"]
+    header = ("year", *BRIDGE_COLUMNS, "lines_budget_gbp")
+    for c, name in enumerate(header):
+        sheet.write_string(0, c, name, bold)
+    col = {name: xl_col_to_name(c) for c, name in enumerate(header)}
+
+    def lines_range(column: str, start: int, end: int) -> str:
+        letter = _COL[column]
+        return f"{LINES_SHEET}!${letter}${start + 1}:${letter}${end}"
+
+    def by_kind(column: str, kind: str, start: int, end: int) -> str:
+        return (
+            f'SUMIFS({lines_range(column, start, end)},{lines_range("kind", start, end)},"{kind}")'
+        )
+
+    for k, (year, (start, _first_new, end)) in enumerate(
+        zip(budget.years, _year_blocks(budget), strict=True)
+    ):
+        row, r = k + 1, k + 2
+        values = bridge.loc[year]
+
+        def total(column: str, start: int = start, end: int = end) -> str:
+            return f"SUM({lines_range(column, start, end)})"
+
+        formulas = {
+            "baseline_gbp": f"={total('baseline_value_gbp')}",
+            "growth_gbp": f"={total('grown_value_gbp')}-{total('baseline_value_gbp')}",
+            "price_gbp": f"={total('repriced_value_gbp')}-{total('grown_value_gbp')}",
+            "activity_change_gbp": (
+                f"={by_kind('planned_value_gbp', 'line', start, end)}-{total('repriced_value_gbp')}"
+            ),
+            "new_services_gbp": f"={by_kind('planned_value_gbp', 'new_service', start, end)}",
+            "stranded_support_gbp": f"={total('support_gbp')}",
+            "budget_gbp": f"=SUM({col['baseline_gbp']}{r}:{col['stranded_support_gbp']}{r})",
+            "do_nothing_gbp": (
+                f"={col['baseline_gbp']}{r}+{col['growth_gbp']}{r}+{col['price_gbp']}{r}"
+            ),
+            "net_saving_gbp": f"={col['do_nothing_gbp']}{r}-{col['budget_gbp']}{r}",
+        }
+        sheet.write_string(row, 0, str(year))
+        for c, name in enumerate(BRIDGE_COLUMNS, start=1):
+            sheet.write_formula(row, c, formulas[name], money, float(values[name]))
+        sheet.write_formula(
+            row, len(header) - 1, f"={total('budget_gbp')}", money, float(values["budget_gbp"])
+        )
+    sheet.set_column(0, 0, 18)
+    sheet.set_column(1, len(header) - 1, 18)
+    sheet.freeze_panes(1, 1)
+    _write_waterfalls(book, sheet, budget, formats, col, top=len(budget.years) + 3)
+
+
+def _write_waterfalls(
+    book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict, col: dict, top: int
+) -> None:
+    """One waterfall per year: helper columns with live formulas, then a stacked column chart."""
+    money, bold = formats["money"], formats["bold"]
+    bridge_pence = np.asarray(round_pence(budget.budget_bridge.to_numpy(dtype=float)))
+    bridge_index = {name: i for i, name in enumerate(budget.budget_bridge.columns)}
+    name = {h: xl_col_to_name(c) for c, h in enumerate(_WATERFALL_HEADER)}
+    for k, year in enumerate(budget.years):
+        first = top + k * _WATERFALL_ROWS
+        sheet.write_string(first, 0, f"Waterfall {year}", bold)
+        for c, h in enumerate(_WATERFALL_HEADER):
+            sheet.write_string(first + 1, c, h, bold)
+        running = 0
+        data_rows = []
+        for s, (label, column) in enumerate(_STEPS):
+            row = first + 2 + s
+            r = row + 1
+            data_rows.append(row)
+            amount = int(bridge_pence[k, bridge_index[column]])
+            is_total = s in (0, len(_STEPS) - 1)
+            previous = running
+            running = amount if is_total else running + amount
+            sheet.write_string(row, 0, label)
+            bridge_cell = f"{col[column]}{k + 2}"
+            sheet.write_formula(row, 1, f"={bridge_cell}", money, amount / 100)
+            running_formula = (
+                f"={name['amount_gbp']}{r}"
+                if is_total
+                else (f"={name['running_gbp']}{r - 1}+{name['amount_gbp']}{r}")
+            )
+            sheet.write_formula(row, 2, running_formula, money, running / 100)
+            if is_total:
+                cells = {
+                    "base_gbp": ("=0", 0),
+                    "total_gbp": (f"={name['amount_gbp']}{r}", amount),
+                    "increase_gbp": ("=0", 0),
+                    "decrease_gbp": ("=0", 0),
+                }
+            else:
+                cells = {
+                    "base_gbp": (
+                        f"=MIN({name['running_gbp']}{r - 1},{name['running_gbp']}{r})",
+                        min(previous, running),
+                    ),
+                    "total_gbp": ("=0", 0),
+                    "increase_gbp": (f"=MAX(0,{name['amount_gbp']}{r})", max(0, amount)),
+                    "decrease_gbp": (f"=MAX(0,-{name['amount_gbp']}{r})", max(0, -amount)),
+                }
+            for c, h in enumerate(_WATERFALL_HEADER[3:], start=3):
+                formula, pence = cells[h]
+                sheet.write_formula(row, c, formula, money, pence / 100)
+        chart = book.add_chart({"type": "column", "subtype": "stacked"})
+        lo, hi = data_rows[0], data_rows[-1]
+        categories = [BRIDGE_SHEET, lo, 0, hi, 0]
+        series = (
+            ("base_gbp", {"none": True}, {"none": True}),
+            ("total_gbp", {"color": "#005EB8"}, None),
+            ("increase_gbp", {"color": "#DA291C"}, None),
+            ("decrease_gbp", {"color": "#009639"}, None),
+        )
+        for h, fill, border in series:
+            c = _WATERFALL_HEADER.index(h)
+            spec = {
+                "name": [BRIDGE_SHEET, first + 1, c],
+                "categories": categories,
+                "values": [BRIDGE_SHEET, lo, c, hi, c],
+                "fill": fill,
+                "gap": 50,
+            }
+            if border is not None:
+                spec["border"] = border
+            chart.add_series(spec)
+        chart.set_title({"name": f"{budget.name} budget bridge {year} (£)"})
+        chart.set_legend({"delete_series": [0]})
+        chart.set_y_axis({"num_format": "£#,##0"})
+        sheet.insert_chart(
+            first, len(_WATERFALL_HEADER) + 1, chart, {"x_scale": 1.4, "y_scale": 1.1}
+        )

@@ -1,0 +1,270 @@
+"""budget_lines and budget_bridge sheets: live formulas whose cached values are Python's."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+import xlsxwriter
+
+from capitation.excel.budget_sheets import BRIDGE_SHEET, LINES_SHEET, add_budget_sheets
+from capitation.service_budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, build_budget
+from capitation.service_budget_file import read_service_budget
+
+REPO = Path(__file__).resolve().parents[2]
+
+_spec = importlib.util.spec_from_file_location(
+    "_sb_example", Path(__file__).with_name("test_service_budget.py")
+)
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+
+
+def example_budget():
+    """domain.md §6.2's two lines, one new service, three years."""
+    return build_budget(read_service_budget(_example.worked_example_table(), REPO, REPO / "x.toml"))
+
+
+def msk_budget():
+    path = REPO / "models" / "msk.toml"
+    table = tomllib.loads(path.read_text())["service_budget"]
+    return build_budget(read_service_budget(table, path.parent, path))
+
+
+def write(budget, path: Path) -> Path:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    add_budget_sheets(book, budget)
+    book.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    budget = example_budget()
+    path = write(budget, tmp_path_factory.mktemp("budget") / "budget.xlsx")
+    return budget, path
+
+
+def formula_cells(path: Path) -> dict[tuple[str, str], str]:
+    book = openpyxl.load_workbook(path)
+    return {
+        (sheet.title, cell.coordinate): cell.value
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    }
+
+
+def test_lines_sheet_has_the_formulas_of_domain_6_1(written):
+    _, path = written
+    sheet = openpyxl.load_workbook(path)[LINES_SHEET]
+    header = [c.value for c in sheet[1]]
+    assert header == list(BUDGET_LINE_COLUMNS)
+    col = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
+    # Row 2 is 2017/18 Outpatient first.
+    expected = {
+        "grown_activity": f"={col['baseline_activity']}2*{col['growth_factor']}2",
+        "planned_activity": f"={col['grown_activity']}2*(1+{col['activity_change']}2)",
+        "price_gbp": f"={col['baseline_price_gbp']}2*{col['price_factor']}2",
+        "planned_value_gbp": f"=ROUND({col['planned_activity']}2*{col['price_gbp']}2,2)",
+        "removed_value_gbp": (
+            f"=MAX(0,ROUND({col['repriced_value_gbp']}2-{col['planned_value_gbp']}2,2))"
+        ),
+        "released_cost_gbp": f"=ROUND({col['removed_value_gbp']}2*{col['release_fraction']}2,2)",
+        "stranded_cost_gbp": f"=ROUND({col['removed_value_gbp']}2-{col['released_cost_gbp']}2,2)",
+        "support_gbp": f"=ROUND({col['stranded_cost_gbp']}2*{col['stranded_support']}2,2)",
+        "budget_gbp": f"={col['planned_value_gbp']}2+{col['support_gbp']}2",
+        "repriced_value_gbp": f"=ROUND({col['grown_activity']}2*{col['price_gbp']}2,2)",
+        "growth_factor": f"=(1+0.01)^{col['year_number']}2",
+        "price_factor": "=(1+0.02)",
+    }
+    for name, formula in expected.items():
+        assert sheet[f"{col[name]}2"].value == formula, name
+    assert sheet[f"{col['price_factor']}8"].value == "=(1+0.02)*(1+0.015)*(1+0.015)"
+    assert sheet[f"{col['release_fraction']}2"].value.startswith("=MIN(1,")
+    # Inputs are numbers; text is text.
+    for name in ("baseline_activity", "activity_change", "fixed", "stranded_support"):
+        assert sheet[f"{col[name]}2"].data_type == "n", name
+    for name in ("provider", "pod", "year", "kind"):
+        assert sheet[f"{col[name]}2"].data_type == "s", name
+    # Row 4 is the new service: activity and price are inputs, its money still formulas.
+    assert sheet[f"{col['pod']}4"].value == "Physiotherapy-led triage"
+    assert sheet[f"{col['grown_activity']}4"].data_type == "n"
+    assert sheet[f"{col['budget_gbp']}4"].data_type == "f"
+
+
+def test_bridge_sheet_sums_the_lines_sheet(written):
+    _, path = written
+    sheet = openpyxl.load_workbook(path)[BRIDGE_SHEET]
+    assert [c.value for c in sheet[1]][: len(BRIDGE_COLUMNS) + 1] == ["year", *BRIDGE_COLUMNS]
+    assert [sheet[f"A{r}"].value for r in (2, 3, 4)] == ["2017/18", "2018/19", "2019/20"]
+    # 2018/19 is rows 5-7 of budget_lines; baseline sums baseline_value_gbp (column T) there.
+    assert sheet["B3"].value == "=SUM(budget_lines!$T$5:$T$7)"
+    by_kind = "SUMIFS(budget_lines!$G$5:$G$7,budget_lines!$M$5:$M$7,"
+    assert sheet["E3"].value == f'={by_kind}"line")-SUM(budget_lines!$V$5:$V$7)'
+    assert sheet["F3"].value == f'={by_kind}"new_service")'
+    assert sheet["H3"].value == "=SUM(B3:G3)"
+    assert sheet["J3"].value == "=I3-H3"
+
+
+def test_cached_values_are_pythons(written):
+    budget, path = written
+    book = openpyxl.load_workbook(path, data_only=True)
+    lines = book[LINES_SHEET]
+    rows = list(lines.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(budget.budget_lines)
+    for c, name in enumerate(BUDGET_LINE_COLUMNS):
+        got = [row[c] for row in rows]
+        want = budget.budget_lines[name].tolist()
+        if name in ("provider", "pod", "year", "kind"):
+            assert got == want, name
+        else:
+            got_f = np.array([np.nan if v is None else v for v in got], dtype=float)
+            np.testing.assert_array_equal(got_f, np.array(want, dtype=float), err_msg=name)
+    bridge = book[BRIDGE_SHEET]
+    for k, year in enumerate(budget.years, start=2):
+        for c, name in enumerate(BRIDGE_COLUMNS, start=1):
+            assert bridge.cell(k, c + 1).value == budget.budget_bridge.loc[year, name], (year, name)
+    # domain.md §6.2: the 2019/20 net saving is £499,207.83.
+    assert bridge["J4"].value == 499_207.83
+
+
+def test_waterfall_charts_have_an_invisible_base(written):
+    budget, path = written
+    with zipfile.ZipFile(path) as archive:
+        charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
+        assert len(charts) == len(budget.years)
+        xml = archive.read(charts[0]).decode()
+    assert '<c:grouping val="stacked"/>' in xml
+    first_series = xml.split("<c:ser>")[1]
+    assert "<a:noFill/>" in first_series  # the base series is invisible
+    assert "budget_bridge!$D$" in first_series  # base_gbp helper column
+
+
+def test_text_from_inputs_is_never_a_formula(tmp_path):
+    table = _example.worked_example_table()
+    table["line"][0]["pod"] = "=HYPERLINK(\"http://example.com\")"
+    table["new_service"][0]["provider"] = "+Community MSK"
+    budget = build_budget(read_service_budget(table, REPO, REPO / "x.toml"))
+    sheet = openpyxl.load_workbook(write(budget, tmp_path / "t.xlsx"))[LINES_SHEET]
+    assert sheet["B2"].data_type == "s" and sheet["B2"].value == "=HYPERLINK(\"http://example.com\")"
+    assert sheet["A4"].data_type == "s" and sheet["A4"].value == "+Community MSK"
+
+
+# -- a real spreadsheet engine recalculates every formula ------------------------------
+
+_RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def recalculate(path: Path, out_dir: Path) -> Path:
+    """Open in LibreOffice headless with "always recalculate" and save as xlsx again."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice (soffice) is needed: run .ci/ensure_libreoffice.sh"
+    profile = out_dir / "profile"
+    (profile / "user").mkdir(parents=True)
+    # Without this LibreOffice keeps the cached values of an xlsx file instead of recalculating.
+    (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_PROFILE)
+    result = subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", "xlsx", "--outdir", str(out_dir / "out"), str(path)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    converted = out_dir / "out" / path.name
+    assert converted.exists(), result.stderr + result.stdout
+    return converted
+
+
+@pytest.mark.parametrize("make_budget", [example_budget, msk_budget], ids=["domain_6_2", "msk"])
+def test_libreoffice_recalculates_every_formula_to_pythons_value(tmp_path, make_budget):
+    budget = make_budget()
+    path = write(budget, tmp_path / "budget.xlsx")
+    # test_libreoffice_really_recalculates shows the engine does not just keep the cached values.
+    recalculated = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    formulas = formula_cells(path)
+    assert len(formulas) > 100
+    worst = 0.0
+    for sheet, cell in formulas:
+        python = cached[sheet][cell].value
+        engine = recalculated[sheet][cell].value
+        assert isinstance(engine, int | float), (sheet, cell, formulas[sheet, cell], engine)
+        worst = max(worst, abs(engine - python))
+        # Within £0.01 is the contract; closer than half a penny means no R(x) went another way
+        # (models/msk.toml once caught a 1p flip on 2018/19 Elective inpatient support).
+        assert abs(engine - python) < 0.005, (sheet, cell, formulas[sheet, cell], python, engine)
+    assert worst < 0.005
+
+
+def test_libreoffice_really_recalculates(tmp_path):
+    # A stale cached value (999 for =A1*3 with A1 = 2) must come back as 6: the engine recalculated,
+    # so the comparison above compares LibreOffice's arithmetic with Python's.
+    path = tmp_path / "stale.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_number(0, 0, 2)
+    sheet.write_formula(0, 1, "=A1*3", None, 999)
+    book.close()
+    assert openpyxl.load_workbook(path, data_only=True).active["B1"].value == 999
+    recalculated = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
+    assert recalculated.active["B1"].value == 6
+
+
+def random_budget(seed: int = 2017, n_lines: int = 300):
+    """Many lines with awkward numbers, to look for an R(x) that LibreOffice rounds another way."""
+    import pandas as pd
+
+    from capitation.service_budget import ServiceBudgetInputs
+
+    rng = np.random.default_rng(seed)
+    years = ("2017/18", "2018/19", "2019/20", "2020/21")
+    fixed = rng.integers(0, 60, n_lines) / 100
+    semi = rng.integers(0, 40, n_lines) / 100
+    lines = pd.DataFrame({
+        "provider": rng.choice(["Acute trust", "Community MSK"], n_lines),
+        "pod": [f"POD {i}" for i in range(n_lines)],
+        "activity": rng.integers(0, 50_000, n_lines).astype(float),
+        "price_gbp": rng.integers(100, 800_000, n_lines) / 100,
+        "fixed": fixed,
+        "semi_fixed": semi,
+        "variable": 1.0 - fixed - semi,
+        "fixed_release_years": rng.integers(0, 5, n_lines).astype(float),
+        "semi_fixed_release_years": rng.integers(0, 3, n_lines).astype(float),
+    })
+    change = np.cumsum(-rng.integers(0, 10, (n_lines, len(years))) / 100, axis=1)
+    inputs = ServiceBudgetInputs(
+        name="random", baseline_year="2016/17", years=years, growth=0.013,
+        price_uplift=np.array([0.021, 0.015, 0.017, 0.011]),
+        stranded_support=np.array([1.0, 0.75, 0.5, 0.25]),
+        lines=lines,
+        activity_change=pd.DataFrame(change, columns=list(years)),
+        new_services=pd.DataFrame({"provider": ["Community MSK"], "name": ["Triage"]}),
+        patients=pd.DataFrame([[13000.0, 13100.0, 13200.0, 13300.0]], columns=list(years)),
+        cost_per_patient_gbp=pd.DataFrame([[120.5, 122.25, 124.0, 125.75]], columns=list(years)),
+    )
+    return build_budget(inputs)
+
+
+def test_libreoffice_agrees_on_many_awkward_lines(tmp_path):
+    budget = random_budget()
+    path = write(budget, tmp_path / "random.xlsx")
+    recalculated = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    differ = [
+        (sheet, cell, cached[sheet][cell].value, recalculated[sheet][cell].value)
+        for sheet, cell in formula_cells(path)
+        if abs(recalculated[sheet][cell].value - cached[sheet][cell].value) >= 0.005
+    ]
+    assert differ == []
