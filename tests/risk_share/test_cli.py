@@ -1,0 +1,140 @@
+"""The command line: risk-share settle / simulate (also python -m risk_share)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from risk_share.cli import main
+
+AGREEMENT = "models/msk_agreement.toml"
+OUTTURN = "models/msk_outturn.csv"
+
+
+def read_sheet(path, name):
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = [list(r) for r in book[name].iter_rows(values_only=True)]
+    book.close()
+    return rows
+
+
+def test_settle_writes_a_workbook(tmp_path, capsys):
+    out = tmp_path / "settlement.xlsx"
+    assert main(["settle", AGREEMENT, OUTTURN, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Pooled variance: £" in printed
+    assert "pool_transfer_gbp" in printed
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["settled_lines", "parties"]
+    book.close()
+    parties = read_sheet(out, "parties")
+    assert parties[0] == [
+        "party",
+        "variance_before_pool_gbp",
+        "pool_share_gbp",
+        "final_position_gbp",
+        "pool_transfer_gbp",
+    ]
+    assert [r[0] for r in parties[1:]] == ["CCG", "Acute trust", "Community MSK"]
+    assert round(sum(r[4] for r in parties[1:]), 6) == 0
+    lines = read_sheet(out, "settled_lines")
+    assert "marginal_payment_gbp" in lines[0]
+    assert len(lines) == 1 + 7
+
+
+def test_simulate_writes_a_workbook(tmp_path, capsys):
+    out = tmp_path / "simulation.xlsx"
+    code = main(
+        [
+            "simulate",
+            AGREEMENT,
+            OUTTURN,
+            "-n",
+            "300",
+            "--cv",
+            "0.05",
+            "--correlation",
+            "0.2",
+            "--seed",
+            "1",
+            "--distribution",
+            "normal",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "300 scenarios" in printed and "cvar95_gbp" in printed
+    summary = read_sheet(out, "summary")
+    assert summary[0] == [
+        "party",
+        "mean_gbp",
+        "sd_gbp",
+        "p5_gbp",
+        "p50_gbp",
+        "p95_gbp",
+        "p_loss",
+        "var95_gbp",
+        "cvar95_gbp",
+    ]
+    positions = read_sheet(out, "positions")
+    assert positions[0] == ["scenario", "CCG", "Acute trust", "Community MSK"]
+    assert len(positions) == 301
+
+
+def test_quiet_prints_nothing(tmp_path, capsys):
+    assert main(["simulate", AGREEMENT, OUTTURN, "-n", "50", "--cv", "0.05", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["settle", AGREEMENT, "LINES"], "lines.csv, row 3, column actual_activity: '28,8OO'"),
+        (["settle", "AGREEMENT", OUTTURN], "key pool.loss_band[2].shares: shares add up to 0.9"),
+        (
+            ["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--correlation", "-0.9"],
+            "not positive semi-definite",
+        ),
+        (["settle", AGREEMENT, "missing.csv"], "missing.csv: lines file not found"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, fragment):
+    bad_lines = tmp_path / "lines.csv"
+    bad_lines.write_text(open(OUTTURN).read().replace("28800", '"28,8OO"'))
+    bad_agreement = tmp_path / "agreement.toml"
+    bad_agreement.write_text(
+        open(AGREEMENT)
+        .read()
+        .replace('"Community MSK" = 0.2 }\n\n# Sav', '"Community MSK" = 0.1 }\n\n# Sav')
+    )
+    args = [
+        str(bad_lines) if a == "LINES" else str(bad_agreement) if a == "AGREEMENT" else a
+        for a in args
+    ]
+    out = tmp_path / "out.xlsx"
+    assert main([*args, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("risk-share: error: ")
+    assert fragment in captured.err
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+    assert not out.exists()
+    assert list(tmp_path.glob("*.xlsx")) == []
+
+
+def test_python_dash_m_runs_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "risk_share", "settle", AGREEMENT, "models/absent.csv"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "risk-share: error: absent.csv: lines file not found\n"

@@ -1,0 +1,196 @@
+"""Monte Carlo of outturns (domain.md §9)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from risk_share import InputError, Simulation
+from risk_share.simulation import correlation_factor, multipliers
+
+
+@pytest.fixture
+def plan(settlement_lines):
+    """domain.md §8.2's lines as a plan, the triage line fixed."""
+    lines = settlement_lines.drop(columns="actual_activity")
+    lines["fixed"] = [False, False, False, True, False]
+    return lines
+
+
+def settle_by_hand(agreement, plan, n, seed, cv, matrix, distribution):
+    """Draw as domain.md §9 says, then settle each scenario with the scalar settlement."""
+    varying = ~plan["fixed"].to_numpy()
+    epsilon = np.random.default_rng(seed).standard_normal((n, varying.sum()))
+    try:
+        factor = np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(matrix)
+        factor = vectors * np.sqrt(np.maximum(values, 0))
+    z = epsilon @ factor.T
+    cv = np.broadcast_to(np.asarray(cv, dtype=float), (len(plan),))[varying]
+    if distribution == "lognormal":
+        s2 = np.log(1 + cv**2)
+        x = np.exp(np.sqrt(s2) * z - s2 / 2)
+    else:
+        x = np.maximum(0, 1 + cv * z)
+    rows = []
+    for j in range(n):  # the reference: one scalar settlement per scenario
+        lines = plan.copy()
+        actual = lines["planned_activity"].to_numpy(dtype=float).copy()
+        actual[varying] = actual[varying] * x[j]
+        lines["actual_activity"] = actual
+        rows.append(agreement.settle(lines).parties["final_position_gbp"].to_numpy())
+    return np.array(rows)
+
+
+@pytest.mark.parametrize(
+    ("correlation", "distribution", "cv"),
+    [
+        (0.3, "lognormal", 0.05),  # Cholesky
+        (1.0, "lognormal", 0.05),  # singular: Cholesky fails, eigh
+        (0.0, "normal", [0.02, 0.10, 0.05, 0.0, 0.20]),  # cv per plan line
+    ],
+)
+def test_vectorised_simulation_matches_scalar_settlements(
+    agreement, plan, correlation, distribution, cv
+):
+    n = 40
+    sim = agreement.simulate(
+        plan, n=n, cv=cv, correlation=correlation, seed=2026, distribution=distribution
+    )
+    m = 4
+    matrix = np.full((m, m), correlation) + (1 - correlation) * np.eye(m)
+    expected = settle_by_hand(agreement, plan, n, 2026, cv, matrix, distribution)
+    np.testing.assert_array_equal(sim.positions.to_numpy(), expected)
+    assert sim.positions.index.name == "scenario"
+    assert sim.positions.index[0] == 1
+    # The positions are kept + pool share, and pool shares add up to V.
+    shares = sim.positions - sim.kept_gbp
+    np.testing.assert_allclose(shares.sum(axis=1), sim.pooled_variance_gbp, atol=1e-6)
+    assert (sim.kept_gbp["CCG"] == 0).all()
+
+
+def test_fixed_seed_gives_the_same_scenarios(agreement, plan):
+    a = agreement.simulate(plan, n=500, cv=0.05, correlation=0.2, seed=7)
+    b = agreement.simulate(plan, n=500, cv=0.05, correlation=0.2, seed=7)
+    c = agreement.simulate(plan, n=500, cv=0.05, correlation=0.2, seed=8)
+    pd.testing.assert_frame_equal(a.positions, b.positions)
+    assert not a.positions.equals(c.positions)
+    assert a.seed == 7
+
+
+def test_fixed_lines_never_vary(agreement, plan):
+    plan = plan.copy()
+    plan["fixed"] = True
+    sim = agreement.simulate(plan, n=50, cv=0.3, seed=1)
+    assert (sim.positions == 0).all().all()
+
+
+def test_a_correlation_matrix_covers_all_plan_lines(agreement, plan):
+    matrix = np.eye(5)
+    matrix[0, 1] = matrix[1, 0] = 0.5
+    matrix[3, 0] = matrix[0, 3] = 0.9  # the fixed line's row and column are dropped
+    sim = agreement.simulate(plan, n=10, cv=0.05, correlation=matrix, seed=1)
+    assert sim.correlation.shape == (4, 4)
+    assert sim.correlation[0, 1] == 0.5
+    assert (sim.correlation[0, 2:] == 0).all()
+
+
+def test_correlation_not_positive_semi_definite_is_refused(agreement, plan):
+    matrix = np.eye(5)
+    matrix[0, 1] = matrix[1, 0] = 0.9
+    matrix[0, 2] = matrix[2, 0] = 0.9
+    matrix[1, 2] = matrix[2, 1] = -0.9
+    with pytest.raises(InputError, match="not positive semi-definite"):
+        agreement.simulate(plan, n=10, cv=0.05, correlation=matrix, seed=1)
+    with pytest.raises(InputError, match="not positive semi-definite"):
+        agreement.simulate(plan, n=10, cv=0.05, correlation=-0.5, seed=1)  # 4 lines: ρ ≥ −1/3
+    with pytest.raises(InputError, match="all 5 plan lines"):
+        agreement.simulate(plan, n=10, cv=0.05, correlation=np.eye(4), seed=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n: the number of scenarios"),
+        ({"cv": -0.1}, "cv: coefficients of variation must be finite and at least 0"),
+        ({"cv": [0.1, 0.2]}, "cv: give one number or one per plan line"),
+        ({"distribution": "gamma"}, "distribution: 'gamma' is not one of"),
+    ],
+)
+def test_bad_simulation_arguments(agreement, plan, kwargs, message):
+    arguments = {"n": 10, "cv": 0.05, "seed": 1, **kwargs}
+    with pytest.raises(InputError, match=message):
+        agreement.simulate(plan, **arguments)
+
+
+@settings(deadline=None, derandomize=True, max_examples=60)
+@given(st.integers(1, 6), st.floats(-1.0, 1.0), st.booleans())
+def test_correlation_factor_reproduces_the_matrix(m, rho, eigh_only):
+    rho = max(rho, -1.0 / max(m - 1, 1))  # keep the constant-correlation matrix PSD
+    matrix = np.full((m, m), rho) + (1 - rho) * np.eye(m)
+    if eigh_only:
+        matrix = np.ones((m, m))  # rank 1: Cholesky fails, eigh must be used
+    factor = correlation_factor(matrix)
+    np.testing.assert_allclose(factor @ factor.T, matrix, atol=1e-9)
+
+
+def test_multipliers_have_mean_one_and_the_cv():
+    z = np.random.default_rng(0).standard_normal((400_000, 2))
+    cv = np.array([0.05, 0.3])
+    for distribution in ("lognormal", "normal"):
+        x = multipliers(z, cv, distribution)
+        np.testing.assert_allclose(x.mean(axis=0), 1.0, atol=2e-3)
+        np.testing.assert_allclose(x.std(axis=0) / x.mean(axis=0), cv, rtol=1e-2)
+        assert (x >= 0).all()
+
+
+def test_summary_statistics(agreement):
+    # domain.md §9 on 20 scenarios whose final positions are known: with no bands held by
+    # anyone but the CCG (losses and gains alike), CCG's position is V itself.
+    data = {
+        "agreement": {"name": "t", "year": "2018/19", "commissioner": "CCG"},
+        "party": [{"name": "CCG"}, {"name": "Trust"}],
+        "pool": {
+            "budget_gbp": 1e6,
+            "mode": "corridor",
+            "loss_band": [{"shares": {"CCG": 1.0}}],
+            "gain_band": [{"shares": {"CCG": 1.0}}],
+        },
+    }
+    ag = type(agreement).from_dict(data)
+    v = np.array([-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 30]) * 1000.0
+    trust = np.full(20, 250.0)
+    sim = Simulation.from_variances(ag, v, np.column_stack([np.zeros(20), trust]))
+    summary = sim.summary()
+    assert summary.index.tolist() == ["CCG", "Trust"]
+    assert summary.columns.tolist() == [
+        "mean_gbp",
+        "sd_gbp",
+        "p5_gbp",
+        "p50_gbp",
+        "p95_gbp",
+        "p_loss",
+        "var95_gbp",
+        "cvar95_gbp",
+    ]
+    ccg = summary.loc["CCG"]
+    assert ccg["mean_gbp"] == pytest.approx(v.mean())
+    assert ccg["sd_gbp"] == pytest.approx(np.std(v, ddof=1))
+    # Linear percentiles: p5 at position 0.05 × 19 = 0.95 between −5,000 and −4,000.
+    assert ccg["p5_gbp"] == pytest.approx(-5_000 + 0.95 * 1_000)
+    assert ccg["p50_gbp"] == pytest.approx(4_500)
+    assert ccg["p95_gbp"] == pytest.approx(13_000 + 0.05 * 17_000)  # position 18.05
+    assert ccg["p_loss"] == 14 / 20
+    # VaR95: the ⌈0.95 × 20⌉ = 19th smallest = 13,000. CVaR95 = 13,000 + (30,000 − 13,000) /
+    # (0.05 × 20) = 30,000: the worst scenario.
+    assert math.ceil(0.95 * 20) == 19
+    assert ccg["var95_gbp"] == 13_000
+    assert ccg["cvar95_gbp"] == pytest.approx(30_000)
+    assert summary.loc["Trust", "cvar95_gbp"] == pytest.approx(250)
+    assert summary.loc["Trust", "p_loss"] == 1.0
