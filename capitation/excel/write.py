@@ -3,6 +3,10 @@
 Level sheets keep the contract of issue 3: a header row with the level's name
 over the code column and then exactly the ``results.table`` column names, one
 row per organisation, no total rows. Text is always written as text.
+
+Every figure a finance team audits is a live formula with Python's value
+cached (:mod:`capitation.excel.formulas` gives the formulas); money rounded by
+largest remainder at the practice level, and the inputs, are values.
 """
 
 from __future__ import annotations
@@ -12,12 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.worksheet
 
+from capitation.excel.formulas import LevelLayout, level_templates
 from capitation.excel.names import unique_sheet_names
 from capitation.excel.tables import MONEY_FORMAT, write_cell
 from capitation.files import write_atomically
 
 __all__ = ["write_results", "flatten_parameters"]
+
+# How xlsxwriter stores a formula cell (see _write_formula_column).
+_CELL_FORMULA = getattr(xlsxwriter.worksheet, "CellFormulaTuple", None)
 
 
 def flatten_parameters(data: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -58,6 +67,24 @@ def _column_format(column: str, formats: dict):
 
 
 def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict) -> None:
+    """Write a table as values: code column, then one column per table column."""
+    _write_level(sheet, frame, index_label, formats, {})
+
+
+def _cached(value) -> float | str:
+    """Return the cached result of a formula cell: Python's number, or "" for NaN (a blank)."""
+    number = float(value)
+    return "" if np.isnan(number) else number
+
+
+def _write_level(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
+                 templates: dict[str, str | None]) -> None:
+    """Write one level's table; columns with a template become live formulas.
+
+    Each formula cell caches Python's value, so readers that do not calculate
+    see the same numbers as Excel or LibreOffice. Codes and other text are
+    written as text, never as formulas.
+    """
     sheet.write_string(0, 0, index_label, formats["header"])
     for c, column in enumerate(frame.columns, start=1):
         sheet.write_string(0, c, str(column), formats["header"])
@@ -67,11 +94,54 @@ def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict) ->
     for c, column in enumerate(frame.columns, start=1):
         fmt = _column_format(str(column), formats)
         values = frame[column].to_numpy(dtype=object)
-        for r, value in enumerate(values, start=1):
-            write_cell(sheet, r, c, value, fmt)
+        template = templates.get(str(column))
+        if template is None:
+            for r, value in enumerate(values, start=1):
+                write_cell(sheet, r, c, value, fmt)
+            continue
+        _write_formula_column(sheet, c, template, fmt, [_cached(v) for v in values])
     sheet.freeze_panes(1, 1)
     sheet.set_column(0, 0, 14)
     sheet.set_column(1, len(frame.columns), 16)
+
+
+def _write_formula_column(sheet, col: int, template: str, fmt, cached: list) -> None:
+    """Write ``template`` down a column from row 2, one formula per cached value.
+
+    xlsxwriter's ``write_formula`` runs some 30 regular expressions over every
+    formula to expand newer Excel functions; our templates use none of them,
+    so when preparing the template leaves it unchanged, the cells are stored
+    the way ``write_formula`` stores them, without the regular expressions.
+    """
+    if not cached:
+        return
+    body = template[1:]
+    fast = (_CELL_FORMULA is not None and not sheet.constant_memory
+            and sheet._prepare_formula(template) == body
+            and not xlsxwriter.worksheet.re_dynamic_function.search(template))
+    if not fast:
+        for r, value in enumerate(cached, start=1):
+            sheet.write_formula(r, col, template.replace("{r}", str(r + 1)), fmt, value)
+        return
+    sheet.write_formula(len(cached), col, template.replace("{r}", str(len(cached) + 1)), fmt,
+                        cached[-1])  # the public call checks the bounds once
+    table = sheet.table
+    for r, value in enumerate(cached[:-1], start=1):
+        table[r][col] = _CELL_FORMULA(body.replace("{r}", str(r + 1)), fmt, value)
+
+
+def _level_templates(results, year: str | None, levels: list[str],
+                     names: list[str]) -> list[dict[str, str | None]]:
+    """Build the formula templates of every level sheet of one year."""
+    tables = [results.table(level, year) for level in levels]
+    layouts = [LevelLayout(level=level, sheet=name, columns=tuple(map(str, table.columns)),
+                           rows=len(table))
+               for level, name, table in zip(levels, names, tables, strict=True)]
+    components = [c.name for c in results.spec.components]
+    pace_level = results.spec.pace.level if results.spec.pace is not None else None
+    pace_depth = levels.index(pace_level) if pace_level in levels else None
+    return [level_templates(layouts, depth, components, results.spec.convention, pace_depth)
+            for depth in range(len(levels))]
 
 
 def write_results(results, path: str | Path) -> Path:
@@ -99,9 +169,15 @@ def write_results(results, path: str | Path) -> Path:
                                               "strings_to_urls": False,
                                               "nan_inf_to_errors": True})
         formats = _formats(book)
-        for (level, year), name in zip(pairs, names, strict=True):
-            table = results.table(level, year if year is not None else None)
-            _write_frame(book.add_worksheet(name), table, level, formats)
+        by_year = max(1, len(results.levels))
+        for start in range(0, len(pairs), by_year):
+            year = years[start // by_year]
+            year_names = names[start:start + by_year]
+            templates = _level_templates(results, year, results.levels, year_names)
+            for depth, level in enumerate(results.levels):
+                table = results.table(level, year)
+                _write_level(book.add_worksheet(year_names[depth]), table, level, formats,
+                             templates[depth])
         path_frame = results.pace_of_change_path
         if path_frame is not None:
             flat = path_frame.reset_index()

@@ -1,0 +1,82 @@
+"""Recalculate workbooks with LibreOffice (headless), to check live formulas.
+
+LibreOffice normally keeps the values cached in an ``.xlsx`` file. A
+throwaway user profile whose ``registrymodifications.xcu`` sets
+``OOXMLRecalcMode`` (and ``ODFRecalcMode``) to 0, "always recalculate",
+makes it recalculate every formula on load; converting ``xlsx`` → ``xlsx``
+then stores the recalculated values, which any reader (calamine, openpyxl
+``data_only``) sees. The tests compare them with the values Python cached.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["soffice", "recalculate"]
+
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode"
+ oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode"
+ oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def soffice() -> str | None:
+    """Return the LibreOffice executable, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def recalculate(paths: Sequence[str | Path], out_dir: str | Path,
+                timeout: float = 300.0) -> list[Path]:
+    """Recalculate workbooks with LibreOffice and save them as ``.xlsx`` in ``out_dir``.
+
+    One LibreOffice process converts every file, with a throwaway profile
+    set to recalculate all formulas on load.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Workbooks to recalculate (their names must differ).
+    out_dir : str or Path
+        Folder for the recalculated copies (same file names).
+    timeout : float
+        Seconds before LibreOffice is stopped.
+
+    Returns
+    -------
+    list of Path
+        The recalculated workbooks, in the order of ``paths``.
+
+    Raises
+    ------
+    RuntimeError
+        When LibreOffice is missing or does not write every file.
+    """
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed: run .ci/ensure_libreoffice.sh")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
+        command = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
+                   "--norestore", "--nolockcheck", "--convert-to", "xlsx", "--outdir",
+                   str(out_dir), *[str(Path(p).resolve()) for p in paths]]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    outputs = [out_dir / (Path(p).stem + ".xlsx") for p in paths]
+    missing = [str(p) for p in outputs if not p.exists()]
+    if missing:
+        raise RuntimeError(f"LibreOffice did not write {', '.join(missing)} "
+                           f"(exit {done.returncode}): {done.stderr[-2000:]}")
+    return outputs
