@@ -87,6 +87,7 @@ class Model:
         pace: dict[str, object] = {}
         levels: list[str] = []
         inputs: dict[str, Path] = {"model": spec.path}
+        persons = None
         if spec.population is not None:
             years = spec.years
             if progress and len(years) > 1:
@@ -95,15 +96,23 @@ class Model:
                 years = tqdm(years, desc="years")
             previous: pd.Series | None = None
             cache: dict[Path, tuple[Population, pd.DataFrame | None]] = {}
-            for i, year in enumerate(years):
-                population, register = self._population(year, cache, inputs)
-                levels = ["practice", *population.levels]
-                year_tables, outcome, allocation_at_level = self._allocate(
-                    population, register, i, previous, inputs)
-                previous = allocation_at_level
-                tables[year] = year_tables
-                if outcome is not None:
-                    pace[year] = outcome
+            try:
+                for i, year in enumerate(years):
+                    population, register = self._population(year, cache, inputs, progress)
+                    levels = ["practice", *population.levels]
+                    year_tables, outcome, allocation_at_level = self._allocate(
+                        population, register, i, previous, inputs)
+                    previous = allocation_at_level
+                    tables[year] = year_tables
+                    if outcome is not None:
+                        pace[year] = outcome
+                if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
+                    persons = cache[spec.population.persons.path][1].summarise(
+                        tables[spec.years[0]]["practice"])
+            finally:
+                for _, source in cache.values():
+                    if hasattr(source, "close"):  # the person-level engine (a Dask cluster)
+                        source.close()
         budget = None
         if spec.service_budget is not None:
             from capitation.service_budget import build_budget
@@ -112,13 +121,23 @@ class Model:
             budget = build_budget(read_service_budget(spec.service_budget, spec.path.parent,
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
-                       inputs=inputs, run_seconds=time.time() - started)
+                       inputs=inputs, run_seconds=time.time() - started, persons=persons)
 
     # -- steps -----------------------------------------------------------------
 
-    def _population(self, year: str, cache: dict, inputs: dict[str, Path]
-                    ) -> tuple[Population, pd.DataFrame | None]:
+    def _population(self, year: str, cache: dict, inputs: dict[str, Path],
+                    progress: bool = False) -> tuple[Population, pd.DataFrame | None]:
         spec = self.spec.population
+        if spec.persons is not None:  # person-level rows (domain.md 2.2)
+            key = spec.persons.path
+            if key not in cache:
+                from capitation.persons.run import start
+
+                run = start(self.spec, progress)
+                cache[key] = (run.population, run)
+                inputs["persons"] = spec.persons.path
+                inputs["practices"] = spec.practices
+            return cache[key]
         if spec.register is not None:
             key = spec.register
             if key not in cache:
@@ -163,7 +182,10 @@ class Model:
                   ) -> tuple[dict[str, pd.DataFrame], object | None, pd.Series | None]:
         spec = self.spec
         formula = self._formula(index, population)
-        counts = weighted_counts(population, formula, register)
+        if hasattr(register, "weighted_counts"):  # person-level rows (domain.md 2.2)
+            counts = register.weighted_counts(formula)
+        else:
+            counts = weighted_counts(population, formula, register)
         envelope = spec.envelope_pence[index]
         pots = component_pots(formula, envelope)
         targets = practice_targets(counts, pots)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class PopulationSpec:
     levels: list
     register: Path | None = None
     practices: Path | None = None
+    persons: object | None = None  # capitation.persons.spec.PersonsSpec (domain.md 2.2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +86,7 @@ class ComponentSpec:
     multipliers: list[str]
     cost_weights: Path | None
     need_index: Path | None
+    tier_weights: dict | None = None  # tier name → weight (person-level path, domain.md 2.2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +137,7 @@ class ModelSpec:
     pace: PaceSpec | None
     service_budget: dict | None
     raw: dict = field(default_factory=dict)
+    risk_tiers: list | None = None  # [[risk_tier]] as capitation.persons.RiskTier, rank order
 
 
 class _Reader:
@@ -304,14 +307,24 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
             raise r.error("component", "every component gives share, or every one gives "
                                        "pot_gbp; they cannot be mixed")
 
-    population = _population(r, data, years) if "population" in data else None
+    from capitation.persons.spec import check_tier_weights, parse_risk_tiers
+
+    risk_tiers = parse_risk_tiers(r, data)
+    for i, c in enumerate(components):
+        if c.tier_weights is not None:
+            components[i] = replace(c, tier_weights=check_tier_weights(
+                r, f"component[{i + 1}].tier_weights", c.tier_weights, risk_tiers))
+    population = _population(r, data, years, risk_tiers) if "population" in data else None
+    if risk_tiers is not None and (population is None or population.persons is None):
+        raise r.error("risk_tier", "risk tiers need person-level rows ([population] persons)")
     if components and population is None:
         raise r.error("population", "missing table: components need a population")
     if population is None and components == [] and "service_budget" not in data:
         raise r.error("component", "the model has no components and no service budget")
     if population is not None and not components:
         raise r.error("component", "missing: a population needs at least one [[component]]")
-    uses_register = population is not None and population.register is not None
+    uses_register = population is not None and (population.register is not None
+                                                 or population.persons is not None)
     for i, c in enumerate(components):
         if uses_register and c.blend:
             raise r.error(f"component[{i + 1}].weighted_population",
@@ -334,7 +347,7 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
     return ModelSpec(path=path, name=name, year=year, years=years,
                      envelope_pence=envelope_pence, convention=convention,
                      population=population, components=components, pace=pace,
-                     service_budget=service_budget, raw=data)
+                     service_budget=service_budget, raw=data, risk_tiers=risk_tiers)
 
 
 def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]:
@@ -378,14 +391,18 @@ def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]
                       if "need_index" in entry else None)
         out.append(ComponentSpec(name=name, shares=shares, pots_pence=pots_pence, blend=blend,
                                  multipliers=list(multipliers), cost_weights=cost_weights,
-                                 need_index=need_index))
+                                 need_index=need_index,
+                                 tier_weights=entry.get("tier_weights")))
     return out
 
 
-def _population(r: _Reader, data: dict, years: list[str]) -> PopulationSpec:
+def _population(r: _Reader, data: dict, years: list[str],
+                risk_tiers: list | None = None) -> PopulationSpec:
     table = r.table(data, "population")
+    from capitation.persons.spec import PERSON_KEYS, parse_persons
+
     r.check_keys(table, "population", {"file", "sheet", "id", "population", "levels",
-                                       "register", "practices"})
+                                       "register", "practices", *PERSON_KEYS})
     levels = table.get("levels", [])
     if not isinstance(levels, list):
         raise r.error("population.levels", "expected a list of column names")
@@ -395,6 +412,19 @@ def _population(r: _Reader, data: dict, years: list[str]) -> PopulationSpec:
         if not ok:
             raise r.error(f"population.levels[{i + 1}]",
                           "expected a column name or a list of column names")
+    if "persons" in table:
+        persons = parse_persons(r, table, years, risk_tiers)
+        if "practices" not in table:
+            raise r.error("population.practices",
+                          "missing: the person-level path needs a practices file")
+        return PopulationSpec(files={}, sheet=None, id=persons.practice,
+                              population=table.get("population", "population"), levels=levels,
+                              practices=r.path_of(table["practices"], "population.practices"),
+                              persons=persons)
+    extra = sorted(set(table) & (PERSON_KEYS - {"persons"}))
+    if extra:
+        raise r.error(f"population.{extra[0]}", "applies to person-level rows only "
+                                                "([population] persons)")
     register = table.get("register")
     files: dict[str, Path] = {}
     if register is not None:

@@ -58,6 +58,7 @@ class Results:
     run_seconds: float
     run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds"))
+    persons: object | None = None  # capitation.persons.run.PersonResults (domain.md 2.2)
 
     @property
     def years(self) -> list[str]:
@@ -140,6 +141,63 @@ class Results:
         """Budget by provider × year (pounds)."""
         return None if self.budget is None else self.budget.budget_by_provider.copy()
 
+    def _persons(self):
+        if self.persons is None:
+            raise KeyError("this model has no person-level rows ([population] persons)")
+        return self.persons
+
+    @property
+    def tiers(self) -> pd.DataFrame:
+        """Risk tiers (domain.md 2.2), indexed by tier in rank order (highest risk first).
+
+        Columns ``persons``, ``population_share`` (fraction of persons),
+        ``need_share`` (fraction of need: Σ of the tier's unrounded person
+        budgets over the total; with one component, Σ of its weights over Σ of
+        all weights), ``target_gbp`` (pounds, whole pence by largest
+        remainder, summing to the envelope) and ``target_per_head_gbp``.
+        """
+        return self._persons().tiers.copy()
+
+    def opportunity(self, reduction: float = 0.10):
+        """Opportunity analysis (domain.md 2.2) for a cut of ``reduction`` of total need.
+
+        Parameters
+        ----------
+        reduction : float
+            Fraction of total need to cut (0.10 means 10%).
+
+        Returns
+        -------
+        capitation.persons.Opportunity
+            ``tiers`` (per tier ``need_share`` and ``required_reduction_in_tier``
+            = reduction / need_share, above 1 meaning impossible through that
+            tier alone) and ``cohort_50_share`` (smallest top-ranked fraction
+            of persons whose need reaches half of the total).
+        """
+        return self._persons().opportunity(reduction)
+
+    def person_budgets(self, tiers=None, practice=None, to=None):
+        """Patient-specific budgets (domain.md 2.2), whole pence by LR within each practice.
+
+        Parameters
+        ----------
+        tiers : str or list of str, optional
+            Keep only persons in these tiers.
+        practice : str or list of str, optional
+            Keep only persons registered at these practices.
+        to : str or Path, optional
+            A new folder to write Parquet parts to; required on the Dask
+            engine and above 1,000,000 rows.
+
+        Returns
+        -------
+        pandas.DataFrame or Path
+            Indexed by ``person_id``: ``practice``, ``tier``,
+            ``budget_<component>_gbp`` and ``budget_gbp`` (pounds); or the
+            folder written.
+        """
+        return self._persons().person_budgets(tiers=tiers, practice=practice, to=to)
+
     def summary(self) -> pd.DataFrame:
         """Return a short table: the top level's allocation, or the service budget bridge."""
         if self.tables:
@@ -157,6 +215,9 @@ class Results:
         for label, path in self.inputs.items():
             rows.append((f"{label} file", Path(path).name))
             rows.append((f"{label} sha256", sha256_of(path)))
+        if self.persons is not None:
+            written = ", ".join(str(p) for p in self.persons.plan.written) or "not written"
+            rows.append(("person budgets (Parquet, never in this workbook)", written))
         return rows
 
     def to_excel(self, path: str | Path) -> Path:

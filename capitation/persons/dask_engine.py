@@ -1,0 +1,366 @@
+"""The Dask engine: the same figures as the pandas engine, on partitions across a cluster.
+
+Each Parquet part is one partition, read lazily and validated on a worker
+(errors name the part). Partitions are kept in the workers' memory for the
+run. Nothing person-level comes back to the driver except the few persons
+near a tier boundary:
+
+- Risk rank (domain.md §2.2) without a global sort: a histogram pass over the
+  top bits of the order key finds the bin holding each tier's first rank;
+  further passes over finer bits narrow it, and the persons left in the bin
+  (a few thousand, or everyone tied on the boundary score) are sorted on the
+  driver by key and then person_id. The result is the boundary key of
+  :mod:`capitation.persons.tiers`, which each worker compares against.
+- Cells (practice × sex × age × tier counts) are counted on the workers and
+  added up on the driver: exact integers, so the weighted counts, targets
+  and tier table are the pandas engine's to the penny.
+- The cohort reaching half of need uses the same selection with each
+  person's need as the measure.
+- Person budgets shuffle persons by practice and round within each practice
+  on the workers, writing Parquet parts.
+
+A LocalCluster started by the engine is always closed, also on error.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+from capitation.persons.budgets import BudgetPlan, budget_frame
+from capitation.persons.run import PersonsRun
+from capitation.persons.tiers import TierBoundaries, assign_tiers, rank_boundaries
+from capitation.persons.weights import combine_cells, count_cells, person_need
+
+__all__ = ["DaskPersons", "connect", "write_person_budgets", "COLLECT_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+COLLECT_LIMIT = 2_000_000  # persons near one boundary collected to the driver at most
+_SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
+
+
+def connect(scheduler: str | None, workers: int):
+    """Connect to a cluster, or start a LocalCluster of ``workers`` processes.
+
+    Returns
+    -------
+    tuple
+        (client, cluster or None); close both when done (:func:`disconnect`).
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    try:
+        return Client(cluster), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def disconnect(client, cluster) -> None:
+    """Close a client and any cluster this engine started."""
+    try:
+        if client is not None:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _meta(reader, part: Path) -> pd.DataFrame:
+    """Empty frame with the validated columns' dtypes (person_id type from the first part)."""
+    integer_ids = True
+    if part.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        field = pq.read_schema(part).field(reader.spec.person_id)
+        integer_ids = pa.types.is_integer(field.type)
+    else:
+        head = pd.read_csv(part, nrows=1000, usecols=[reader.spec.person_id])
+        integer_ids = pd.api.types.is_integer_dtype(head[reader.spec.person_id].dtype)
+    columns = {"person_id": np.int64 if integer_ids else object, "practice": np.int32,
+               "sex": np.int8, "age": np.int8, "u": np.uint64}
+    if reader.spec.risk_tier is not None:
+        columns["tier"] = np.int8
+    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in columns.items()})
+
+
+# -- functions run on the workers, one partition at a time -------------------------
+
+
+def _part_stats(frame: pd.DataFrame) -> tuple:
+    ids = frame["person_id"].to_numpy()
+    if len(ids) == 0:
+        return 0, None, None
+    return len(ids), ids.min(), ids.max()
+
+
+def _measure(frame: pd.DataFrame, need: tuple | None) -> np.ndarray | None:
+    """Each person's measure: None for a count, else its need in pence."""
+    if need is None:
+        return None
+    factors, weights, bounds = need
+    tier = (frame["tier"].to_numpy(np.int64) if "tier" in frame.columns else
+            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(), bounds))
+    return person_need(factors, weights, frame["practice"].to_numpy(np.int64),
+                       frame["sex"].to_numpy(np.int64), frame["age"].to_numpy(np.int64),
+                       tier.astype(np.int64))
+
+
+def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
+               need: tuple | None) -> pd.DataFrame:
+    """Count (and need) per bin of key bits, for persons in each (prefix shift, prefix) group."""
+    u = frame["u"].to_numpy()
+    measure = _measure(frame, need)
+    out = []
+    for g, (pshift, prefix) in enumerate(groups):  # a loop over a few boundaries
+        mask = slice(None) if pshift >= 64 else (u >> np.uint64(pshift)) == np.uint64(prefix)
+        bins = u[mask] >> np.uint64(shift)
+        if len(bins) == 0:
+            continue
+        uniq, inverse, counts = np.unique(bins, return_inverse=True, return_counts=True)
+        sums = (counts.astype(float) if measure is None
+                else np.bincount(inverse, weights=measure[mask], minlength=len(uniq)))
+        out.append(pd.DataFrame({"group": g, "bin": uniq, "count": counts, "measure": sums}))
+    if not out:
+        return pd.DataFrame({"group": pd.Series(dtype=np.int64), "bin": pd.Series(dtype=np.uint64),
+                             "count": pd.Series(dtype=np.int64),
+                             "measure": pd.Series(dtype=float)})
+    return pd.concat(out, ignore_index=True)
+
+
+def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: tuple | None
+             ) -> pd.DataFrame:
+    """Persons in each (shift, bin) group: key, person_id and measure."""
+    u = frame["u"].to_numpy()
+    measure = _measure(frame, need)
+    out = []
+    for g, (shift, prefix) in enumerate(groups):
+        mask = (u >> np.uint64(shift)) == np.uint64(prefix)
+        out.append(pd.DataFrame({"group": g, "u": u[mask],
+                                 "person_id": frame["person_id"].to_numpy()[mask],
+                                 "measure": 1.0 if measure is None else measure[mask]}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _cells(frame: pd.DataFrame, bounds: TierBoundaries | None, n_tiers: int) -> pd.DataFrame:
+    tier = (frame["tier"].to_numpy() if "tier" in frame.columns else
+            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(), bounds))
+    return count_cells(frame["practice"].to_numpy(), frame["sex"].to_numpy(),
+                       frame["age"].to_numpy(), tier, n_tiers)
+
+
+def _find_ids(frame: pd.DataFrame, ids: list, part: str) -> pd.DataFrame:
+    hit = frame["person_id"].isin(ids).to_numpy()
+    return pd.DataFrame({"person_id": frame["person_id"].to_numpy()[hit], "part": part})
+
+
+class DaskPersons(PersonsRun):
+    """Persons on a Dask cluster; see the module docstring."""
+
+    engine = "dask"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.client = self.cluster = None
+
+    def _compute(self, function, *args) -> list:
+        """Run ``function(partition, *args)`` on every partition; results in partition order."""
+        import dask
+
+        tasks = [dask.delayed(function)(part, *args) for part in self.data.to_delayed()]
+        return list(dask.compute(*tasks))
+
+    def read(self) -> None:
+        """Read and validate the parts on the workers, rank into tiers and count cells."""
+        import dask.dataframe as dd
+        from distributed import wait
+
+        self.client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
+        log.info("dask: %s", self.client)
+        meta = _meta(self.reader, self.parts[0])
+        data = dd.from_map(self.reader, self.parts, meta=meta, enforce_metadata=False)
+        self.data = data.persist()
+        if self.progress:
+            from distributed import progress
+
+            progress(self.data)
+        wait(self.data)
+        stats = self._compute(_part_stats)  # raises the first part's InputError, naming it
+        sizes = np.array([s[0] for s in stats], dtype=np.int64)
+        self.n = int(sizes.sum())
+        self._no_persons_check(self.n)
+        self._check_unique(stats)
+        n_tiers = len(self.tiers)
+        if self.spec.risk_tier is None:
+            self.bounds = self._boundaries()
+        parts = self._compute(_cells, self.bounds, n_tiers)
+        self.cells = combine_cells(parts, n_tiers)
+
+    def _check_unique(self, stats: list[tuple]) -> None:
+        """person_id unique across parts: by id ranges, else a distributed count."""
+        ranges = sorted((lo, hi) for n, lo, hi in stats if n)
+        if all(b[0] > a[1] for a, b in zip(ranges, ranges[1:], strict=False)):
+            return
+        counts = self.data["person_id"].value_counts(split_out=self.data.npartitions)
+        dups = counts[counts > 1].head(5, npartitions=-1).index.tolist()
+        if not dups:
+            return
+        found = self._compute_parts(_find_ids, dups)
+        files = sorted(set(found["part"]))
+        raise InputError(f"person_id {', '.join(map(str, dups))} appear more than once, in "
+                         f"parts {', '.join(files[:5])} (expected each person once)",
+                         file=files[0], column=self.spec.person_id)
+
+    def _compute_parts(self, function, *args) -> pd.DataFrame:
+        import dask
+
+        tasks = [dask.delayed(function)(part, *args, path.name)
+                 for part, path in zip(self.data.to_delayed(), self.parts, strict=True)]
+        return pd.concat(dask.compute(*tasks), ignore_index=True)
+
+    def _select(self, targets: list[float], need: tuple | None) -> list[tuple]:
+        """First person (in rank order) whose inclusive cumulative measure reaches each target.
+
+        Returns
+        -------
+        list of tuple
+            Per target: (key u, person_id, persons before it).
+        """
+        state = [{"group": (64, 0), "before_n": 0, "before_m": 0.0, "done": None}
+                 for _ in targets]
+        for shift in _SHIFTS:
+            active = [i for i, s in enumerate(state) if s["done"] is None]
+            if not active:
+                break
+            groups = sorted({state[i]["group"] for i in active})
+            hist = pd.concat(self._compute(_histogram, groups, shift, need), ignore_index=True)
+            hist = hist.groupby(["group", "bin"], sort=True)[["count", "measure"]].sum()
+            collect: list[tuple[int, int]] = []
+            for i in active:
+                s = state[i]
+                rows = hist.loc[groups.index(s["group"])]
+                m = rows["count"].to_numpy(float) if need is None else rows["measure"].to_numpy()
+                cum = s["before_m"] + np.cumsum(m)
+                at = int(min(np.searchsorted(cum, targets[i], side="left"), len(cum) - 1))
+                s["before_n"] += int(rows["count"].to_numpy()[:at].sum())
+                s["before_m"] = float(cum[at - 1]) if at > 0 else s["before_m"]
+                s["group"] = (shift, int(rows.index[at]))
+                if int(rows["count"].iloc[at]) <= COLLECT_LIMIT or shift == 0:
+                    if s["group"] not in collect:
+                        collect.append(s["group"])
+                    s["done"] = "collect"
+            if collect:
+                found = pd.concat(self._compute(_collect, collect, need), ignore_index=True)
+                for i in active:
+                    s = state[i]
+                    if s["done"] != "collect":
+                        continue
+                    rows = found[found["group"] == collect.index(s["group"])]
+                    order = np.lexsort((rows["person_id"].to_numpy(), rows["u"].to_numpy()))
+                    cum = s["before_m"] + np.cumsum(rows["measure"].to_numpy()[order])
+                    at = int(min(np.searchsorted(cum, targets[i], side="left"), len(cum) - 1))
+                    pick = order[at]
+                    s["done"] = (rows["u"].to_numpy()[pick], rows["person_id"].to_numpy()[pick],
+                                 s["before_n"] + at)
+        return [s["done"] for s in state]
+
+    def _boundaries(self) -> TierBoundaries:
+        ranks = rank_boundaries(self.tiers, self.n)
+        starts = ranks[1:-1]
+        present = starts < self.n
+        wanted = sorted({int(b) for b in starts[present]})
+        found = dict(zip(wanted, self._select([b + 1.0 for b in wanted], None), strict=True))
+        id_dtype = self.data._meta["person_id"].dtype
+        keys_u = np.zeros(len(starts), dtype=np.uint64)
+        keys_id = np.zeros(len(starts), dtype=id_dtype) if id_dtype is not np.dtype(object) else \
+            np.array([""] * len(starts), dtype=object)
+        for j, b in enumerate(starts):  # a loop over a few tiers
+            if present[j]:
+                u, pid, rank = found[int(b)]
+                if rank != b:
+                    raise RuntimeError(f"rank selection found rank {rank}, expected {b}")
+                keys_u[j], keys_id[j] = u, pid
+        return TierBoundaries(ranks=ranks, keys_u=keys_u, keys_id=keys_id, present=present)
+
+    def cohort(self, factors: np.ndarray, half: float) -> int:
+        """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
+        _, _, before = self._select([half], (factors, self.weights, self.bounds))[0]
+        return int(before + 1)
+
+    def plan_frame(self) -> None:
+        """Nothing kept on the driver: person budgets read the parts again."""
+        return None
+
+    def close(self) -> None:
+        """Shut down any cluster this engine started."""
+        if getattr(self, "data", None) is not None:
+            del self.data
+        disconnect(self.client, self.cluster)
+        self.client = self.cluster = None
+
+
+def _budgets_part(frame: pd.DataFrame, plan: BudgetPlan, tiers: list | None) -> pd.DataFrame:
+    out = budget_frame(plan.with_tiers(frame), plan)
+    if tiers is not None:
+        out = out[out["tier"].isin(tiers)]
+    return out
+
+
+def write_person_budgets(plan: BudgetPlan, tiers: list | None, practices: np.ndarray | None,
+                         to: Path) -> Path:
+    """Person budgets on Dask: shuffle by practice, round within each, write Parquet parts.
+
+    Parameters
+    ----------
+    plan : BudgetPlan
+    tiers : list of str or None
+        Keep only these tiers.
+    practices : numpy.ndarray or None
+        Keep only these practices (positions in the sorted codes).
+    to : Path
+        A new (or empty) folder.
+
+    Returns
+    -------
+    Path
+        ``to``.
+    """
+    import dask.dataframe as dd
+
+    to = Path(to)
+    if to.exists() and any(to.iterdir()):
+        raise ValueError(f"{to} exists and is not empty")
+    client, cluster = connect(plan.dask.get("scheduler"), plan.dask.get("workers", 2))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.", dir=to.parent if to.parent.exists()
+                                else None))
+    try:
+        meta = _meta(plan.reader, plan.parts[0])
+        data = dd.from_map(plan.reader, plan.parts, meta=meta, enforce_metadata=False)
+        if practices is not None:
+            data = data[data["practice"].isin(list(practices))]
+        data = data.shuffle(on="practice", npartitions=max(len(plan.parts), 1))
+        sample = _budgets_part(plan.with_tiers(meta.assign(tier=pd.Series(dtype=np.int8))),
+                               plan, tiers)
+        out = data.map_partitions(_budgets_part, plan, tiers, meta=sample)
+        out.to_parquet(str(tmp), write_index=False)
+        if to.exists():
+            to.rmdir()
+        shutil.move(str(tmp), str(to))
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        disconnect(client, cluster)
+    plan.written.append(to)
+    return to

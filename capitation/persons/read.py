@@ -1,0 +1,247 @@
+"""Person rows at the edge: list the parts, read one part, validate it.
+
+A person source is a Parquet file, a folder of Parquet parts (``*.parquet``,
+read in name order), or a CSV. Each part is validated on its own, so that an
+error names the file (the Parquet part), the column and up to five offending
+person_ids; the duplicated-person_id check spans all parts.
+
+A validated part is a frame with the columns
+
+=========  =======  ===========================================================
+person_id  int64    as given (or text when the ids are not whole numbers)
+practice   int32    position of the practice in the sorted practice codes
+sex        int8     0 for ``M``, 1 for ``F``
+age        int8     age in whole years capped at 95 (cost weights stop at "95+")
+u          uint64   order key of the risk rank (:func:`capitation.persons.tiers.order_key`),
+                    or the given tier's index when tiers come in a column
+tier       int8     the given tier (only when tiers come in a column)
+=========  =======  ===========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+from capitation.persons.spec import PersonsSpec
+from capitation.persons.tiers import order_key
+
+__all__ = ["PartReader", "list_parts", "read_part", "check_unique_ids", "MAX_AGE"]
+
+MAX_AGE = 120
+_TOP_AGE = 95
+_LISTED = 5
+
+
+def list_parts(path: Path) -> list[Path]:
+    """Return the files of a person source, in name order.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.parquet`` file, a folder of ``.parquet`` parts or a ``.csv``.
+
+    Returns
+    -------
+    list of Path
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("not found (make synthetic persons with `capitation synth-persons`)",
+                         file=path)
+    if path.is_dir():
+        parts = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+        if not parts:
+            raise InputError("the folder holds no .parquet parts", file=path)
+        return parts
+    if path.suffix.lower() not in {".parquet", ".csv"}:
+        raise InputError("expected a .parquet file, a folder of .parquet parts or a .csv",
+                         file=path)
+    return [path]
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    shown = frame["person_id"].to_numpy()[np.flatnonzero(mask)[:_LISTED]]
+    more = int(mask.sum()) - len(shown)
+    text = ", ".join(str(v) for v in shown)
+    return f"person_id {text}" + (f" and {more:,} more" if more > 0 else "")
+
+
+@dataclass(frozen=True, eq=False)
+class PartReader:
+    """Reads and validates one part; picklable, so Dask workers can run it.
+
+    Attributes
+    ----------
+    spec : PersonsSpec
+        Column names and tier mode.
+    practice_codes : numpy.ndarray
+        Sorted practice codes (text) of the practices file.
+    practices_file : str
+        Its name, for messages.
+    tier_names : tuple of str
+        Tier names in rank order.
+    """
+
+    spec: PersonsSpec
+    practice_codes: np.ndarray
+    practices_file: str
+    tier_names: tuple[str, ...]
+
+    def columns(self) -> list[str]:
+        """Source columns read from each part."""
+        s = self.spec
+        cols = [s.person_id, s.practice, s.sex, s.age]
+        if s.risk_score is not None:
+            cols.append(s.risk_score)
+        if s.risk_tier is not None:
+            cols.append(s.risk_tier)
+        return cols
+
+    def __call__(self, part: Path) -> pd.DataFrame:
+        """Read and validate one part (see the module docstring for the columns)."""
+        return read_part(part, self)
+
+
+def _load(part: Path, columns: list[str]) -> pd.DataFrame:
+    if part.suffix.lower() == ".csv":
+        try:
+            header = pd.read_csv(part, nrows=0, encoding="utf-8-sig").columns
+        except pd.errors.EmptyDataError:
+            raise InputError("the file is empty", file=part) from None
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputError(f"no such column (the columns are: {', '.join(map(str, header))})",
+                             file=part, column=missing[0])
+        return pd.read_csv(part, usecols=columns, encoding="utf-8-sig",
+                           dtype={columns[1]: str, columns[2]: str})
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(part).names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise InputError(f"no such column (the columns are: {', '.join(names)})",
+                         file=part, column=missing[0])
+    return pq.read_table(part, columns=columns).to_pandas()
+
+
+def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
+    """Read one part and validate every row.
+
+    Parameters
+    ----------
+    part : Path
+        A Parquet part or a CSV.
+    reader : PartReader
+        Columns, practice codes and tiers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated columns of the module docstring.
+
+    Raises
+    ------
+    InputError
+        Naming the part, the column and up to five offending person_ids.
+    """
+    s = reader.spec
+    raw = _load(part, reader.columns())
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+
+    ids = raw[s.person_id]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:_LISTED] + 1
+        raise InputError(f"person_id missing in data rows {', '.join(map(str, rows))}",
+                         file=part, column=s.person_id)
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        out["person_id"] = ids.to_numpy(dtype=np.int64)
+    elif pd.api.types.is_float_dtype(ids.dtype) and np.all(np.mod(ids.to_numpy(), 1) == 0):
+        out["person_id"] = ids.to_numpy().astype(np.int64)
+    else:
+        out["person_id"] = ids.astype(str).str.strip().to_numpy(dtype=object)
+    dup = out["person_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise InputError(f"{_ids(out, dup)} appear more than once (expected each person once)",
+                         file=part, column=s.person_id)
+
+    code = raw[s.practice].astype("string").str.strip().to_numpy(dtype=object, na_value="")
+    where = np.searchsorted(reader.practice_codes, code)
+    where = np.minimum(where, max(len(reader.practice_codes) - 1, 0))
+    known = reader.practice_codes[where] == code if len(reader.practice_codes) else \
+        np.zeros(len(code), bool)
+    if not known.all():
+        unknown = sorted(set(code[~known]))[:_LISTED]
+        raise InputError(f"{_ids(out, ~known)} are registered at practices not in "
+                         f"{reader.practices_file}: {', '.join(map(repr, unknown))}",
+                         file=part, column=s.practice)
+    out["practice"] = where.astype(np.int32)
+
+    sex = raw[s.sex].astype("string").str.strip().str.upper()
+    sex_code = sex.map({"M": 0, "F": 1})
+    bad = sex_code.isna().to_numpy()
+    if bad.any():
+        values = sorted({str(v) for v in raw[s.sex].to_numpy()[bad]})[:_LISTED]
+        raise InputError(f'{_ids(out, bad)}: sex {", ".join(values)} is not "M" or "F"',
+                         file=part, column=s.sex)
+    out["sex"] = sex_code.to_numpy(dtype=np.int8)
+
+    age = pd.to_numeric(raw[s.age], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
+    if bad.any():
+        values = raw[s.age].to_numpy()[bad][:_LISTED]
+        raise InputError(f"{_ids(out, bad)}: age {', '.join(map(str, values))} is not a whole "
+                         f"number of years from 0 to {MAX_AGE}", file=part, column=s.age)
+    out["age"] = np.minimum(age, _TOP_AGE).astype(np.int8)
+
+    if s.risk_tier is not None:
+        names = raw[s.risk_tier].astype("string").str.strip()
+        tier = names.map({n: i for i, n in enumerate(reader.tier_names)})
+        bad = tier.isna().to_numpy()
+        if bad.any():
+            values = sorted({str(v) for v in raw[s.risk_tier].to_numpy()[bad]})[:_LISTED]
+            raise InputError(f"{_ids(out, bad)}: tier {', '.join(map(repr, values))} is not a "
+                             f"[[risk_tier]] name ({', '.join(reader.tier_names)})",
+                             file=part, column=s.risk_tier)
+        out["u"] = tier.to_numpy(dtype=np.uint64)
+        out["tier"] = tier.to_numpy(dtype=np.int8)
+    elif s.risk_score is not None:
+        score = pd.to_numeric(raw[s.risk_score], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(score) | (score < 0)
+        if bad.any():
+            values = raw[s.risk_score].to_numpy()[bad][:_LISTED]
+            raise InputError(f"{_ids(out, bad)}: risk score {', '.join(map(str, values))} is "
+                             "missing or not a number 0 or more", file=part,
+                             column=s.risk_score)
+        out["u"] = order_key(np.where(bad, 0.0, score))
+    else:
+        out["u"] = np.zeros(len(out), dtype=np.uint64)
+    return out
+
+
+def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Path],
+                     column: str) -> None:
+    """Raise when a person_id appears in more than one row across parts.
+
+    Parameters
+    ----------
+    person_id : numpy.ndarray
+        Every person's id.
+    part_of : numpy.ndarray
+        Index into ``parts`` of each row.
+    parts : list of Path
+        The part files.
+    column : str
+        The person_id column name, for the message.
+    """
+    dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
+    if dup.any():
+        files = sorted({parts[i].name for i in np.unique(part_of[dup])})
+        shown = pd.unique(person_id[dup])[:_LISTED]
+        raise InputError(f"person_id {', '.join(map(str, shown))} appear more than once, in "
+                         f"parts {', '.join(files[:_LISTED])} (expected each person once)",
+                         file=parts[int(part_of[dup][0])], column=column)

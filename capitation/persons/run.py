@@ -1,0 +1,365 @@
+"""The person-level path inside ``Model.run`` (domain.md §2.2), shared by both engines.
+
+:func:`start` reads the practices file, reads and validates the persons with
+the engine the model names, ranks them into tiers and counts them into cells.
+The model then asks for the weighted counts (:meth:`PersonsRun.weighted_counts`),
+runs the practice pipeline unchanged, and hands back the practice table so
+that :meth:`PersonsRun.summarise` can build the tier table, the cohort and
+the plan for patient-specific budgets (:class:`PersonResults`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+from capitation.needs import NeedsFormula
+from capitation.persons.budgets import MAX_FRAME_ROWS, BudgetPlan, budget_frame
+from capitation.persons.opportunity import Opportunity, opportunity
+from capitation.persons.read import PartReader, check_unique_ids, list_parts
+from capitation.persons.spec import PersonsSpec
+from capitation.persons.tiers import TierBoundaries, boundaries_by_sort
+from capitation.persons.weights import (
+    PersonWeights,
+    cell_need,
+    combine_cells,
+    count_cells,
+    person_need,
+    practice_counts,
+    practice_factors,
+    weight_tables,
+)
+from capitation.population import Population, level_name, normalise_header, read_table
+from capitation.rounding import largest_remainder
+
+__all__ = ["PersonsRun", "PandasPersons", "PersonResults", "start", "read_practices"]
+
+log = logging.getLogger(__name__)
+
+
+def read_practices(path: Path, id: str, levels: list, columns: list[str]) -> pd.DataFrame:
+    """Read the practices file: one row per practice, its level codes and multiplier columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Raw text columns: ``practice`` (stripped code) and one per level (named
+        after the level, codes of several columns joined by "/") and per column
+        in ``columns``; a practice twice is an error.
+    """
+    raw = read_table(path)
+    headers = {normalise_header(h): h for h in raw.columns}
+
+    def column(name: str, key: str) -> pd.Series:
+        if normalise_header(name) not in headers:
+            raise InputError(f'no column "{name}" (the columns are: '
+                             f'{", ".join(map(str, raw.columns))})', file=path, key=key)
+        return raw[headers[normalise_header(name)]].astype("string").str.strip()
+
+    out = pd.DataFrame({"practice": column(id, "population.id")})
+    for lv in levels:
+        parts = [lv] if isinstance(lv, str) else lv
+        joined = column(parts[0], "population.levels")
+        for part in parts[1:]:
+            joined = joined + "/" + column(part, "population.levels")
+        out[level_name(lv)] = joined
+    for name in columns:
+        out[name] = raw[headers[normalise_header(name)]] if normalise_header(name) in headers \
+            else column(name, "component.multipliers")
+    return out
+
+
+class PersonsRun:
+    """Persons of one run, read and counted by an engine (pandas here; Dask in a subclass).
+
+    Parameters
+    ----------
+    spec : PersonsSpec
+    practices : pandas.DataFrame
+        From :func:`read_practices`.
+    practices_path : Path
+    levels : list
+        Level specs of the model.
+    multipliers : list of list of str
+        Per component, multiplier columns of the practices file.
+    tier_weights : list of dict or None
+        Per component, ``tier_weights`` overrides.
+    progress : bool
+        Show progress (Dask engine).
+    """
+
+    engine = "pandas"
+
+    def __init__(self, spec: PersonsSpec, practices: pd.DataFrame, practices_path: Path,
+                 levels: list, multipliers: list[list[str]], tier_weights: list[dict | None],
+                 progress: bool = False) -> None:
+        self.spec = spec
+        self.tiers = spec.tiers
+        self.practices = practices
+        self.practices_path = practices_path
+        self.levels = levels
+        self.multipliers = multipliers
+        self.tier_weights = tier_weights
+        self.progress = progress
+        codes = practices["practice"].to_numpy(dtype=str)
+        self.codes = np.unique(codes)
+        self.parts = list_parts(spec.path)
+        self.reader = PartReader(spec=spec, practice_codes=self.codes,
+                                 practices_file=Path(practices_path).name,
+                                 tier_names=tuple(t.name for t in self.tiers))
+        self.bounds: TierBoundaries | None = None
+        self.cells: pd.DataFrame | None = None
+        self.n = 0
+        self.population: Population | None = None
+        self.weights: PersonWeights | None = None
+
+    # -- engine steps (overridden by the Dask engine) ---------------------------
+
+    def read(self) -> None:
+        """Read and validate every part, rank, assign tiers and count cells."""
+        frames = [self.reader(part) for part in self.parts]
+        part_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        self._no_persons_check(len(frame))
+        check_unique_ids(frame["person_id"].to_numpy(), part_of, self.parts,
+                         self.spec.person_id)
+        u = frame["u"].to_numpy()
+        ids = frame["person_id"].to_numpy()
+        self.n = len(frame)
+        if "tier" in frame.columns:
+            self.order = np.lexsort((ids, u))
+        else:
+            self.bounds, self.order = boundaries_by_sort(u, ids, self.tiers)
+            ranks = np.empty(self.n, dtype=np.int64)
+            ranks[self.order] = np.arange(self.n)
+            tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
+            frame = frame.assign(tier=tier.astype(np.int8))
+        self.frame = frame
+        self.cells = combine_cells([count_cells(
+            frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
+            frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
+
+    def cohort(self, factors: np.ndarray, half: float) -> int:
+        """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
+        f = self.frame
+        need = person_need(factors, self.weights, f["practice"].to_numpy(np.int64),
+                           f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
+                           f["tier"].to_numpy(np.int64))
+        cumulative = np.cumsum(need[self.order])
+        return int(min(np.searchsorted(cumulative, half, side="left") + 1, self.n))
+
+    def close(self) -> None:
+        """Release engine resources (the Dask engine shuts its cluster down)."""
+
+    def plan_frame(self) -> pd.DataFrame | None:
+        """Persons kept for person budgets (pandas engine only)."""
+        return self.frame[["person_id", "practice", "sex", "age", "tier"]]
+
+    # -- shared steps ------------------------------------------------------------
+
+    def _no_persons_check(self, n: int) -> None:
+        if n == 0:
+            raise InputError("no person rows (expected at least one person)", file=self.spec.path)
+
+    def start(self) -> Population:
+        """Read the persons and build the practice population (persons counted per practice)."""
+        self.read()
+        counts = np.bincount(self.cells["practice"].to_numpy(np.int64),
+                             weights=self.cells["n"].to_numpy(np.float64),
+                             minlength=len(self.codes))
+        frame = self.practices.copy()
+        frame["population"] = pd.Series(counts, index=self.codes).reindex(
+            frame["practice"].to_numpy(dtype=str)).to_numpy()
+        columns = [m for ms in self.multipliers for m in ms]
+        self.population = Population.from_frame(
+            frame, id="practice", population="population",
+            levels=[level_name(lv) for lv in self.levels], columns=columns)
+        if not np.array_equal(self.population.codes.to_numpy(dtype=str), self.codes):
+            raise InputError("practice codes must be unique text", file=self.practices_path)
+        return self.population
+
+    def weighted_counts(self, formula: NeedsFormula) -> pd.DataFrame:
+        """Weighted count X_pc of every practice (domain.md §2.2), for ``practice_targets``."""
+        self.weights = weight_tables(formula, self.tier_weights, self.tiers,
+                                     self.population.codes)
+        counts = practice_counts(self.cells, self.weights, self.population.codes)
+        for c, name in enumerate(formula.names):
+            for column in self.multipliers[c]:
+                counts[name] = counts[name] * self.population.frame[column].to_numpy(float)
+        return counts
+
+    def summarise(self, practice_table: pd.DataFrame) -> PersonResults:
+        """Tier table, cohort and budget plan from the run's practice targets."""
+        names = self.weights.names
+        table = practice_table.reindex(self.population.codes)
+        targets = np.column_stack([
+            np.round(table[f"target_{c}_gbp"].to_numpy(float) * 100.0).astype(np.int64)
+            for c in names])
+        factors = practice_factors(self.cells, self.weights, targets)
+        need = cell_need(self.cells, self.weights, factors)
+        k = self.cells["tier"].to_numpy(np.int64)
+        n_tiers = len(self.tiers)
+        persons = np.bincount(k, weights=self.cells["n"].to_numpy(float), minlength=n_tiers)
+        tier_need = np.bincount(k, weights=need, minlength=n_tiers)
+        total_need = float(need.sum())
+        index = pd.Index([t.name for t in self.tiers], name="tier")
+        envelope = int(targets.sum())
+        target_pence = largest_remainder(pd.Series(tier_need / 100.0, index=index), envelope,
+                                         order=list(index)).to_numpy(np.int64)
+        tiers = pd.DataFrame({
+            "persons": persons.astype(np.int64),
+            "population_share": persons / self.n,
+            "need_share": tier_need / total_need,
+            "target_gbp": target_pence / 100.0,
+        }, index=index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tiers["target_per_head_gbp"] = np.where(persons > 0, target_pence / 100.0 / persons,
+                                                    np.nan)
+        cohort = self.cohort(factors, 0.5 * total_need)
+        plan = BudgetPlan(reader=self.reader, parts=self.parts, bounds=self.bounds,
+                          weights=self.weights, factors=factors, targets_pence=targets,
+                          codes=self.codes, tier_names=tuple(index), engine=self.engine,
+                          frame=self.plan_frame(), dask=self.dask_settings())
+        return PersonResults(tiers=tiers, cohort_50_share=cohort / self.n, persons=self.n,
+                             plan=plan)
+
+    def dask_settings(self) -> dict:
+        """Cluster settings for later Dask work (person budgets)."""
+        return {"scheduler": self.spec.dask_scheduler, "workers": self.spec.dask_workers}
+
+
+PandasPersons = PersonsRun
+
+
+@dataclass(frozen=True, eq=False)
+class PersonResults:
+    """What the person-level path adds to :class:`capitation.results.Results`.
+
+    Attributes
+    ----------
+    tiers : pandas.DataFrame
+        See :attr:`capitation.results.Results.tiers`.
+    cohort_50_share : float
+        Smallest top-ranked fraction of persons whose need reaches half the total.
+    persons : int
+        Number of persons N.
+    plan : BudgetPlan
+        For :meth:`person_budgets`.
+    """
+
+    tiers: pd.DataFrame
+    cohort_50_share: float
+    persons: int
+    plan: BudgetPlan
+
+    def opportunity(self, reduction: float = 0.10) -> Opportunity:
+        """Opportunity analysis for a cut of ``reduction`` (fraction of total need)."""
+        return opportunity(self.tiers, reduction, self.cohort_50_share)
+
+    def person_budgets(self, tiers=None, practice=None, to=None) -> pd.DataFrame | Path:
+        """Patient-specific budgets; see :meth:`capitation.results.Results.person_budgets`."""
+        plan = self.plan
+        tier_set = None if tiers is None else ([tiers] if isinstance(tiers, str) else list(tiers))
+        if tier_set is not None:
+            unknown = sorted(set(tier_set) - set(plan.tier_names))
+            if unknown:
+                raise KeyError(f'no tier "{unknown[0]}" (tiers are {", ".join(plan.tier_names)})')
+        practices = None
+        if practice is not None:
+            wanted = [practice] if isinstance(practice, str) else list(practice)
+            practices = np.searchsorted(plan.codes, wanted)
+            practices = np.minimum(practices, len(plan.codes) - 1)
+            bad = [w for w, i in zip(wanted, practices, strict=True) if plan.codes[i] != w]
+            if bad:
+                raise KeyError(f'no practice "{bad[0]}"')
+        if plan.engine == "dask":
+            if to is None:
+                raise ValueError("on the Dask engine person budgets go to Parquet parts: "
+                                 "give to=FOLDER")
+            from capitation.persons.dask_engine import write_person_budgets
+
+            return write_person_budgets(plan, tier_set, practices, Path(to))
+        frame = plan.frame
+        if practices is not None:
+            frame = frame[np.isin(frame["practice"].to_numpy(), practices)]
+        out = budget_frame(frame, plan)
+        if tier_set is not None:
+            out = out[out["tier"].isin(tier_set)]
+        if to is not None:
+            return write_parts(out, Path(to), plan)
+        if len(out) > MAX_FRAME_ROWS:
+            raise ValueError(f"{len(out):,} person budgets: more than {MAX_FRAME_ROWS:,} rows, "
+                             "give to=FOLDER to write them as Parquet parts")
+        return out.set_index("person_id")
+
+
+def write_parts(frame: pd.DataFrame, folder: Path, plan: BudgetPlan,
+                rows: int = MAX_FRAME_ROWS) -> Path:
+    """Write a frame as Parquet parts ``part-00000.parquet``, ... into a new folder, atomically."""
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise ValueError(f"{folder} exists and is not empty")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for i, start in enumerate(range(0, max(len(frame), 1), rows)):
+            chunk = frame.iloc[start:start + rows]
+            pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False),
+                           tmp / f"part-{i:05d}.parquet")
+        if folder.exists():
+            folder.rmdir()
+        tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    plan.written.append(folder)
+    return folder
+
+
+def start(model_spec, progress: bool = False) -> PersonsRun:
+    """Read the practices file and the persons of a model with its engine.
+
+    Parameters
+    ----------
+    model_spec : capitation.model_file.ModelSpec
+        A model whose ``[population]`` gives ``persons``.
+    progress : bool
+        Show progress (Dask engine).
+
+    Returns
+    -------
+    PersonsRun
+        Read and counted; call :meth:`PersonsRun.close` when done.
+    """
+    pop = model_spec.population
+    spec: PersonsSpec = pop.persons
+    multipliers = [list(c.multipliers) for c in model_spec.components]
+    practices = read_practices(pop.practices, pop.id, pop.levels,
+                               sorted({m for ms in multipliers for m in ms}))
+    args = (spec, practices, pop.practices, pop.levels, multipliers,
+            [c.tier_weights for c in model_spec.components], progress)
+    if spec.engine == "dask":
+        from capitation.persons.dask_engine import DaskPersons
+
+        run = DaskPersons(*args)
+    else:
+        run = PandasPersons(*args)
+    try:
+        run.start()
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
