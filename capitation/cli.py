@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="results workbook (default: <model stem>_results.xlsx here)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    synth = sub.add_parser("synth-persons",
+                           help="write SYNTHETIC persons matching a model's practice populations")
+    synth.add_argument("model", type=Path, help="model file (.toml)")
+    synth.add_argument("--out", type=Path, required=True, help="new folder of Parquet parts")
+    synth.add_argument("--fraction", type=float, default=1.0,
+                       help="fraction of each practice's population (default 1.0)")
+    synth.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     return parser
 
 
@@ -60,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     from capitation.model import Model
 
+    if args.command == "synth-persons":
+        return _synth_persons(args)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -77,6 +86,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(_summary_text(results))
     print(f"results workbook: {Path(out).resolve()}")
+    return 0
+
+
+def _synth_persons(args) -> int:
+    """Write synthetic persons (capitation.persons.synthetic); bad input exits 2."""
+    from capitation.model_file import read_model_file
+    from capitation.persons.synthetic import (
+        ILLUSTRATIVE_PROFILE_NOTE,
+        practice_sizes,
+        write_synthetic_persons,
+    )
+
+    try:
+        spec = read_model_file(args.model)
+        codes, sizes, column = practice_sizes(spec)
+        persons = spec.population.persons
+        names = {} if persons is None else {"person_id": persons.person_id, "sex": persons.sex,
+                                            "age": persons.age,
+                                            "risk_score": persons.risk_score or "risk_score"}
+        made = write_synthetic_persons(codes, sizes, args.out, fraction=args.fraction,
+                                       seed=args.seed, practice_column=column, columns=names)
+    except (InputError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{made.persons:,} persons in {made.practices:,} practices, {made.parts} Parquet "
+          f"parts: {made.folder.resolve()}")
+    print(ILLUSTRATIVE_PROFILE_NOTE)
     return 0
 
 

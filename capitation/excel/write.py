@@ -187,6 +187,10 @@ def write_results(results, path: str | Path) -> Path:
             from capitation.excel.budget_sheets import add_budget_sheets
 
             add_budget_sheets(book, results.budget)
+        if getattr(results, "persons", None) is not None:  # domain.md 2.2: tiers, opportunity
+            from capitation.excel.persons_sheets import add_persons_sheets
+
+            add_persons_sheets(book, results)
         sheet = book.add_worksheet("assumptions")
         sheet.write_string(0, 0, "item", formats["header"])
         sheet.write_string(0, 1, "value", formats["header"])

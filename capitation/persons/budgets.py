@@ -99,8 +99,10 @@ def budget_frame(frame: pd.DataFrame, plan: BudgetPlan) -> pd.DataFrame:
     ids = pd.Index(frame["person_id"].to_numpy(), name="person_id")
     groups = pd.Series(p, index=ids)
     present = np.unique(p)
-    out = pd.DataFrame({"person_id": ids.to_numpy(), "practice": plan.codes[p],
-                        "tier": np.asarray(plan.tier_names, dtype=object)[k]})
+    ids_out = ids.to_numpy() if ids.dtype.kind in "iu" else ids.to_numpy().astype(str)
+    out = pd.DataFrame({"person_id": ids_out,
+                        "practice": pd.array(plan.codes[p].astype(str), dtype="str"),
+                        "tier": pd.array(np.asarray(plan.tier_names, dtype=str)[k], dtype="str")})
     total = np.zeros(len(frame), dtype=np.int64)
     for c, name in enumerate(plan.weights.names):  # a loop over a few components
         amounts_gbp = pd.Series(plan.factors[c][p] * plan.weights.of(c, s, a, k) / 100.0,
