@@ -21,8 +21,8 @@ def test_example_file_reads():
     assert collars.tolist() == [float("inf"), 800_000.0, float("inf")]
     assert [(r.party, r.pod) for r in ag.marginal_rates] == [
         ("Acute trust", "*"),
-        ("Acute trust", "Emergency"),
         ("Acute trust", "Elective inpatient"),
+        ("Acute trust", "Day case"),
     ]
 
 

@@ -42,7 +42,7 @@ def test_settle_writes_a_workbook(tmp_path, capsys):
     assert round(sum(r[4] for r in parties[1:]), 6) == 0
     lines = read_sheet(out, "settled_lines")
     assert "marginal_payment_gbp" in lines[0]
-    assert len(lines) == 1 + 7
+    assert len(lines) == 1 + 9
 
 
 def test_simulate_writes_a_workbook(tmp_path, capsys):
@@ -95,7 +95,7 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["settle", AGREEMENT, "LINES"], "lines.csv, row 3, column actual_activity: '28,8OO'"),
+        (["settle", AGREEMENT, "LINES"], "lines.csv, row 3, column actual_activity: '41,3OO'"),
         (["settle", "AGREEMENT", OUTTURN], "key pool.loss_band[2].shares: shares add up to 0.9"),
         (
             ["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--correlation", "-0.9"],
@@ -106,7 +106,7 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, fragment):
     bad_lines = tmp_path / "lines.csv"
-    bad_lines.write_text(open(OUTTURN).read().replace("28800", '"28,8OO"'))
+    bad_lines.write_text(open(OUTTURN).read().replace("41300", '"41,3OO"'))
     bad_agreement = tmp_path / "agreement.toml"
     bad_agreement.write_text(
         open(AGREEMENT)

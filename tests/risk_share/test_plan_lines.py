@@ -44,28 +44,19 @@ def test_plan_lines_for_a_year():
     assert lines["fixed"].tolist() == [False, False, False, True]
 
 
-def test_plan_lines_simulate_with_the_support_line_fixed():
+def test_the_example_agreement_takes_plan_lines_from_the_msk_budget():
+    # The issue: models/msk_agreement.toml works with plan lines built from models/msk.toml.
+    from capitation.model import Model
+
+    results = Model.from_toml("models/msk.toml").run()
+    lines = plan_lines_from_budget(results, year="2018/19")
+    support = lines[lines["pod"] == "Stranded-cost support"]
+    assert support["fixed"].tolist() == [True]
     ag = Agreement.from_toml("models/msk_agreement.toml")
-    lines = plan_lines_from_budget(budget(), year="2018/19")
-    lines = pd.concat(
-        [
-            lines,
-            pd.DataFrame(
-                {
-                    "party": ["CCG"],
-                    "pod": ["Independent sector"],
-                    "planned_activity": [500],
-                    "price_gbp": [4_000.0],
-                    "fixed": [False],
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    # The example agreement's exact rates need Emergency and Elective inpatient lines.
-    lines.loc[len(lines)] = ["Acute trust", "Emergency", 3_000, 2_500.0, False]
     sim = ag.simulate(lines, n=200, cv=0.05, seed=3)
     assert sim.positions.shape == (200, 3)
+    # The support line is fixed and every other line has some variance.
+    assert sim.lines.loc[sim.lines["fixed"], "pod"].tolist() == ["Stranded-cost support"]
 
 
 def test_unknown_year_and_missing_column():
