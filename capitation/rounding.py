@@ -1,9 +1,17 @@
 """Rounding money to whole pence (domain.md section 4 and the conventions).
 
 ``R(x)`` rounds to whole pence with halves away from zero, as Excel's ROUND
-does, after snapping ``x * 100`` to 6 decimal places so that float noise never
-moves a half penny. The same snap comes before every ceiling and floor to
-pence. Largest remainder (LR) rounds a set of amounts to whole pence so that
+does, after snapping ``x * 100`` so that float noise never moves a half penny.
+The same snap comes before every ceiling and floor to pence.
+
+The snap (domain.md conventions, amended): domain.md says "round x × 100 to 6
+decimal places". Above about £10m a float64 step in pence is larger than the
+6th decimal (1.025 × £125,000,000 is 12,812,499,999.999998p), so a 6-place
+snap cannot absorb the noise and a floor lands a penny low. We snap to 6
+decimal places or to 15 significant digits, whichever is coarser: 15
+significant digits is what Excel itself keeps, so the workbook's ROUNDUP and
+ROUNDDOWN agree with Python, and every worked example of domain.md is
+unchanged. Largest remainder (LR) rounds a set of amounts to whole pence so that
 they add up exactly to a known total; ties go to the earliest amount in a
 canonical order (string order of the codes unless an order is given).
 """
@@ -27,13 +35,15 @@ __all__ = [
     "largest_remainder_grouped",
     "largest_remainder_rows",
     "pence_to_gbp",
+    "grown_pence",
 ]
 
 SNAP_DECIMALS = 6
+SIGNIFICANT_DIGITS = 15
 
 
 def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
-    """Return ``amount_gbp * 100`` snapped to 6 decimal places (float pence).
+    """Return ``amount_gbp * 100`` snapped to 6 decimals or 15 significant digits (float pence).
 
     Parameters
     ----------
@@ -45,7 +55,14 @@ def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
     numpy.ndarray
         Amounts in pence, snapped.
     """
-    return np.round(np.asarray(amount_gbp, dtype=float) * 100.0, SNAP_DECIMALS)
+    pence = np.asarray(amount_gbp, dtype=float) * 100.0
+    magnitude = np.abs(pence)
+    with np.errstate(divide="ignore"):
+        integer_digits = np.where(magnitude >= 1.0, np.floor(np.log10(
+            np.where(magnitude >= 1.0, magnitude, 1.0))) + 1, 0)
+    decimals = np.clip(SIGNIFICANT_DIGITS - integer_digits, 0, SNAP_DECIMALS)
+    scale = 10.0**decimals
+    return np.round(pence * scale) / scale
 
 
 def _half_away(x: np.ndarray) -> np.ndarray:
@@ -107,6 +124,54 @@ def floor_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
     return int(out) if out.ndim == 0 else out
 
 
+def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.ndarray:
+    """Return ceil or floor to whole pence of (1 + growth) × baseline, exactly.
+
+    Floors and caps of pace of change (domain.md section 5). A baseline in
+    whole pence times a growth written as a decimal (0.025) is a rational
+    number, so the ceiling and floor are computed in integer arithmetic:
+    (1 + g) = p / q from the growth's decimal form, and
+    F = ceil(B × p / q). No float noise can move a floor or cap by a penny,
+    at any size. Baselines that are not whole pence fall back to the snapped
+    float path.
+
+    Parameters
+    ----------
+    baseline_gbp : numpy.ndarray
+        Baselines in pounds.
+    growth : float
+        Growth as a fraction (0.02 means 2%).
+    direction : {"ceil", "floor"}
+        Round up (floors) or down (caps).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 pence.
+    """
+    from fractions import Fraction
+
+    baseline_gbp = np.asarray(baseline_gbp, dtype=float)
+    # The growth's decimal form, as the model file wrote it: limit_denominator
+    # turns 0.009999999999999998 (0.01 after float arithmetic) back into 1/100
+    # and keeps any growth of up to 9 decimal places exactly.
+    factor = Fraction(repr(float(growth))).limit_denominator(10**9) + 1
+    p, q = factor.numerator, factor.denominator
+    whole = round_pence(baseline_gbp)
+    whole = np.atleast_1d(np.asarray(whole, dtype=np.int64))
+    exact = np.abs(np.atleast_1d(snap_pence(baseline_gbp)) - whole) < 1e-3
+    if int(np.abs(whole).max(initial=0)) * p < 2**62:
+        numerator = whole * np.int64(p)
+        result = -((-numerator) // q) if direction == "ceil" else numerator // q
+    else:  # beyond int64: Python integers, still elementwise in numpy
+        numerator = whole.astype(object) * p
+        result = (-((-numerator) // q) if direction == "ceil" else numerator // q).astype(
+            np.int64)
+    fallback = ceil_pence if direction == "ceil" else floor_pence
+    approx = np.atleast_1d(fallback(float(factor) * baseline_gbp))
+    return np.where(exact, result, approx).astype(np.int64)
+
+
 def excel_round(x: float | np.ndarray, digits: int) -> float | np.ndarray:
     """Round like Excel's ROUND: halves away from zero, after a 9-significant snap.
 
@@ -139,7 +204,7 @@ def pence_to_gbp(pence: np.ndarray | pd.Series | int) -> np.ndarray | pd.Series 
 
 def _lr_core(pence: np.ndarray, total_pence: int) -> np.ndarray:
     """Largest remainder on float pence already in canonical (tie) order."""
-    snapped = np.round(pence, SNAP_DECIMALS)
+    snapped = snap_pence(pence / 100.0)
     floors = np.floor(snapped)
     remainders = snapped - floors
     missing = int(total_pence) - int(floors.sum())
@@ -219,7 +284,7 @@ def largest_remainder_grouped(
     """
     codes = np.asarray(amounts_gbp.index.astype(str))
     grp = groups.reindex(amounts_gbp.index).to_numpy()
-    snapped = np.round(amounts_gbp.to_numpy(dtype=float) * 100.0, SNAP_DECIMALS)
+    snapped = snap_pence(amounts_gbp.to_numpy(dtype=float))
     floors = np.floor(snapped)
     remainders = snapped - floors
     frame = pd.DataFrame({"g": grp, "code": codes, "rem": remainders, "floor": floors})
@@ -255,7 +320,7 @@ def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) 
     numpy.ndarray
         int64 pence of the same shape; each row adds up to its total.
     """
-    snapped = np.round(np.asarray(amounts_pence, dtype=float), SNAP_DECIMALS)
+    snapped = snap_pence(np.asarray(amounts_pence, dtype=float) / 100.0)
     floors = np.floor(snapped)
     remainders = snapped - floors
     missing = np.asarray(totals_pence, dtype=np.int64) - floors.sum(axis=1).astype(np.int64)

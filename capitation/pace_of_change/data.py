@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.rounding import ceil_pence, floor_pence
+from capitation.rounding import grown_pence
 
 __all__ = ["LP_UNIT_PENCE", "METHODS", "LpInputs", "PaceData", "gbp_text", "lp_inputs", "prepare"]
 
@@ -314,7 +314,8 @@ def prepare(
 ) -> PaceData:
     """Validate pace-of-change inputs and compute floors and caps (domain.md section 5).
 
-    Floors and caps are whole pence rounded inward after the 6-decimal snap:
+    Floors and caps are whole pence rounded inward, computed exactly in integer
+    arithmetic for whole-pence baselines (``capitation.rounding.grown_pence``):
     ``F_i = ceil_pence((1 + min_growth) B_i)``, ``C_i = floor_pence((1 + max_growth) B_i)``.
 
     Parameters
@@ -350,11 +351,11 @@ def prepare(
     codes = np.asarray(target_pence.index.astype(str), dtype=object)
     order = np.argsort(codes.astype(str), kind="stable")
     baseline = baseline[order]
-    floors = np.asarray(ceil_pence((1.0 + float(min_growth)) * baseline), dtype=np.int64)
+    floors = grown_pence(baseline, float(min_growth), "ceil")
     if max_growth is None:
         caps = np.full(len(baseline), np.inf)
     else:
-        caps = np.asarray(floor_pence((1.0 + float(max_growth)) * baseline), dtype=float)
+        caps = grown_pence(baseline, float(max_growth), "floor").astype(float)
     data = PaceData(
         index=target_pence.index.copy(),
         order=order,

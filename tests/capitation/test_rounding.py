@@ -7,6 +7,7 @@ from capitation.rounding import (
     ceil_pence,
     excel_round,
     floor_pence,
+    grown_pence,
     largest_remainder,
     largest_remainder_grouped,
     largest_remainder_rows,
@@ -97,3 +98,25 @@ def test_each_amount_within_a_penny_and_total_exact(weights, total_pence):
     out = largest_remainder(amounts, total_pence)
     assert out.sum() == total_pence
     assert (np.abs(out - amounts * 100) < 1 + 1e-6).all()
+
+
+def test_snap_holds_at_icb_scale():
+    # Amended snap (rounding.py docstring): 1.025 × £125,000,000 is 12,812,499,999.999998p
+    # in float64; a 6-decimal snap cannot absorb that, 15 significant digits (Excel) can.
+    assert floor_pence(1.025 * 125e6) == 12_812_500_000
+    assert ceil_pence(1.025 * 125e6) == 12_812_500_000
+    # exact pence values at £bn scale are not moved by the snap
+    assert round_pence(123_456_789_012.34) == 12_345_678_901_234
+
+
+@given(st.integers(1, 10**15), st.integers(-500, 4_000))
+def test_floor_and_ceil_exact_on_whole_pence_growth(baseline_pence, growth_basis_points):
+    # (1 + g) × B for whole-pence B and g in basis points is a multiple of 1/10,000 pence:
+    # exact integer arithmetic gives the true floor and ceiling to compare against.
+    g = growth_basis_points / 10_000
+    exact_numerator = baseline_pence * (10_000 + growth_basis_points)
+    true_floor = exact_numerator // 10_000
+    true_ceil = -((-exact_numerator) // 10_000)
+    baseline_gbp = np.array([baseline_pence / 100])
+    assert grown_pence(baseline_gbp, g, "floor")[0] == true_floor
+    assert grown_pence(baseline_gbp, g, "ceil")[0] == true_ceil
