@@ -102,13 +102,13 @@ def read_lines(
     labels = frame.index
     known = set(parties)
     for column in ("party", "pod"):
-        values = frame[column].to_numpy(dtype=object)
-        text = np.array(["" if v is None else str(v).strip() for v in values], dtype=object)
-        blank = np.flatnonzero((text == "") | pd.isna(values))
+        values = frame[column]
+        text = values.astype(str).str.strip().to_numpy(dtype=str)
+        blank = np.flatnonzero((text == "") | values.isna().to_numpy())
         if blank.size:
             i = int(blank[0])
             raise InputError("is blank", column=column, **_where(file, i, labels[i]))
-        out[column] = text.astype(str)
+        out[column] = text
     unknown = np.flatnonzero(~out["party"].isin(known).to_numpy())
     if unknown.size:
         i = int(unknown[0])
@@ -160,18 +160,13 @@ def _flags(raw: pd.Series, file: str | None, labels: pd.Index) -> np.ndarray:
     """Parse the optional ``fixed`` column; a blank cell means the line varies."""
     if raw.dtype == bool:
         return raw.to_numpy(dtype=bool)
-    out = np.zeros(len(raw), dtype=bool)
-    for i, value in enumerate(raw.to_numpy(dtype=object)):
-        if isinstance(value, (bool, np.bool_)):
-            out[i] = bool(value)
-            continue
-        # A blank flag is false: the issue makes `fixed` optional, absent = varies.
-        text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-        text = text.strip().lower()
-        if text in _TRUE:
-            out[i] = True
-        elif text not in _FALSE:
-            raise InputError(
-                f"{value!r} is not true or false", column="fixed", **_where(file, i, labels[i])
-            )
-    return out
+    # A blank flag is false: the issue makes `fixed` optional, absent = varies.
+    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().str.lower()
+    true = text.isin(_TRUE).to_numpy()
+    bad = np.flatnonzero(~true & ~text.isin(_FALSE).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{raw.iloc[i]!r} is not true or false", column="fixed", **_where(file, i, labels[i])
+        )
+    return true
