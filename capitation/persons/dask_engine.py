@@ -59,7 +59,7 @@ def connect(scheduler: str | None, workers: int):
     if scheduler:
         return Client(scheduler), None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     try:
         return Client(cluster), cluster
     except BaseException:

@@ -169,9 +169,18 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         raise InputError(f"{_ids(out, dup)} appear more than once (expected each person once)",
                          file=part, column=s.person_id)
 
-    code = raw[s.practice].astype("string").str.strip().to_numpy(dtype=object, na_value="")
-    where = np.searchsorted(reader.practice_codes, code)
-    where = np.minimum(where, max(len(reader.practice_codes) - 1, 0))
+    column = raw[s.practice]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # Parquet dictionary: match categories only
+        categories = column.cat.categories.astype(str).str.strip().to_numpy(dtype=object)
+        taken = column.cat.codes.to_numpy()
+        code = np.append(categories, "")[np.where(taken < 0, len(categories), taken)]
+        at = np.searchsorted(reader.practice_codes, np.append(categories, ""))
+        at = np.minimum(at, max(len(reader.practice_codes) - 1, 0))
+        where = at[np.where(taken < 0, len(categories), taken)]
+    else:
+        code = column.astype("string").str.strip().to_numpy(dtype=object, na_value="")
+        where = np.searchsorted(reader.practice_codes, code)
+        where = np.minimum(where, max(len(reader.practice_codes) - 1, 0))
     known = reader.practice_codes[where] == code if len(reader.practice_codes) else \
         np.zeros(len(code), bool)
     if not known.all():

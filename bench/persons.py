@@ -1,0 +1,196 @@
+"""Person-level path at England scale (issue 10): Dask vs pandas engines, printed.
+
+Generates SYNTHETIC persons for the 6,348 practices of models/demo.toml
+(63.8 million at fraction 1.0) into a temporary folder, runs ``Model.run()``
+on each case in a fresh subprocess (so peak memory is the case's own), prints
+seconds, persons per second and peak memory, and deletes the data.
+
+Cases: the Dask engine on all persons (2 workers), the pandas engine on 5
+million persons (baseline), and 20 million persons on Dask with 1 and with 2
+workers (scaling). Usage::
+
+    python bench/persons.py [--fraction 1.0] [--baseline 5e6] [--scaling 20e6] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "models" / "demo.toml"
+PRACTICES = ROOT / "capitation" / "data" / "gp_practice_weighted_populations_2025_26.csv"
+WEIGHTS = ROOT / "models" / "persons_demo" / "weights_core.csv"
+
+MODEL = """[model]
+name = "England persons bench (SYNTHETIC persons, illustrative envelope)"
+year = "2025/26"
+envelope_gbp = 120_000_000_000
+
+[population]
+persons = "{persons}"
+id = "Practice_Code"
+risk_score = "risk_score"
+practices = "{practices}"
+levels = ["ICB"]
+engine = "{engine}"
+{scheduler}
+
+[[risk_tier]]
+name = "very high"
+from = 0.0
+to = 0.005
+weight = 18.6
+[[risk_tier]]
+name = "high"
+from = 0.005
+to = 0.05
+weight = 5.5
+[[risk_tier]]
+name = "moderate"
+from = 0.05
+to = 0.2
+weight = 1.7
+[[risk_tier]]
+name = "low"
+from = 0.2
+to = 1.0
+weight = 0.5
+
+[[component]]
+name = "core"
+share = 0.9
+cost_weights = "{weights}"
+[[component]]
+name = "primary_medical_care"
+share = 0.1
+"""
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_case(persons: Path, engine: str, workers: int, folder: Path) -> dict:
+    """Run one case in this process and return its measurements."""
+    from capitation import Model
+
+    cluster = None
+    scheduler = ""
+    if engine == "dask":
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", memory_limit="11GiB")
+        scheduler = f'dask_scheduler = "{cluster.scheduler_address}"'
+    model_file = folder / f"bench_{engine}_{workers}.toml"
+    model_file.write_text(MODEL.format(persons=persons, practices=PRACTICES, engine=engine,
+                                       scheduler=scheduler, weights=WEIGHTS))
+    started = time.perf_counter()
+    results = Model.from_toml(model_file).run()
+    seconds = time.perf_counter() - started
+    out = {"engine": engine, "workers": workers, "seconds": seconds,
+           "persons": int(results.tiers["persons"].sum()), "driver_peak_mb": _peak_mb(),
+           "need_share_top": float(results.tiers["need_share"].iloc[0]),
+           "envelope_check": float(results.table("ICB")["target_gbp"].sum())}
+    if cluster is not None:
+        from distributed import Client
+
+        with Client(cluster) as client:
+            peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        out["worker_peak_mb"] = sorted(peaks.values())
+        cluster.close()
+    return out
+
+
+def _subprocess(persons: Path, engine: str, workers: int, folder: Path) -> dict:
+    command = [sys.executable, __file__, "--case", engine, "--workers", str(workers),
+               "--persons", str(persons), "--folder", str(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"case {engine}/{workers} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _generate(fraction: float, folder: Path, seed: int) -> tuple[Path, int, float]:
+    from capitation.model_file import read_model_file
+    from capitation.persons.synthetic import practice_sizes, write_synthetic_persons
+
+    codes, sizes, column = practice_sizes(read_model_file(DEMO))
+    started = time.perf_counter()
+    made = write_synthetic_persons(codes, sizes, folder, fraction=fraction, seed=seed,
+                                   practice_column=column)
+    return folder, made.persons, time.perf_counter() - started
+
+
+def _line(label: str, r: dict) -> str:
+    rate = r["persons"] / r["seconds"]
+    text = (f"{label:<34} {r['persons']:>12,} persons {r['seconds']:>8.1f} s "
+            f"{rate:>12,.0f} persons/s  driver peak {r['driver_peak_mb']:,.0f} MB")
+    if "worker_peak_mb" in r:
+        text += "  worker peaks " + ", ".join(f"{m:,.0f} MB" for m in r["worker_peak_mb"])
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", choices=["pandas", "dask"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--persons", type=Path)
+    parser.add_argument("--folder", type=Path)
+    parser.add_argument("--fraction", type=float, default=1.0)
+    parser.add_argument("--baseline", type=float, default=5e6)
+    parser.add_argument("--scaling", type=float, default=20e6)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(args.persons, args.case, args.workers, args.folder)))
+        return
+
+    folder = Path(tempfile.mkdtemp(prefix="persons_bench_", dir="/tmp"))
+    try:
+        from capitation.model_file import read_model_file
+        from capitation.persons.synthetic import practice_sizes
+
+        total = float(practice_sizes(read_model_file(DEMO))[1].sum())
+        print(f"SYNTHETIC persons for {DEMO.name}'s practices: {total:,.0f} at fraction 1.0")
+        base, n_base, s_base = _generate(args.baseline / total, folder / "base", 2)
+        print(f"generated {n_base:,} persons in {s_base:.1f} s")
+        pandas = _subprocess(base, "pandas", 1, folder)
+        print(_line("pandas engine (baseline)", pandas), flush=True)
+        shutil.rmtree(base)
+
+        mid, n_mid, s_mid = _generate(args.scaling / total, folder / "mid", 3)
+        print(f"generated {n_mid:,} persons in {s_mid:.1f} s")
+        one = _subprocess(mid, "dask", 1, folder)
+        print(_line("dask engine, 1 worker", one), flush=True)
+        two = _subprocess(mid, "dask", 2, folder)
+        print(_line("dask engine, 2 workers", two), flush=True)
+        speed_up = one["seconds"] / two["seconds"]
+        print(f"speed-up 1 -> 2 workers on {n_mid:,} persons: {speed_up:.2f}x")
+        shutil.rmtree(mid)
+
+        full, n_full, s_full = _generate(args.fraction, folder / "all", 1)
+        print(f"generated {n_full:,} persons in {s_full:.1f} s")
+        england = _subprocess(full, "dask", 2, folder)
+        print(_line("dask engine, 2 workers (England)", england), flush=True)
+        shutil.rmtree(full)
+
+        p_rate = pandas["persons"] / pandas["seconds"]
+        d_rate = england["persons"] / england["seconds"]
+        print(f"pandas {p_rate:,.0f} persons/s; dask {d_rate:,.0f} persons/s on 2 workers = "
+              f"{d_rate / 2:,.0f} per worker; ratio per worker / pandas = "
+              f"{d_rate / 2 / p_rate:.2f} (target >= 0.7)")
+        print(f"driver peak {england['driver_peak_mb']:,.0f} MB (target < 2,048 MB)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Bad person-level input: a clear InputError naming the file (part), column and person_ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitation import InputError, Model
+from tests.capitation.persons_helpers import (
+    ROLAND_TIERS,
+    practices_frame,
+    tiered_persons,
+    write_model,
+    write_persons,
+)
+
+
+def _persons() -> pd.DataFrame:
+    frame = tiered_persons([5, 45, 150, 800], practices=3)
+    frame["person_id"] = np.arange(1, len(frame) + 1)
+    return frame
+
+
+def _model(tmp_path, frame, parts=2, **kwargs):
+    write_persons(frame, tmp_path / "persons", parts=parts)
+    return write_model(tmp_path, "persons", practices_frame(["P1", "P2", "P3"]),
+                       envelope=1_000_000, **kwargs)
+
+
+def _bad(frame: pd.DataFrame, column: str, value, rows=range(600, 607)) -> pd.DataFrame:
+    frame = frame.copy()
+    if not isinstance(value, str) and frame[column].dtype.kind in "iu":
+        frame[column] = frame[column].astype(float)
+    frame[column] = frame[column].astype(object)
+    frame.loc[list(rows), column] = value
+    return frame
+
+
+# Rows 600-606 are person_ids 601-607, in the second of two parts.
+CASES = {
+    "unknown practice": ("practice", "P9", r"practice: person_id 601, 602, 603, 604, 605 and "
+                                           r"2 more are registered at practices not in "
+                                           r"practices\.csv: 'P9'"),
+    "negative age": ("age", -3, r"column age: person_id 601, .* age -3"),
+    "non-integer age": ("age", 4.5, r"column age: person_id 601, .* age 4\.5.*whole number"),
+    "missing risk score": ("risk_score", None, r"column risk_score: person_id 601, .*missing"),
+    "negative risk score": ("risk_score", -1.0, r"column risk_score: person_id 601"),
+    "unknown sex": ("sex", "X", r'column sex: person_id 601, .*"M" or "F"'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_person_rows(tmp_path, case):
+    column, value, message = CASES[case]
+    model = _model(tmp_path, _bad(_persons(), column, value))
+    with pytest.raises(InputError, match=r"^part-00001\.parquet, column " + column) as caught:
+        Model.from_toml(model).run()
+    assert caught.match(message)
+
+
+def test_duplicated_person_id_across_parts(tmp_path):
+    frame = _persons()
+    frame.loc[[900, 901], "person_id"] = [3, 4]  # part 2 repeats two ids of part 1
+    model = _model(tmp_path, frame)
+    with pytest.raises(InputError, match=r"person_id 3, 4 appear more than once, in parts "
+                                         r"part-00000\.parquet, part-00001\.parquet"):
+        Model.from_toml(model).run()
+
+
+def test_duplicated_person_id_within_a_part(tmp_path):
+    frame = _persons()
+    frame.loc[900, "person_id"] = 602
+    model = _model(tmp_path, frame)
+    with pytest.raises(InputError, match=r"part-00001\.parquet, column person_id: person_id "
+                                         r"602, 602 appear more than once"):
+        Model.from_toml(model).run()
+
+
+def test_unknown_tier_name_in_column(tmp_path):
+    frame = _persons().drop(columns="risk_score")
+    frame["tier"] = "low"
+    frame.loc[[3, 4], "tier"] = "extreme"
+    model = _model(tmp_path, frame, parts=1, risk='risk_tier = "tier"')
+    with pytest.raises(InputError, match=r"part-00000\.parquet, column tier: person_id 4, 5: "
+                                         r"tier 'extreme' is not a \[\[risk_tier\]\] name"):
+        Model.from_toml(model).run()
+
+
+def test_unknown_tier_name_in_tier_weights(tmp_path):
+    components = ('[[component]]\nname = "core"\nshare = 1.0\n'
+                  'tier_weights = { "very hihg" = 3.0 }\n')
+    model = _model(tmp_path, _persons(), components=components)
+    with pytest.raises(InputError, match=r'key component\[1\]\.tier_weights\.very hihg: '
+                                         r'"very hihg" is not a tier'):
+        Model.from_toml(model)
+
+
+@pytest.mark.parametrize("tiers, message", [
+    ([("a", 0.0, 0.05, 2.0), ("b", 0.06, 1.0, 1.0)],
+     r'key risk_tier: gap between tier "a" \(to 0\.05\) and tier "b" \(from 0\.06\)'),
+    ([("a", 0.0, 0.05, 2.0), ("b", 0.04, 1.0, 1.0)],
+     r'key risk_tier: tier "a" \(to 0\.05\) overlaps tier "b" \(from 0\.04\)'),
+    ([("a", 0.0, 0.05, 2.0), ("b", 0.05, 0.9, 1.0)],
+     r"key risk_tier: the tiers end at 0\.9, leaving a gap to 1"),
+])
+def test_tiers_with_gap_or_overlap(tmp_path, tiers, message):
+    model = _model(tmp_path, _persons(), tiers=tiers)
+    with pytest.raises(InputError, match=r"model\.toml, " + message):
+        Model.from_toml(model)
+
+
+def test_csv_source_and_nothing_written(tmp_path):
+    frame = _bad(_persons(), "age", -1, rows=[10])
+    frame.to_csv(tmp_path / "persons.csv", index=False)
+    model = write_model(tmp_path, "persons.csv", practices_frame(["P1", "P2", "P3"]),
+                        envelope=1_000_000, tiers=ROLAND_TIERS)
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(InputError, match=r"^persons\.csv, column age: person_id 11: age -1"):
+        Model.from_toml(model).run().to_excel(out)
+    assert not out.exists()

@@ -1,0 +1,79 @@
+"""The Dask engine gives the pandas engine's figures to the penny (issue 10, domain.md §2.2)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from capitation import InputError, Model
+from capitation.persons.synthetic import write_synthetic_persons
+from tests.capitation.persons_helpers import ROLAND_TIERS, practices_frame, write_model
+
+
+def _with_engine(model: Model, **changes) -> Model:
+    spec = model.spec
+    persons = replace(spec.population.persons, **changes)
+    return Model(replace(spec, population=replace(spec.population, persons=persons)))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as local:
+        yield local
+
+
+def test_engines_agree_on_200000_persons(tmp_path, cluster):
+    codes = np.array([f"S{i:03d}" for i in range(60)])
+    sizes = np.random.default_rng(11).integers(1_500, 5_200, len(codes)).astype(float)
+    sizes *= 200_000 / sizes.sum()
+    made = write_synthetic_persons(codes, sizes, tmp_path / "persons", seed=4, part_rows=40_000)
+    assert 199_900 < made.persons < 200_100 and made.parts >= 4
+    components = ('[[component]]\nname = "core"\nshare = 0.8\ncost_weights = "weights.csv"\n\n'
+                  '[[component]]\nname = "pmc"\nshare = 0.2\n'
+                  'tier_weights = { "very high" = 4.0 }\n')
+    (tmp_path / "weights.csv").write_text(
+        "sex,age_from,age_to,weight\nM,0,64,1.0\nM,65,,2.7\nF,0,64,1.1\nF,65,,2.5\n")
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(codes),
+                                        envelope=987_654_321, tiers=ROLAND_TIERS,
+                                        components=components))
+    by_pandas = model.run()
+    by_dask = _with_engine(model, engine="dask",
+                           dask_scheduler=cluster.scheduler_address).run()
+    for level in ("practice", "ICB"):
+        pd.testing.assert_frame_equal(by_pandas.table(level), by_dask.table(level))
+    pd.testing.assert_frame_equal(by_pandas.tiers, by_dask.tiers)
+    assert by_pandas.opportunity().cohort_50_share == by_dask.opportunity().cohort_50_share
+    written = by_dask.person_budgets(to=tmp_path / "budgets")
+    from_dask = pd.read_parquet(written).set_index("person_id").sort_index()
+    from_pandas = by_pandas.person_budgets(to=None).sort_index()
+    pd.testing.assert_frame_equal(from_dask[from_pandas.columns], from_pandas,
+                                  check_dtype=False)
+    assert (from_dask["budget_gbp"].sum() * 100).round() == 98_765_432_100
+    # The cluster the test started is still there: the engine closes only its own.
+    assert len(cluster.scheduler_info["workers"]) == 2
+
+
+def test_dask_error_names_the_part_and_closes_its_cluster(tmp_path):
+    codes = np.array(["A1", "A2"])
+    write_synthetic_persons(codes, np.array([800.0, 900.0]), tmp_path / "persons", seed=2,
+                            part_rows=500)
+    part = sorted((tmp_path / "persons").glob("*.parquet"))[-1]
+    frame = pd.read_parquet(part)
+    frame["age"] = frame["age"].astype(float)
+    frame.loc[frame.index[:7], "age"] = -1.0
+    frame.to_parquet(part, index=False)
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(codes),
+                                        envelope=1_000_000, extra='engine = "dask"'))
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with pytest.raises(InputError, match=rf"{part.name}, column age: person_id .* and 2 more"):
+        model.run()
+    left = [p for p in psutil.Process().children(recursive=True)
+            if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == []
