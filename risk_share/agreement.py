@@ -235,8 +235,10 @@ class Agreement:
         -------
         Agreement
         """
+        from risk_share.agreement_file import agreement_from_dict
+
         try:
-            return _from_dict(data, source)
+            return agreement_from_dict(data, source)
         except InputError as error:
             if source is None or error.file is not None:
                 raise
@@ -357,38 +359,11 @@ class Agreement:
         )
 
 
-# ---------------------------------------------------------------------- parsing
-
-_TOP_KEYS = {"agreement", "party", "pool", "marginal_rate"}
-_AGREEMENT_KEYS = {"name", "year", "commissioner"}
-_PARTY_KEYS = {"name", "influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"}
-_POOL_KEYS = {"budget_gbp", "mode", "residual", "loss_band", "gain_band"}
-_BAND_KEYS = {"upto", "shares"}
-_RATE_KEYS = {"party", "pod", "above_plan", "below_plan", "tolerance"}
+# ---------------------------------------------------------------------- validation
 
 
-def _check_keys(table: Any, allowed: set[str], key: str, required: set[str]) -> Mapping[str, Any]:
-    if not isinstance(table, Mapping):
-        raise InputError("expected a table", key=key)
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(
-            f"unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})",
-            key=f"{key}.{unknown[0]}" if key else unknown[0],
-        )
-    for name in sorted(required):
-        if name not in table:
-            raise InputError("is missing", key=f"{key}.{name}" if key else name)
-    return table
-
-
-def _text(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"expected non-empty text, got {value!r}", key=key)
-    return value
-
-
-def _number(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
+def number_at(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
+    """Return ``value`` as a finite float ≥ ``minimum``, else an InputError naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"expected a number, got {value!r}", key=key)
     value = float(value)
@@ -397,85 +372,6 @@ def _number(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
     if minimum is not None and value < minimum:
         raise InputError(f"must be at least {minimum:g}, got {value:g}", key=key)
     return value
-
-
-def _optional_number(table: Mapping[str, Any], name: str, key: str) -> float | None:
-    return _number(table[name], f"{key}.{name}") if name in table else None
-
-
-def _array(data: Mapping[str, Any], name: str, key: str) -> list:
-    value = data.get(name, [])  # an absent array of tables is an empty one
-    if not isinstance(value, list):
-        raise InputError(f"expected an array of tables ([[{key}]])", key=key)
-    return value
-
-
-def _from_dict(data: Mapping[str, Any], source: str | None) -> Agreement:
-    _check_keys(data, _TOP_KEYS, "", {"agreement", "party", "pool"})
-    head = _check_keys(data["agreement"], _AGREEMENT_KEYS, "agreement", _AGREEMENT_KEYS)
-    parties = []
-    for i, table in enumerate(_array(data, "party", "party"), start=1):
-        key = f"party[{i}]"
-        _check_keys(table, _PARTY_KEYS, key, {"name"})
-        parties.append(
-            Party(
-                name=_text(table["name"], f"{key}.name"),
-                influence=_optional_number(table, "influence", key),
-                max_loss=_optional_number(table, "max_loss", key),
-                max_gain=_optional_number(table, "max_gain", key),
-                max_loss_gbp=_optional_number(table, "max_loss_gbp", key),
-                max_gain_gbp=_optional_number(table, "max_gain_gbp", key),
-            )
-        )
-    pool = _check_keys(data["pool"], _POOL_KEYS, "pool", {"budget_gbp", "mode"})
-    bands: dict[str, list[Band]] = {}
-    for side in ("loss_band", "gain_band"):
-        bands[side] = []
-        for k, table in enumerate(_array(pool, side, f"pool.{side}"), start=1):
-            key = f"pool.{side}[{k}]"
-            _check_keys(table, _BAND_KEYS, key, {"shares"})
-            shares = table["shares"]
-            if not isinstance(shares, Mapping):
-                raise InputError("expected an inline table of party = share", key=f"{key}.shares")
-            bands[side].append(
-                Band(
-                    upto=_optional_number(table, "upto", key),
-                    shares={str(p): _number(s, f'{key}.shares."{p}"') for p, s in shares.items()},
-                )
-            )
-    rates = []
-    for i, table in enumerate(_array(data, "marginal_rate", "marginal_rate"), start=1):
-        key = f"marginal_rate[{i}]"
-        _check_keys(table, _RATE_KEYS, key, {"party", "pod", "above_plan", "below_plan"})
-        rates.append(
-            MarginalRate(
-                party=_text(table["party"], f"{key}.party"),
-                pod=_text(table["pod"], f"{key}.pod"),
-                above_plan=_number(table["above_plan"], f"{key}.above_plan"),
-                below_plan=_number(table["below_plan"], f"{key}.below_plan"),
-                # An absent tolerance is none: the issue's format marks it optional.
-                tolerance=_number(table.get("tolerance", 0.0), f"{key}.tolerance"),
-            )
-        )
-    commissioner = _text(head["commissioner"], "agreement.commissioner")
-    mode = _text(pool["mode"], "pool.mode")
-    residual = _text(pool.get("residual", commissioner), "pool.residual")  # default per the issue
-    return Agreement(
-        name=_text(head["name"], "agreement.name"),
-        year=_text(head["year"], "agreement.year"),
-        commissioner=commissioner,
-        parties=tuple(parties),
-        budget_gbp=_number(pool["budget_gbp"], "pool.budget_gbp"),
-        mode=mode,
-        residual=residual,
-        loss_bands=tuple(bands["loss_band"]),
-        gain_bands=tuple(bands["gain_band"]),
-        marginal_rates=tuple(rates),
-        source=source,
-    )
-
-
-# ---------------------------------------------------------------------- validation
 
 
 def _validate_parties(ag: Agreement) -> None:
@@ -490,7 +386,7 @@ def _validate_parties(ag: Agreement) -> None:
         for attr in ("influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
             value = getattr(p, attr)
             if value is not None:
-                _number(value, f"{key}.{attr}")
+                number_at(value, f"{key}.{attr}")
         if p.influence is not None and p.influence > 1:
             raise InputError(
                 f"must be between 0 and 1, got {p.influence:g}", key=f"{key}.influence"
@@ -519,7 +415,7 @@ def _validate_parties(ag: Agreement) -> None:
         )
     if ag.mode not in POOL_MODES:
         raise InputError(f"{ag.mode!r} is not one of {', '.join(POOL_MODES)}", key="pool.mode")
-    budget = _number(ag.budget_gbp, "pool.budget_gbp")
+    budget = number_at(ag.budget_gbp, "pool.budget_gbp")
     if budget <= 0:
         raise InputError(f"must be positive, got {budget:g}", key="pool.budget_gbp")
 
@@ -550,7 +446,7 @@ def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
                     "before it",
                     key=f"{key}.upto",
                 )
-            upto = _number(band.upto, f"{key}.upto")
+            upto = number_at(band.upto, f"{key}.upto")
             if upto <= previous:
                 raise InputError(
                     f"{upto:g} is not above the previous bound {previous:g}: bands must be in "
@@ -564,7 +460,7 @@ def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
                     f"{party!r} is not a [[party]] (parties: {', '.join(ag.party_names)})",
                     key=f'{key}.shares."{party}"',
                 )
-            _number(share, f'{key}.shares."{party}"')
+            number_at(share, f'{key}.shares."{party}"')
         total = math.fsum(band.shares.values())
         if abs(total - 1.0) > SHARE_TOLERANCE:
             raise InputError(f"shares add up to {total:.10g}, not 1", key=f"{key}.shares")
@@ -590,7 +486,7 @@ def _validate_rates(ag: Agreement) -> None:
                 key=f"{key}.party",
             )
         for attr in ("above_plan", "below_plan", "tolerance"):
-            _number(getattr(rate, attr), f"{key}.{attr}")
+            number_at(getattr(rate, attr), f"{key}.{attr}")
         spot = (rate.party, rate.pod)
         if spot in seen:
             what = "every POD" if rate.pod == ALL_PODS else f"POD {rate.pod!r}"

@@ -1,0 +1,139 @@
+"""The agreement file: TOML tables → a validated :class:`~risk_share.agreement.Agreement`.
+
+Checks the shape of the file (known keys, required keys, types) and names the
+TOML key of any problem; :class:`~risk_share.agreement.Agreement` then checks
+that the parts are consistent. Array positions in keys count from 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from capitation.errors import InputError
+from risk_share.agreement import Agreement, Band, MarginalRate, Party, number_at
+
+__all__ = ["agreement_from_dict"]
+
+_TOP_KEYS = {"agreement", "party", "pool", "marginal_rate"}
+_AGREEMENT_KEYS = {"name", "year", "commissioner"}
+_PARTY_KEYS = {"name", "influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"}
+_POOL_KEYS = {"budget_gbp", "mode", "residual", "loss_band", "gain_band"}
+_BAND_KEYS = {"upto", "shares"}
+_RATE_KEYS = {"party", "pod", "above_plan", "below_plan", "tolerance"}
+
+
+def _check_keys(table: Any, allowed: set[str], key: str, required: set[str]) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise InputError("expected a table", key=key)
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})",
+            key=f"{key}.{unknown[0]}" if key else unknown[0],
+        )
+    for name in sorted(required):
+        if name not in table:
+            raise InputError("is missing", key=f"{key}.{name}" if key else name)
+    return table
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"expected non-empty text, got {value!r}", key=key)
+    return value
+
+
+def _optional_number(table: Mapping[str, Any], name: str, key: str) -> float | None:
+    return number_at(table[name], f"{key}.{name}") if name in table else None
+
+
+def _array(data: Mapping[str, Any], name: str, key: str) -> list:
+    value = data.get(name, [])  # an absent array of tables is an empty one
+    if not isinstance(value, list):
+        raise InputError(f"expected an array of tables ([[{key}]])", key=key)
+    return value
+
+
+def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> Agreement:
+    """Build an :class:`Agreement` from the parsed TOML document.
+
+    Parameters
+    ----------
+    data : mapping
+        The TOML document (``agreement``, ``party``, ``pool``, ``marginal_rate``).
+    source : str, optional
+        The file it came from, named in errors.
+
+    Returns
+    -------
+    Agreement
+
+    Raises
+    ------
+    InputError
+        An unknown or missing key, or a value of the wrong type, naming the key;
+        the agreement's own checks name theirs.
+    """
+    _check_keys(data, _TOP_KEYS, "", {"agreement", "party", "pool"})
+    head = _check_keys(data["agreement"], _AGREEMENT_KEYS, "agreement", _AGREEMENT_KEYS)
+    parties = []
+    for i, table in enumerate(_array(data, "party", "party"), start=1):
+        key = f"party[{i}]"
+        _check_keys(table, _PARTY_KEYS, key, {"name"})
+        parties.append(
+            Party(
+                name=_text(table["name"], f"{key}.name"),
+                influence=_optional_number(table, "influence", key),
+                max_loss=_optional_number(table, "max_loss", key),
+                max_gain=_optional_number(table, "max_gain", key),
+                max_loss_gbp=_optional_number(table, "max_loss_gbp", key),
+                max_gain_gbp=_optional_number(table, "max_gain_gbp", key),
+            )
+        )
+    pool = _check_keys(data["pool"], _POOL_KEYS, "pool", {"budget_gbp", "mode"})
+    bands: dict[str, list[Band]] = {}
+    for side in ("loss_band", "gain_band"):
+        bands[side] = []
+        for k, table in enumerate(_array(pool, side, f"pool.{side}"), start=1):
+            key = f"pool.{side}[{k}]"
+            _check_keys(table, _BAND_KEYS, key, {"shares"})
+            shares = table["shares"]
+            if not isinstance(shares, Mapping):
+                raise InputError("expected an inline table of party = share", key=f"{key}.shares")
+            bands[side].append(
+                Band(
+                    upto=_optional_number(table, "upto", key),
+                    shares={str(p): number_at(s, f'{key}.shares."{p}"') for p, s in shares.items()},
+                )
+            )
+    rates = []
+    for i, table in enumerate(_array(data, "marginal_rate", "marginal_rate"), start=1):
+        key = f"marginal_rate[{i}]"
+        _check_keys(table, _RATE_KEYS, key, {"party", "pod", "above_plan", "below_plan"})
+        rates.append(
+            MarginalRate(
+                party=_text(table["party"], f"{key}.party"),
+                pod=_text(table["pod"], f"{key}.pod"),
+                above_plan=number_at(table["above_plan"], f"{key}.above_plan"),
+                below_plan=number_at(table["below_plan"], f"{key}.below_plan"),
+                # An absent tolerance is none: the issue's format marks it optional.
+                tolerance=number_at(table.get("tolerance", 0.0), f"{key}.tolerance"),
+            )
+        )
+    commissioner = _text(head["commissioner"], "agreement.commissioner")
+    mode = _text(pool["mode"], "pool.mode")
+    residual = _text(pool.get("residual", commissioner), "pool.residual")  # default per the issue
+    return Agreement(
+        name=_text(head["name"], "agreement.name"),
+        year=_text(head["year"], "agreement.year"),
+        commissioner=commissioner,
+        parties=tuple(parties),
+        budget_gbp=number_at(pool["budget_gbp"], "pool.budget_gbp"),
+        mode=mode,
+        residual=residual,
+        loss_bands=tuple(bands["loss_band"]),
+        gain_bands=tuple(bands["gain_band"]),
+        marginal_rates=tuple(rates),
+        source=source,
+    )
