@@ -1,4 +1,12 @@
-"""Command line: ``capitation run MODEL.toml [--out OUT.xlsx]``.
+"""Command line: ``capitation run`` and ``capitation export``.
+
+- ``capitation run MODEL.toml [--out OUT.xlsx]``: run a model file (or a model
+  workbook, ``MODEL.xlsx``) and write its results workbook. With
+  ``--with-inputs`` (model workbooks only) the results workbook is a copy of
+  the model workbook with the results sheets added or replaced; every other
+  part of the team's file is kept byte for byte.
+- ``capitation export MODEL.toml --out MODEL.xlsx``: write a model file as a
+  self-contained model workbook a finance team can fill in and send back.
 
 The only module that prints. Bad input prints one clear message to stderr,
 without a traceback, and exits with status 2; nothing is written.
@@ -28,7 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("model", type=Path, help="model file (.toml, or a model workbook .xlsx)")
     run.add_argument("--out", type=Path, default=None,
                      help="results workbook (default: <model stem>_results.xlsx here)")
+    run.add_argument("--with-inputs", action="store_true",
+                     help="write the results into a copy of the model workbook (MODEL.xlsx "
+                          "only); default output <model stem>_results.xlsx")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    export = sub.add_parser("export", help="write a model file as a model workbook")
+    export.add_argument("model", type=Path, help="model file (.toml)")
+    export.add_argument("--out", type=Path, default=None,
+                        help="model workbook (default: <model stem>.xlsx here)")
     synth = sub.add_parser("synth-persons",
                            help="write SYNTHETIC persons matching a model's practice populations")
     synth.add_argument("model", type=Path, help="model file (.toml)")
@@ -61,31 +76,54 @@ def _summary_text(results) -> str:
         return "\n".join(lines)
 
 
+def _export(args) -> str:
+    from capitation.excel.model_export import export_model
+
+    out = args.out or Path.cwd() / f"{args.model.stem}.xlsx"
+    if out.resolve() == args.model.resolve():
+        raise InputError("--out would overwrite the model file", file=args.model)
+    export_model(args.model, out)
+    return f"model workbook: {Path(out).resolve()}"
+
+
+def _run(args) -> str:
+    from capitation.model import Model
+
+    workbook = args.model.suffix.lower() in {".xlsx", ".xlsm"}
+    if args.with_inputs and not workbook:
+        raise InputError("--with-inputs needs a model workbook (.xlsx); export the model "
+                         "first with: capitation export", file=args.model)
+    model = Model.from_excel(args.model) if workbook else Model.from_toml(args.model)
+    results = model.run(progress=not args.quiet and sys.stderr.isatty())
+    out = Path(args.out or Path.cwd() / f"{args.model.stem}_results.xlsx")
+    if out.resolve() == args.model.resolve():
+        raise InputError("--out would overwrite the model (inputs are never modified)",
+                         file=args.model)
+    if args.with_inputs:
+        from capitation.excel.patch import write_results_into
+
+        write_results_into(results, args.model, out)
+    else:
+        results.to_excel(out)
+    return f"{_summary_text(results)}\nresults workbook: {out.resolve()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    from capitation.model import Model
-
     if args.command == "synth-persons":
         return _synth_persons(args)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if args.model.suffix.lower() in {".xlsx", ".xlsm"}:
-                model = Model.from_excel(args.model)
-            else:
-                model = Model.from_toml(args.model)
-            results = model.run(progress=not args.quiet and sys.stderr.isatty())
-            out = args.out or Path.cwd() / f"{args.model.stem}_results.xlsx"
-            results.to_excel(out)
+            text = _export(args) if args.command == "export" else _run(args)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
     except (InputError, SolverError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(_summary_text(results))
-    print(f"results workbook: {Path(out).resolve()}")
+    print(text)
     return 0
 
 

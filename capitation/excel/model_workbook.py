@@ -1,0 +1,372 @@
+"""Model workbook → validated model (``Model.from_excel``, ``capitation run MODEL.xlsx``).
+
+The reader rebuilds, from the workbook's sheets, exactly the dict that
+``tomllib`` would give for the equivalent model file
+(:mod:`capitation.excel.model_schema` describes the mapping), and hands it
+to :func:`capitation.model_file.parse_model`, so a workbook and its TOML are
+validated by the same code and run to the same penny.
+
+Input tables embedded as sheets: a file key whose value is the name of a
+sheet of the workbook reads that sheet. The practice table (``population``
+``file``, one sheet for every year) is read straight from the workbook, so
+its errors name the sheet and cell (``population_data!U7``). Every other
+embedded table (baselines, cost weights, a need index, a register, a
+practices table, a population per year) is copied to a CSV file in a private
+temporary folder (named ``<workbook>.<sheet>.csv``, with the sheet's row
+numbers) that lives as long as the returned specification.
+
+Every value is checked in its cell: a value in the wrong form is an error
+naming the sheet and cell (``component!C3: expected a number, found "twelve"``),
+as are error values (``#DIV/0!``), merged cells over inputs, and percentages
+typed as whole numbers where a fraction belongs. Unambiguous forms are read
+with a warning: numbers stored as text, "£1,200", "5%", hidden rows. Sheets
+that are not part of the model (a team's own) are ignored and listed in a
+warning; results sheets and ``instructions`` are skipped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import re
+import shutil
+import tempfile
+import warnings
+import weakref
+from pathlib import Path
+
+from capitation.errors import InputError
+from capitation.excel.model_schema import (
+    ARRAY_SHEETS,
+    FILES,
+    KEY_VALUE_SHEETS,
+    Cell,
+    Problem,
+    base_key,
+    convert,
+    kind_of,
+    unflatten,
+)
+from capitation.excel.names import sheet_name
+from capitation.excel.read import (
+    column_letter,
+    hidden_rows,
+    merged_ranges,
+    open_workbook,
+    read_sheet_rows,
+)
+from capitation.model_file import KNOWN_TABLES, ModelSpec, parse_model
+
+__all__ = ["read_model_workbook", "RESULTS_SHEETS"]
+
+log = logging.getLogger(__name__)
+
+#: Sheets the toolkit writes that are never inputs.
+RESULTS_SHEETS = {"instructions", "assumptions", "pace_of_change_path", "budget_lines",
+                  "budget_bridge"}
+_RANGE = re.compile(r"^([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?$")
+
+
+class _Reader:
+    """State of one read: the workbook, notes, and where every TOML key came from."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.book = open_workbook(path)
+        self.names = list(self.book.sheet_names)
+        self.notes: list[str] = []
+        self.where: dict[str, tuple[str, str | None]] = {}
+        self.temp: Path | None = None
+
+    def error(self, message: str, sheet: str | None = None, cell: str | None = None
+              ) -> InputError:
+        return InputError(message, file=self.path, sheet=sheet, cell=cell)
+
+    def note(self, sheet: str, cell: str | None, message: str) -> None:
+        place = f"{sheet}!{cell}" if cell else f"sheet {sheet}"
+        self.notes.append(f"{self.path.name}, {place}: {message}")
+
+    def rows(self, sheet: str, inputs_from_row: int = 2) -> list[list]:
+        rows = read_sheet_rows(self.path, sheet, self.book)
+        for merged in merged_ranges(self.path, sheet):
+            match = _RANGE.match(merged)
+            last_row = int(match.group(4) or match.group(2)) if match else 0
+            if last_row >= inputs_from_row:
+                raise self.error(f"cells {merged} are merged over inputs; unmerge them so each "
+                                 "value has its own cell", sheet, merged.split(":")[0])
+        hidden = hidden_rows(self.path, sheet)
+        if hidden:
+            shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
+            self.note(sheet, None, f"rows {shown} are hidden; they were read as inputs")
+        return rows
+
+    def value(self, sheet: str, section: str, key: str, raw: object, ref: str) -> object:
+        notes: list[str] = []
+        try:
+            value = convert(raw, kind_of(section, base_key(section, key)), notes)
+        except Problem as problem:
+            raise self.error(str(problem), sheet, ref) from None
+        for text in notes:
+            self.note(sheet, ref, text)
+        return value
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _key_value(reader: _Reader, section: str) -> dict:
+    rows = reader.rows(section)
+    start = 1 if rows and str(rows[0][0]).strip().lower() == "key" else 0
+    cells: dict[str, Cell] = {}
+    seen: dict[str, str] = {}
+    for r in range(start, len(rows)):
+        row = rows[r] + ["", ""]
+        key, raw = row[0], row[1]
+        if _blank(key):
+            if not _blank(raw):
+                raise reader.error(f"a value with no key (expected a key in A{r + 1})",
+                                   section, f"A{r + 1}")
+            continue
+        key = str(key).strip()
+        ref = f"B{r + 1}"
+        if key in seen:
+            raise reader.error(f'key "{key}" is given twice (A{seen[key][1:]} and A{r + 1}); '
+                               "keep one", section, f"A{r + 1}")
+        seen[key] = ref
+        reader.where[f"{section}.{base_key(section, key)}"] = (section, ref)
+        if _blank(raw):
+            continue
+        cells[key] = Cell(reader.value(section, section, key, raw, ref), ref)
+    where: dict[str, str] = {}
+    table = unflatten(section, cells, section, where)
+    reader.where.update({k: (section, v) for k, v in where.items()})
+    return table
+
+
+def _array(reader: _Reader, sheet: str, prefix: str) -> list[dict]:
+    rows = reader.rows(sheet)
+    if not rows:
+        raise reader.error("the sheet is empty (expected a header row of keys)", sheet)
+    header = [None if _blank(h) else str(h).strip() for h in rows[0]]
+    entries = []
+    for r in range(1, len(rows)):
+        row = rows[r]
+        if all(_blank(v) for v in row):
+            continue
+        index = len(entries) + 1
+        cells: dict[str, Cell] = {}
+        for c, raw in enumerate(row):
+            ref = f"{column_letter(c)}{r + 1}"
+            key = header[c] if c < len(header) else None
+            if key is None:
+                if not _blank(raw):
+                    raise reader.error("a value under a blank header (expected a key in row 1 "
+                                       "above it)", sheet, ref)
+                continue
+            reader.where.setdefault(f"{prefix}[{index}].{base_key(sheet, key)}", (sheet, ref))
+            reader.where.setdefault(f"{prefix}.{base_key(sheet, key)}", (sheet, ref))
+            if not _blank(raw):
+                cells[key] = Cell(reader.value(sheet, sheet, key, raw, ref), ref)
+        reader.where.setdefault(f"{prefix}[{index}]", (sheet, f"A{r + 1}"))
+        where: dict[str, str] = {}
+        entries.append(unflatten(sheet, cells, f"{prefix}[{index}]", where))
+        reader.where.update({k: (sheet, v) for k, v in where.items()})
+    return entries
+
+
+def _level_sheets(data: dict, years: list[str]) -> set[str]:
+    levels = ["practice"]
+    population = data.get("population")
+    if isinstance(population, dict) and isinstance(population.get("levels"), list):
+        levels += ["/".join(map(str, lv)) if isinstance(lv, list) else str(lv)
+                   for lv in population["levels"]]
+    names = {sheet_name(level) for level in levels}
+    names |= {sheet_name(level, year) for level in levels for year in years}
+    return names
+
+
+def _to_csv(reader: _Reader, sheet: str) -> Path:
+    """Copy an embedded table to a CSV in the reader's temporary folder."""
+    if reader.temp is None:
+        reader.temp = Path(tempfile.mkdtemp(prefix="capitation-workbook-"))
+    target = reader.temp / f"{reader.path.stem}.{sheet}.csv"
+    if target.exists():
+        return target
+    rows = reader.rows(sheet)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for row in rows:
+            writer.writerow([_csv_text(v) for v in row])
+    return target
+
+
+def _csv_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _resolve_files(reader: _Reader, data: dict) -> set[str]:
+    """Turn file keys that name sheets into readable paths; return the sheets used."""
+    used: set[str] = set()
+    names = set(reader.names)
+
+    def resolve(value: object) -> object:
+        if isinstance(value, str) and value in names:
+            used.add(value)
+            return str(_to_csv(reader, value))
+        return value
+
+    population = data.get("population")
+    if isinstance(population, dict):
+        file = population.get("file")
+        sheets = set(file.values()) if isinstance(file, dict) else {file}
+        if len(sheets) == 1 and next(iter(sheets)) in names:
+            sheet = next(iter(sheets))
+            whole = str(reader.path.resolve())
+            population["file"] = ({y: whole for y in file} if isinstance(file, dict)
+                                  else whole)
+            population["sheet"] = sheet
+            used.add(sheet)
+            reader.rows(sheet)  # merged cells refused, hidden rows noted
+        elif isinstance(file, dict):
+            population["file"] = {y: resolve(v) for y, v in file.items()}
+        for key in FILES["population"] - {"file"}:
+            if key in population:
+                population[key] = resolve(population[key])
+    for component in data.get("component", []):
+        for key in FILES["component"]:
+            if key in component:
+                component[key] = resolve(component[key])
+    for section in ("pace_of_change", "service_budget"):
+        table = data.get(section)
+        if isinstance(table, dict):
+            for key in FILES[section]:
+                if key in table:
+                    table[key] = resolve(table[key])
+    return used
+
+
+def _relocate(reader: _Reader, exc: InputError) -> InputError:
+    """Name the sheet and cell of a model-file error that names a TOML key."""
+    if exc.key is None or (exc.file is not None and Path(exc.file) != reader.path):
+        return exc
+    key = exc.key
+    while key:
+        if key in reader.where:
+            sheet, cell = reader.where[key]
+            return InputError(exc.reason, file=reader.path, sheet=sheet, cell=cell)
+        cut = max(key.rfind("."), key.rfind("["))
+        key = key[:cut] if cut > 0 else ""
+    top = exc.key.split(".")[0].split("[")[0]
+    sheet = {"line": "line", "new_service": "new_service"}.get(top, top)
+    if sheet in reader.names:
+        return InputError(exc.reason, file=reader.path, sheet=sheet)
+    return InputError(f"{exc.reason} (TOML key {exc.key}; no sheet {sheet} in the workbook)",
+                      file=reader.path)
+
+
+def read_model_workbook(path: str | Path) -> ModelSpec:
+    """Read and validate a model workbook (as written by ``capitation export``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` model workbook.
+
+    Returns
+    -------
+    ModelSpec
+        The same specification as the equivalent TOML model file; its
+        ``path`` is the workbook.
+
+    Raises
+    ------
+    InputError
+        Naming the workbook, sheet and cell of the first problem.
+
+    Warns
+    -----
+    UserWarning
+        For each value read in an unambiguous but unusual form, hidden rows,
+        and the sheets that are not part of the model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("model workbook not found", file=path)
+    reader = _Reader(path)
+    if "model" not in reader.names:
+        similar = [n for n in reader.names if n.strip().lower() == "model"]
+        hint = f' (found "{similar[0]}": rename it "model")' if similar else ""
+        raise reader.error(f'no sheet "model"{hint}; a model workbook needs the sheets '
+                           f'model, population and component, or model and service_budget '
+                           f'(sheets are: {", ".join(reader.names)})')
+    data: dict = {}
+    used = set(RESULTS_SHEETS)
+    tables = [s for s in KEY_VALUE_SHEETS] + sorted(
+        t for t in KNOWN_TABLES if t not in KEY_VALUE_SHEETS and t not in ARRAY_SHEETS)
+    for section in tables:
+        if section in reader.names:
+            used.add(section)
+            rows_a1 = read_sheet_rows(path, section, reader.book)[:1]
+            is_array = section not in KEY_VALUE_SHEETS and rows_a1 and rows_a1[0] and \
+                str(rows_a1[0][0]).strip().lower() != "key"
+            data[section] = (_array(reader, section, section) if is_array
+                             else _key_value(reader, section))
+    for sheet, (parent, key) in ARRAY_SHEETS.items():
+        if sheet not in reader.names:
+            continue
+        used.add(sheet)
+        prefix = key if parent is None else f"{parent}.{key}"
+        entries = _array(reader, sheet, prefix)
+        if parent is None:
+            data[key] = entries
+        else:
+            if parent not in data:
+                raise reader.error(f'sheet "{sheet}" needs a "{parent}" sheet', sheet)
+            data[parent][key] = entries
+    years = _years(data)
+    used |= _level_sheets(data, years)
+    try:
+        used |= _resolve_files(reader, data)
+        try:
+            spec = parse_model(data, path)
+        except InputError as exc:
+            raise _relocate(reader, exc) from None
+        if spec.service_budget is not None:
+            from capitation.service_budget_file import read_service_budget
+
+            try:
+                read_service_budget(spec.service_budget, path.parent, path)
+            except InputError as exc:
+                raise _relocate(reader, exc) from None
+    except BaseException:
+        if reader.temp is not None:
+            shutil.rmtree(reader.temp, ignore_errors=True)
+        raise
+    if reader.temp is not None:
+        weakref.finalize(spec, shutil.rmtree, str(reader.temp), True)
+    extra = [n for n in reader.names if n not in used]
+    if extra:
+        reader.notes.append(f"{path.name}: sheets not part of the model, ignored: "
+                            f"{', '.join(extra)}")
+    for note in reader.notes:
+        log.info(note)
+        warnings.warn(note, stacklevel=2)
+    return spec
+
+
+def _years(data: dict) -> list[str]:
+    pace = data.get("pace_of_change")
+    if isinstance(pace, dict) and isinstance(pace.get("years"), list):
+        return [str(y) for y in pace["years"]]
+    model = data.get("model", {})
+    return [str(model["year"])] if isinstance(model, dict) and "year" in model else []
