@@ -45,6 +45,7 @@ __all__ = [
     "calibration_data",
     "extract_shares",
     "solve_model",
+    "tail_candidates",
 ]
 
 logger = logging.getLogger(__name__)
@@ -199,12 +200,50 @@ def calibration_data(
     )
 
 
-def build_model(data: CalibrationData) -> pyo.ConcreteModel:
+TAIL_PIECES = 32
+"""Pieces of the share range searched for scenarios that can reach a party's tail."""
+
+
+def tail_candidates(data: CalibrationData, party: int) -> np.ndarray:
+    """Scenarios that can be in party ``party``'s worst (1 − α) tail at some allowed share.
+
+    Losses are linear in the share w, so on a piece [g, g'] of the range
+    [lo, hi] each lies between its values at g and g'. With K = n − ⌈αn⌉ + 1 and
+    t the K-th largest of the smaller ends, at every w in the piece at least K
+    scenarios lose t or more, so VaR ≥ t. A scenario whose larger end is below t
+    on every piece is always below VaR: its tail variable is 0, and leaving it
+    out keeps the Rockafellar-Uryasev minimum (the CVaR) unchanged for every w.
+
+    Parameters
+    ----------
+    data : CalibrationData
+    party : int
+        Position of the party.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask over scenarios, shape (n,).
+    """
+    grid = np.linspace(data.lower[party], data.upper[party], TAIL_PIECES + 1)
+    losses = data.outside[:, party][None, :] + grid[:, None] * data.shared[None, :]
+    n = losses.shape[1]
+    k = n - math.ceil(data.alpha * n - 1e-9) + 1
+    low = np.minimum(losses[:-1], losses[1:])
+    high = np.maximum(losses[:-1], losses[1:])
+    thresholds = np.partition(low, n - k, axis=1)[:, n - k]
+    return (high >= thresholds[:, None]).any(axis=0)
+
+
+def build_model(data: CalibrationData, prune: bool = True) -> pyo.ConcreteModel:
     """Build the Rockafellar-Uryasev LP as a pyomo model (no solving); money in £ thousands.
 
     Parameters
     ----------
     data : CalibrationData
+    prune : bool
+        Leave out the tail variables of scenarios that can never be in a
+        party's tail (:func:`tail_candidates`); the optimum is the same.
 
     Returns
     -------
@@ -214,6 +253,10 @@ def build_model(data: CalibrationData) -> pyo.ConcreteModel:
     """
     n, p = data.outside.shape
     appetite_parties = [o for o in range(p) if not np.isnan(data.appetite[o])]
+    scenarios = {
+        o: (np.flatnonzero(tail_candidates(data, o)) if prune else np.arange(n)).tolist()
+        for o in appetite_parties
+    }
     outside = (data.outside / MONEY_SCALE).tolist()
     shared = (data.shared / MONEY_SCALE).tolist()
     weight = 1.0 / ((1.0 - data.alpha) * n)
@@ -221,13 +264,15 @@ def build_model(data: CalibrationData) -> pyo.ConcreteModel:
     model = pyo.ConcreteModel(name="risk share calibration")
     model.parties = pyo.Set(initialize=range(p), ordered=True)
     model.held = pyo.Set(initialize=appetite_parties, ordered=True)
-    model.scenarios = pyo.Set(initialize=range(n), ordered=True)
+    model.tail_index = pyo.Set(
+        initialize=[(o, j) for o in appetite_parties for j in scenarios[o]], dimen=2, ordered=True
+    )
     model.share = pyo.Var(
         model.parties, bounds=lambda m, o: (float(data.lower[o]), float(data.upper[o]))
     )
     model.theta = pyo.Var(within=pyo.NonNegativeReals)
     model.zeta = pyo.Var(model.held)
-    model.tail = pyo.Var(model.held, model.scenarios, within=pyo.NonNegativeReals)
+    model.tail = pyo.Var(model.tail_index, within=pyo.NonNegativeReals)
 
     model.whole_pool = pyo.Constraint(expr=sum(model.share[o] for o in model.parties) == 1)
     model.by_influence = pyo.Constraint(
@@ -235,14 +280,13 @@ def build_model(data: CalibrationData) -> pyo.ConcreteModel:
     )
     model.cvar = pyo.Expression(
         model.held,
-        rule=lambda m, o: m.zeta[o] + weight * sum(m.tail[o, j] for j in m.scenarios),
+        rule=lambda m, o: m.zeta[o] + weight * sum(m.tail[o, j] for j in scenarios[o]),
     )
     model.appetite = pyo.Constraint(
         model.held, rule=lambda m, o: m.cvar[o] <= float(data.appetite[o]) / MONEY_SCALE
     )
     model.tail_loss = pyo.Constraint(
-        model.held,
-        model.scenarios,
+        model.tail_index,
         rule=lambda m, o, j: m.tail[o, j] - shared[j] * m.share[o] + m.zeta[o] >= outside[j][o],
     )
     model.objective = pyo.Objective(expr=model.theta, sense=pyo.minimize)

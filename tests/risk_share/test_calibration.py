@@ -262,3 +262,26 @@ def test_bounds_hold_a_share():
     new = calibrate(ag, section_10_simulation(ag), {}, bounds={"Acute trust": (0.0, 0.25)})
     # θ* solves 0.3θ + 0.25 + 0.2θ = 1: θ = 1.5; CCG 0.45, MSK 0.30.
     np.testing.assert_allclose(new.calibration["share"], [0.45, 0.25, 0.30], atol=1e-9)
+
+
+def test_pruned_lp_has_the_same_optimum(settlement_lines):
+    # Leaving out scenarios that can never be in a party's tail (tail_candidates) must not
+    # move the optimum: compare θ* and the shares with the full Rockafellar-Uryasev LP.
+    rng = np.random.default_rng(5)
+    ag = influence_agreement(loss_threshold=0.002)
+    n = 2_000
+    kept = np.column_stack([np.zeros(n), rng.normal(0, 150_000, (n, 2))])
+    sim = Simulation.from_variances(ag, rng.normal(300_000, 1_000_000, n), kept)
+    before = sim.summary()["cvar95_gbp"]
+    appetite = {"Acute trust": 0.7 * before["Acute trust"], "CCG": 1.4 * before["CCG"]}
+    data = calibration_data(ag, sim, appetite)
+    results = []
+    for prune in (True, False):
+        model = build_model(data, prune=prune)
+        assert solve_model(model) == "optimal"
+        results.append(extract_shares(model, data))
+        if prune:
+            assert len(model.tail_index) < 0.5 * len(appetite) * n
+    (pruned, theta_pruned), (full, theta_full) = results
+    assert theta_pruned == pytest.approx(theta_full, rel=1e-7)
+    np.testing.assert_allclose(pruned, full, atol=1e-7)
