@@ -55,14 +55,31 @@ def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
     numpy.ndarray
         Amounts in pence, snapped.
     """
-    pence = np.asarray(amount_gbp, dtype=float) * 100.0
+    scaled, scale = _snap_scaled(np.asarray(amount_gbp, dtype=float) * 100.0)
+    return scaled / scale
+
+
+def _snap_scaled(pence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snapped pence as whole numbers of 1/scale pence, and the scale (10**decimals)."""
     magnitude = np.abs(pence)
-    with np.errstate(divide="ignore"):
-        integer_digits = np.where(magnitude >= 1.0, np.floor(np.log10(
-            np.where(magnitude >= 1.0, magnitude, 1.0))) + 1, 0)
+    integer_digits = np.where(magnitude >= 1.0, np.floor(np.log10(
+        np.where(magnitude >= 1.0, magnitude, 1.0))) + 1, 0)
     decimals = np.clip(SIGNIFICANT_DIGITS - integer_digits, 0, SNAP_DECIMALS)
     scale = 10.0**decimals
-    return np.round(pence * scale) / scale
+    return np.round(pence * scale), scale
+
+
+def _floors_and_remainders(pence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Floors of snapped pence and their remainders, computed on the snapped grid.
+
+    Remainders come from whole numbers of 1/scale pence, so two amounts with the
+    same pence fraction (40,000,000.4p and 0.4p) have exactly equal remainders
+    and ties fall to the canonical order, not to float noise.
+    """
+    scaled, scale = _snap_scaled(np.asarray(pence, dtype=float))
+    floors = np.floor(scaled / scale)
+    remainders = (scaled - floors * scale) / scale
+    return floors, remainders
 
 
 def _half_away(x: np.ndarray) -> np.ndarray:
@@ -204,13 +221,11 @@ def pence_to_gbp(pence: np.ndarray | pd.Series | int) -> np.ndarray | pd.Series 
 
 def _lr_core(pence: np.ndarray, total_pence: int) -> np.ndarray:
     """Largest remainder on float pence already in canonical (tie) order."""
-    snapped = snap_pence(pence / 100.0)
-    floors = np.floor(snapped)
-    remainders = snapped - floors
+    floors, remainders = _floors_and_remainders(pence)
     missing = int(total_pence) - int(floors.sum())
     if missing < 0 or missing > len(pence):
         raise ValueError(
-            f"largest remainder: the amounts add up to {snapped.sum() / 100:,.2f} pounds, "
+            f"largest remainder: the amounts add up to {pence.sum() / 100:,.2f} pounds, "
             f"too far from the total {total_pence / 100:,.2f} to round to it"
         )
     out = floors.astype(np.int64)
@@ -284,9 +299,7 @@ def largest_remainder_grouped(
     """
     codes = np.asarray(amounts_gbp.index.astype(str))
     grp = groups.reindex(amounts_gbp.index).to_numpy()
-    snapped = snap_pence(amounts_gbp.to_numpy(dtype=float))
-    floors = np.floor(snapped)
-    remainders = snapped - floors
+    floors, remainders = _floors_and_remainders(amounts_gbp.to_numpy(dtype=float) * 100.0)
     frame = pd.DataFrame({"g": grp, "code": codes, "rem": remainders, "floor": floors})
     floor_sums = frame.groupby("g", sort=False)["floor"].sum()
     missing = totals_pence.reindex(floor_sums.index).astype(np.int64) - floor_sums.astype(np.int64)
@@ -320,14 +333,12 @@ def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) 
     numpy.ndarray
         int64 pence of the same shape; each row adds up to its total.
     """
-    snapped = snap_pence(np.asarray(amounts_pence, dtype=float) / 100.0)
-    floors = np.floor(snapped)
-    remainders = snapped - floors
+    floors, remainders = _floors_and_remainders(np.asarray(amounts_pence, dtype=float))
     missing = np.asarray(totals_pence, dtype=np.int64) - floors.sum(axis=1).astype(np.int64)
-    if ((missing < 0) | (missing > snapped.shape[1])).any():
+    if ((missing < 0) | (missing > floors.shape[1])).any():
         raise ValueError("largest remainder: a row cannot round to its total")
     order = np.argsort(-remainders, axis=1, kind="stable")
     ranks = np.empty_like(order)
-    rows = np.arange(snapped.shape[0])[:, None]
-    ranks[rows, order] = np.arange(snapped.shape[1])[None, :]
+    rows = np.arange(floors.shape[0])[:, None]
+    ranks[rows, order] = np.arange(floors.shape[1])[None, :]
     return floors.astype(np.int64) + (ranks < missing[:, None]).astype(np.int64)

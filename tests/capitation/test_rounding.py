@@ -120,3 +120,12 @@ def test_floor_and_ceil_exact_on_whole_pence_growth(baseline_pence, growth_basis
     baseline_gbp = np.array([baseline_pence / 100])
     assert grown_pence(baseline_gbp, g, "floor")[0] == true_floor
     assert grown_pence(baseline_gbp, g, "ceil")[0] == true_ceil
+
+
+def test_equal_pence_fractions_tie_exactly_at_any_size():
+    # 40,000,000.4p and 0.4p have the same fraction; float subtraction gives
+    # 0.3999999985 for the first. The tie must go to the earlier column, not to noise.
+    out = largest_remainder_rows(np.array([[40_000_000.4, 0.4, 0.2]]), np.array([40_000_001]))
+    assert out.tolist() == [[40_000_001, 0, 0]]
+    series = pd.Series([400_000.004, 0.004, 0.002], index=["a", "b", "c"])
+    assert largest_remainder(series, 40_000_001).tolist() == [40_000_001, 0, 0]
