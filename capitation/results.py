@@ -207,6 +207,21 @@ class Results:
             return self.table(top)[columns]
         return self.budget_bridge
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the top level's table (and any budget bridge), money as £1,234.56."""
+        from capitation.display import html_table
+
+        parts = []
+        if self.tables:
+            top, year = self.levels[-1], self.years[0]
+            more = f" (of {', '.join(self.years)})" if len(self.years) > 1 else ""
+            parts.append(html_table(self.summary(),
+                                    f"{self.spec.name}: {top} allocation, {year}{more}"))
+        if self.budget is not None:
+            parts.append(html_table(self.budget_bridge,
+                                    f"{self.spec.name}: bridge from baseline spend to budget"))
+        return "".join(parts)
+
     def provenance(self) -> list[tuple[str, str]]:
         """Rows for the ``assumptions`` sheet: files with SHA-256, version, run time."""
         rows = [("model", self.spec.name), ("model file", str(self.spec.path.name)),

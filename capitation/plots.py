@@ -1,0 +1,345 @@
+"""Board-paper charts of a run: budget bridge waterfall, distance from target, need index.
+
+Each function takes :class:`capitation.Results` (or the DataFrame it hands
+out) and returns a :class:`matplotlib.figure.Figure`. Nothing here computes a
+figure a finance team would audit: the functions only pick, order and draw
+what the results already hold. Every bar can be read back from the figure
+(``ax.containers[k].datavalues``, or each patch's ``get_y()`` and
+``get_height()``), which is what the tests check.
+
+Figures are closed in pyplot before they are returned, so Jupyter shows a
+figure once (when it is a cell's value) and a script that draws many keeps no
+memory; ``fig.savefig(path)`` works as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from capitation.results import Results
+
+__all__ = [
+    "BRIDGE_STEPS",
+    "budget_waterfall",
+    "distance_from_target",
+    "need_index",
+    "pounds_formatter",
+]
+
+#: Bridge columns drawn as steps of the waterfall, in order, with their labels.
+BRIDGE_STEPS: tuple[tuple[str, str], ...] = (
+    ("growth_gbp", "Growth"),
+    ("price_gbp", "Price"),
+    ("activity_change_gbp", "Activity change"),
+    ("new_services_gbp", "New services"),
+    ("stranded_support_gbp", "Stranded support"),
+)
+
+_INCREASE = "#c0504d"  # spend going up: red, as finance papers draw it
+_DECREASE = "#4f81bd"
+_TOTAL = "#7f7f7f"
+_BEFORE = "#bfbfbf"
+_AFTER = "#1f4e79"
+
+
+def pounds_formatter(scale: float = 1e6, suffix: str = "m", decimals: int = 1) -> FuncFormatter:
+    """Axis formatter for pounds, such as ``£1.5m``.
+
+    Parameters
+    ----------
+    scale : float
+        Pounds per unit shown (1e6 shows millions).
+    suffix : str
+        Written after the number (``"m"``, ``"bn"``).
+    decimals : int
+        Decimal places.
+
+    Returns
+    -------
+    matplotlib.ticker.FuncFormatter
+    """
+
+    def show(value: float, _position: int | None = None) -> str:
+        sign = "−" if value < 0 else ""
+        return f"{sign}£{abs(value) / scale:,.{decimals}f}{suffix}"
+
+    return FuncFormatter(show)
+
+
+def _new_figure(rows: int = 1, cols: int = 1, **kwargs) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained", **kwargs)
+    plt.close(fig)  # returned, not kept by pyplot: shown once in Jupyter, no leak in loops
+    return fig, axes
+
+
+# ---------------------------------------------------------------------------- waterfall
+
+
+def budget_waterfall(
+    budget: Results | pd.DataFrame, years: str | Sequence[str] | None = None
+) -> Figure:
+    """Waterfall of the bridge from baseline spend to budget, one panel per year.
+
+    Bars, left to right: baseline (a total), growth, price, activity change,
+    new services, stranded support (each a step from where the last ended:
+    red up, blue down), then the budget (a total). domain.md §6.1: the steps
+    add up exactly to the budget.
+
+    Parameters
+    ----------
+    budget : Results or pandas.DataFrame
+        A run with a service budget, or its ``budget_bridge`` (index ``year``;
+        pounds in ``baseline_gbp``, the step columns of :data:`BRIDGE_STEPS`
+        and ``budget_gbp``).
+    years : str or sequence of str, optional
+        Years to draw (default: every year of the bridge).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per year, titled with the year. In each, ``containers[0]``
+        holds the seven bars: ``datavalues`` are the bridge values (pounds,
+        signed); each patch's ``get_y()`` is where it starts (0 for the two
+        totals) and ``get_y() + get_height()`` where it ends.
+
+    Raises
+    ------
+    KeyError
+        When the run has no service budget or a year is not in the bridge.
+    """
+    bridge = _bridge(budget)
+    if years is None:
+        chosen = list(bridge.index)
+    elif isinstance(years, str):
+        chosen = [years]
+    else:
+        chosen = list(years)
+    missing = [y for y in chosen if y not in bridge.index]
+    if missing:
+        raise KeyError(
+            f"no year {', '.join(missing)} in the budget bridge "
+            f"(years are {', '.join(map(str, bridge.index))})"
+        )
+    fig, axes = _new_figure(1, len(chosen), figsize=(4.2 * len(chosen) + 1, 4.8), sharey=True)
+    labels = ["Baseline", *(label for _, label in BRIDGE_STEPS), "Budget"]
+    for ax, year in zip(axes[0], chosen, strict=True):
+        row = bridge.loc[year]
+        steps = np.array([row[column] for column, _ in BRIDGE_STEPS], dtype=float)
+        baseline, total = float(row["baseline_gbp"]), float(row["budget_gbp"])
+        # Arranging, not computing: each step starts where the previous one ended
+        # (a negative height draws the bar down from its start).
+        starts = baseline + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+        values = np.concatenate([[baseline], steps, [total]])
+        bottoms = np.concatenate([[0.0], starts, [0.0]])
+        colours = [_TOTAL, *(_INCREASE if s >= 0 else _DECREASE for s in steps), _TOTAL]
+        bars = ax.bar(labels, values, bottom=bottoms, color=colours, label=str(year))
+        for bar, value in zip(bars, values, strict=True):
+            top = max(bar.get_y(), bar.get_y() + bar.get_height())
+            ax.annotate(
+                pounds_formatter(decimals=2)(value),
+                (bar.get_x() + bar.get_width() / 2, top),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        ends = starts + steps
+        low = min(starts.min(), ends.min(), total)
+        high = max(starts.max(), ends.max(), baseline, total)
+        ax.set_ylim(low - 0.5 * (high - low), high + 0.12 * (high - low))
+        ax.set_title(str(year))
+        ax.yaxis.set_major_formatter(pounds_formatter())
+        ax.tick_params(axis="x", labelrotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("From baseline spend to budget (the axis does not start at zero)")
+    return fig
+
+
+def _bridge(budget: Results | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(budget, Results):
+        bridge = budget.budget_bridge
+        if bridge is None:
+            raise KeyError("this model has no service budget ([service_budget] section)")
+        return bridge
+    columns = ["baseline_gbp", *(c for c, _ in BRIDGE_STEPS), "budget_gbp"]
+    absent = [c for c in columns if c not in budget.columns]
+    if absent:
+        raise KeyError(f"the bridge has no column {', '.join(absent)}")
+    return budget
+
+
+# ---------------------------------------------------------------------------- pace of change
+
+
+def distance_from_target(
+    results: Results | pd.DataFrame, year: str | None = None, sort: bool = True
+) -> Figure:
+    """Distance from target before and after pace of change, per organisation.
+
+    Two horizontal bars per organisation at the pace-of-change level: the
+    baseline's distance from target (before) and the allocation's (after),
+    as fractions of target drawn in per cent (domain.md §1, §5).
+
+    Parameters
+    ----------
+    results : Results or pandas.DataFrame
+        A run with pace of change, or a level table with
+        ``baseline_distance_from_target`` and ``distance_from_target``
+        (fractions), indexed by organisation code.
+    year : str, optional
+        Financial year (default: the first).
+    sort : bool
+        Order organisations by distance before pace of change, furthest
+        below target at the top (default); otherwise keep the table's order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: ``containers[0]`` (label ``"before pace of change"``) and
+        ``containers[1]`` (``"after pace of change"``) with ``datavalues`` the
+        fractions in the order of the y tick labels (organisation codes,
+        bottom to top).
+
+    Raises
+    ------
+    KeyError
+        When the run has no pace of change.
+    """
+    table = _pace_table(results, year)
+    frame = table[["baseline_distance_from_target", "distance_from_target"]]
+    if sort:
+        # Furthest below target at the top: barh draws the first row at the bottom.
+        frame = frame.sort_values("baseline_distance_from_target", ascending=False, kind="stable")
+    codes = [str(code) for code in frame.index]
+    positions = np.arange(len(codes))
+    height = 0.4
+    fig, axes = _new_figure(figsize=(7.5, max(3.0, 0.22 * len(codes) + 1.5)))
+    ax = axes[0, 0]
+    ax.barh(positions + height / 2, frame["baseline_distance_from_target"].to_numpy(), height,
+            color=_BEFORE, label="before pace of change")
+    ax.barh(positions - height / 2, frame["distance_from_target"].to_numpy(), height,
+            color=_AFTER, label="after pace of change")
+    ax.set_yticks(positions, codes, fontsize=7 if len(codes) > 20 else 9)
+    ax.set_ylim(-0.75, len(codes) - 0.25)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
+    ax.set_xlabel("distance from target (allocation − target) / target")
+    ax.set_ylabel(str(frame.index.name or "organisation"))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("Distance from target before and after pace of change")
+    return fig
+
+
+def _pace_table(results: Results | pd.DataFrame, year: str | None) -> pd.DataFrame:
+    if isinstance(results, Results):
+        if not results.pace:
+            raise KeyError("this model has no pace of change ([pace_of_change] section)")
+        return results.table(results.spec.pace.level, year)
+    absent = [c for c in ("baseline_distance_from_target", "distance_from_target")
+              if c not in results.columns]
+    if absent:
+        raise KeyError(f"the table has no column {', '.join(absent)} (a pace-of-change level?)")
+    return results
+
+
+# ---------------------------------------------------------------------------- need index
+
+
+def need_index(
+    results: Results | pd.DataFrame,
+    level: str | None = None,
+    year: str | None = None,
+    within: str | None = None,
+    column: str = "need_index",
+    sort: bool = True,
+) -> Figure:
+    """Need index per organisation as bars around 1 (domain.md §3).
+
+    Parameters
+    ----------
+    results : Results or pandas.DataFrame
+        A run, or a level table indexed by organisation code with ``column``.
+    level : str, optional
+        With a run: the level to draw (default: the top level).
+    year : str, optional
+        With a run: the financial year (default: the first).
+    within : str, optional
+        With a run: keep only the organisations inside this code of the next
+        level up (``within="QE1"`` with ``level="ICB/LAD"`` draws the places
+        of ICB QE1).
+    column : str
+        ``need_index`` (against the whole model, default) or
+        ``need_index_in_parent`` (against the next level up).
+    sort : bool
+        Order by need index, highest at the top (default).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; the bars of ``containers[0]`` start at 1 and end at each
+        organisation's index (``get_x() + get_width()``), in the order of the
+        y tick labels (organisation codes, bottom to top). A line marks 1,
+        the reference's per-head need.
+
+    Raises
+    ------
+    KeyError
+        An unknown level, year or column, or ``within`` on the top level or
+        naming no organisation.
+    """
+    table, title = _need_table(results, level, year, within)
+    if column not in table.columns:
+        raise KeyError(f"the table has no column {column!r}")
+    values = table[column]
+    if sort:
+        values = values.sort_values(kind="stable")
+    codes = [str(code) for code in values.index]
+    fig, axes = _new_figure(figsize=(7.0, max(3.0, 0.2 * len(codes) + 1.5)))
+    ax = axes[0, 0]
+    index = values.to_numpy(dtype=float)
+    # Bars start at 1 and end at the index: above 1 is more need per head than average.
+    ax.barh(np.arange(len(codes)), index - 1.0, 0.7, left=1.0,
+            color=np.where(index >= 1.0, _INCREASE, _DECREASE), label=column)
+    ax.set_yticks(np.arange(len(codes)), codes, fontsize=7 if len(codes) > 20 else 9)
+    ax.set_ylim(-0.75, len(codes) - 0.25)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    low, high = float(values.min()), float(values.max())
+    margin = 0.05 * max(high - low, 0.05)
+    ax.set_xlim(min(low, 1.0) - margin, max(high, 1.0) + margin)
+    reference = "the next level up" if column == "need_index_in_parent" else "the whole model"
+    ax.set_xlabel(f"{column}: per-head target relative to {reference} (1 = average)")
+    ax.set_ylabel(str(values.index.name or "organisation"))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    return fig
+
+
+def _need_table(
+    results: Results | pd.DataFrame, level: str | None, year: str | None, within: str | None
+) -> tuple[pd.DataFrame, str]:
+    if not isinstance(results, Results):
+        if within is not None:
+            raise KeyError("within needs a Results (filter the DataFrame yourself)")
+        return results, f"Need index by {results.index.name or 'organisation'}"
+    level = results.levels[-1] if level is None else level
+    table = results.table(level, year)
+    if within is None:
+        return table, f"Need index by {level}"
+    position = results.levels.index(level)
+    if position + 1 >= len(results.levels):
+        raise KeyError(f"{level} is the top level: there is nothing for within= to name")
+    parent = results.levels[position + 1]
+    inside = table[table[parent] == within]
+    if inside.empty:
+        raise KeyError(f"no {level} inside {parent} {within!r}")
+    return inside, f"Need index by {level} within {parent} {within}"

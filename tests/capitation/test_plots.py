@@ -1,0 +1,168 @@
+"""The data behind capitation.plots: bar heights and positions, not pixels."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from capitation import Model, plots
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return Model.from_toml(MODELS / "demo.toml").run()
+
+
+@pytest.fixture(scope="module")
+def msk():
+    return Model.from_toml(MODELS / "msk.toml").run()
+
+
+def _codes(ax):
+    return [label.get_text() for label in ax.get_yticklabels()]
+
+
+# ------------------------------------------------------------------ waterfall
+
+# domain.md §6.2, the bridge table: the worked example's three years (pounds).
+WORKED_BRIDGE = pd.DataFrame(
+    {
+        "baseline_gbp": [11_000_000.00, 11_000_000.00, 11_000_000.00],
+        "growth_gbp": [110_000.00, 221_100.00, 333_311.00],
+        "price_gbp": [222_200.00, 396_104.83, 576_066.53],
+        "activity_change_gbp": [-1_184_730.00, -1_636_969.77, -2_111_207.83],
+        "new_services_gbp": [1_560_000.00, 1_586_000.00, 1_612_000.00],
+        "stranded_support_gbp": [326_230.00, 95_929.95, 0.00],
+        "budget_gbp": [12_033_700.00, 11_662_165.01, 11_410_169.70],
+    },
+    index=pd.Index(["2017/18", "2018/19", "2019/20"], name="year"),
+)
+
+
+def test_waterfall_of_the_worked_example_steps_end_at_the_budget():
+    # domain.md §6.2: 11,000,000 + 110,000 + 222,200 - 1,184,730 + 1,560,000 + 326,230
+    # = 12,033,700, the 2017/18 budget. Each step starts where the one before ended.
+    fig = plots.budget_waterfall(WORKED_BRIDGE, "2017/18")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    bars = list(ax.containers[0])
+    starts = [bar.get_y() for bar in bars]
+    ends = [bar.get_y() + bar.get_height() for bar in bars]
+    assert starts == pytest.approx(
+        [0.0, 11_000_000, 11_110_000, 11_332_200, 10_147_470, 11_707_470, 0.0], abs=1e-6
+    )
+    assert ends == pytest.approx(
+        [11_000_000, 11_110_000, 11_332_200, 10_147_470, 11_707_470, 12_033_700, 12_033_700],
+        abs=1e-6,
+    )
+    assert ax.get_title() == "2017/18"
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "Baseline", "Growth", "Price", "Activity change", "New services",
+        "Stranded support", "Budget",
+    ]
+
+
+def test_waterfall_bars_are_the_bridge_of_every_year(msk):
+    bridge = msk.budget_bridge
+    fig = plots.budget_waterfall(msk)
+    assert [ax.get_title() for ax in fig.axes] == list(bridge.index)
+    columns = ["baseline_gbp", "growth_gbp", "price_gbp", "activity_change_gbp",
+               "new_services_gbp", "stranded_support_gbp", "budget_gbp"]
+    for ax, year in zip(fig.axes, bridge.index, strict=True):
+        np.testing.assert_array_equal(ax.containers[0].datavalues,
+                                      bridge.loc[year, columns].to_numpy(dtype=float))
+        last_step = ax.containers[0][5]
+        assert last_step.get_y() + last_step.get_height() == pytest.approx(
+            bridge.loc[year, "budget_gbp"], abs=0.005)
+
+
+def test_waterfall_stranded_support_tapers_to_nothing(msk):
+    # models/msk.toml: stranded_support = [1.0, 0.5, 0.0], so the last year's bar is empty.
+    fig = plots.budget_waterfall(msk)
+    heights = [ax.containers[0][5].get_height() for ax in fig.axes]
+    assert heights[0] > heights[1] > heights[2] == 0.0
+
+
+def test_waterfall_refuses_a_run_without_a_budget_and_an_unknown_year(demo, msk):
+    with pytest.raises(KeyError, match="no service budget"):
+        plots.budget_waterfall(demo)
+    with pytest.raises(KeyError, match="2030/31"):
+        plots.budget_waterfall(msk, ["2017/18", "2030/31"])
+
+
+# ------------------------------------------------------------------ distance from target
+
+
+def test_distance_from_target_bars_are_before_and_after_pace_of_change(demo):
+    table = demo.table("ICB")
+    fig = plots.distance_from_target(demo)
+    (ax,) = fig.axes
+    before, after = ax.containers
+    assert before.get_label() == "before pace of change"
+    assert after.get_label() == "after pace of change"
+    codes = _codes(ax)
+    assert sorted(codes) == sorted(table.index) and len(codes) == 42
+    np.testing.assert_array_equal(before.datavalues,
+                                  table.loc[codes, "baseline_distance_from_target"].to_numpy())
+    np.testing.assert_array_equal(after.datavalues,
+                                  table.loc[codes, "distance_from_target"].to_numpy())
+    # Furthest below target at the top (barh draws the first code at the bottom).
+    assert list(before.datavalues) == sorted(before.datavalues, reverse=True)
+
+
+def test_distance_from_target_unsorted_keeps_the_table_order(demo):
+    table = demo.table("ICB")
+    (ax,) = plots.distance_from_target(table, sort=False).axes
+    assert _codes(ax) == list(table.index)
+
+
+def test_distance_from_target_needs_pace_of_change(msk):
+    with pytest.raises(KeyError, match="no pace of change"):
+        plots.distance_from_target(msk)
+    with pytest.raises(KeyError, match="baseline_distance_from_target"):
+        plots.distance_from_target(pd.DataFrame({"distance_from_target": [0.0]}))
+
+
+# ------------------------------------------------------------------ need index
+
+
+def test_need_index_bars_run_from_one_to_each_index(demo):
+    table = demo.table("ICB")
+    (ax,) = plots.need_index(demo).axes
+    codes = _codes(ax)
+    bars = list(ax.containers[0])
+    assert len(bars) == 42
+    assert [bar.get_x() for bar in bars] == [1.0] * 42
+    ends = np.array([bar.get_x() + bar.get_width() for bar in bars])
+    np.testing.assert_allclose(ends, table.loc[codes, "need_index"].to_numpy(), rtol=0, atol=1e-12)
+    assert list(ends) == sorted(ends)
+
+
+def test_need_index_of_the_places_within_one_icb(demo):
+    places = demo.table("ICB/LAD")
+    inside = places[places["ICB"] == "QWO"]
+    (ax,) = plots.need_index(demo, "ICB/LAD", within="QWO", column="need_index_in_parent").axes
+    codes = _codes(ax)
+    assert sorted(codes) == sorted(inside.index)
+    ends = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
+    np.testing.assert_allclose(ends, inside.loc[codes, "need_index_in_parent"], atol=1e-12)
+    assert "QWO" in ax.get_title()
+
+
+def test_need_index_refuses_what_it_cannot_draw(demo):
+    with pytest.raises(KeyError, match="top level"):
+        plots.need_index(demo, "ICB", within="QWO")
+    with pytest.raises(KeyError, match="no ICB/LAD inside ICB"):
+        plots.need_index(demo, "ICB/LAD", within="NOPE")
+    with pytest.raises(KeyError, match="no column"):
+        plots.need_index(demo, column="need")
+
+
+def test_figures_write_to_png(tmp_path, demo):
+    path = tmp_path / "need.png"
+    plots.need_index(demo).savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
