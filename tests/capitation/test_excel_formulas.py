@@ -83,7 +83,8 @@ def _pace_model(folder: Path, level: str, convention: str) -> Path:
 
 def _demo_variant(folder: Path, convention: str) -> Path:
     body = DEMO.read_text().replace('"toolkit"', f'"{convention}"').replace(
-        "../capitation", str(ROOT / "capitation"))
+        "../capitation", str(ROOT / "capitation")).replace(
+        '"demo_baselines.csv"', f'"{ROOT / "models" / "demo_baselines.csv"}"')
     path = folder / f"demo_{convention}.toml"
     path.write_text(body)
     return path
@@ -191,12 +192,18 @@ def test_audited_columns_are_formulas_and_lr_money_is_values(recalculated):
     icb = {c for _, c, _ in cells["ICB"]}
     columns = ["ICB", *results.table("ICB").columns]
     formula_columns = {columns[c] for c in icb}
-    # Above practice every figure but the parent codes is a formula (sums are SUMIFS).
-    assert formula_columns == set(columns[1:]) - {"ICB"}
+    pace_at_icb = results.spec.pace is not None and results.spec.pace.level == "ICB"
+    # Above practice every figure but the codes (and the baseline, an input at the pace
+    # level) is a formula; sums are SUMIFS.
+    assert formula_columns == set(columns[1:]) - {"ICB"} - ({"baseline_gbp"} if pace_at_icb
+                                                            else set())
     practice_columns = ["practice", *results.table("practice").columns]
+    # At practice level, money rounded by largest remainder is a value: component targets,
+    # and the allocation when pace of change shares it out.
     assert {practice_columns[c] for c in practice} == {
         "weighted_population", "need_index", "need_index_in_parent", "target_gbp",
-        "allocation_gbp", "distance_from_target", "allocation_per_head_gbp"}
+        "distance_from_target", "allocation_per_head_gbp"} | (
+        set() if results.spec.pace is not None else {"allocation_gbp"})
     # Each level has exactly its table's rows: no totals.
     rows = CalamineWorkbook.from_path(str(source)).get_sheet_by_name("ICB").to_python()
     assert len(rows) == 1 + len(results.table("ICB"))
