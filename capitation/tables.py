@@ -139,8 +139,10 @@ def level_tables(
             if level == pace_level:
                 baseline = baseline_pence.reindex(s.index).to_numpy(dtype=np.int64)
             else:
-                mapping = frame[[pace_level, level]].drop_duplicates().set_index(pace_level)
-                baseline = (baseline_pence.groupby(mapping[level].reindex(baseline_pence.index))
+                codes = frame.index.to_series() if pace_level == "practice" else frame[pace_level]
+                mapping = pd.Series(frame[level].to_numpy(), index=codes.to_numpy())
+                mapping = mapping[~mapping.index.duplicated()]
+                baseline = (baseline_pence.groupby(mapping.reindex(baseline_pence.index))
                             .sum().reindex(s.index).to_numpy(dtype=np.int64))
             table["baseline_gbp"] = baseline / 100.0
             table["growth"] = _ratio((allocation - baseline).astype(float),

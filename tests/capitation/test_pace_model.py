@@ -113,3 +113,19 @@ def test_demo_pace_of_change_ties_out():
     for level in ["ICB/LAD", "practice"]:
         sums = demo.table(level).groupby("ICB")["allocation_gbp"].sum()
         assert np.allclose(sums.reindex(icb.index), icb["allocation_gbp"], atol=1e-3)
+
+
+def test_pace_at_practice_level_sums_baselines_up(tmp_path):
+    model = write(tmp_path, "min_growth = 0.02", envelope="300_000_000", years='["2025/26"]')
+    (tmp_path / "baselines.csv").write_text(
+        "practice,baseline_gbp\nA1,62000000\nA2,63000000\nB1,93000000\nC1,70000000\n")
+    model.write_text(model.read_text().replace('level = "ICB"', 'level = "practice"'))
+    results = Model.from_toml(model).run()
+    practice = results.table("practice")
+    # A1 and A2 above target are held at their floors: 1.02 × 62m and 1.02 × 63m;
+    # B1 and C1 share the rest at a common fraction of target, as in §5.3.
+    assert practice["allocation_gbp"].tolist() == [63_240_000.0, 64_260_000.0,
+                                                   95_833_333.33, 76_666_666.67]
+    icb = results.table("ICB")
+    assert icb.loc["A", "baseline_gbp"] == 125_000_000.0
+    assert icb.loc["A", "growth"] == pytest.approx(0.02, abs=1e-12)
