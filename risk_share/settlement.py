@@ -123,6 +123,26 @@ class Settlement:
     parties: pd.DataFrame
     pooled_variance_gbp: float
 
+    def summary(self) -> pd.DataFrame:
+        """Return the per-party table (:attr:`parties`): before the pool, pool share, final.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`parties`, pounds in whole pence.
+        """
+        return self.parties.copy()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the pooled variance and the per-party table, money as £1,234.56."""
+        from capitation.display import html_table, pounds
+
+        caption = (
+            f"{self.agreement.name}: pooled variance {pounds(self.pooled_variance_gbp)} "
+            "(positive = loss)"
+        )
+        return html_table(self.summary(), caption)
+
 
 def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement:
     """Settle one outturn (domain.md §8.2).

@@ -154,6 +154,39 @@ class Simulation:
         """
         return summarise(self.positions)
 
+    def percentiles(self, levels: tuple[float, ...] = (5, 10, 25, 50, 75, 90, 95)) -> pd.DataFrame:
+        """Percentiles of each party's final position, as for a fan chart.
+
+        Parameters
+        ----------
+        levels : tuple of float
+            Percentiles between 0 and 100.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``party``, one column per level (named by the level), pounds
+            (positive = loss), linear interpolation as in :meth:`summary`.
+        """
+        values = np.percentile(
+            self.positions.to_numpy(dtype=float), list(levels), axis=0, method="linear"
+        )
+        return pd.DataFrame(
+            values.T, index=pd.Index(self.positions.columns, name="party"), columns=list(levels)
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: :meth:`summary`, money as £1,234.56."""
+        from capitation.display import html_table
+
+        caption = (
+            f"{self.agreement.name}: {self.n:,} simulated outturns"
+            + (f", {self.distribution}" if self.distribution else "")
+            + (f", seed {self.seed}" if self.seed is not None else "")
+            + "; final positions (positive = loss)"
+        )
+        return html_table(self.summary(), caption)
+
 
 def value_at_risk(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
     """VaR: the ⌈αn⌉-th smallest loss of each column.
