@@ -1,7 +1,7 @@
 """Command line: ``capitation run`` and ``capitation export``.
 
-- ``capitation run MODEL.toml [--out OUT.xlsx]``: run a model file (or a model
-  workbook, ``MODEL.xlsx``) and write its results workbook. With
+- ``capitation run MODEL.toml [--out OUT.xlsx] [--charts DIR]``: run a model file (or a
+  model workbook, ``MODEL.xlsx``) and write its results workbook (and its charts as PNG). With
   ``--with-inputs`` (model workbooks only) the results workbook is a copy of
   the model workbook with the results sheets added or replaced; every other
   part of the team's file is kept byte for byte.
@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="write the results into a copy of the model workbook (MODEL.xlsx "
                           "only); default output <model stem>_results.xlsx")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--charts", type=Path, default=None, metavar="DIR",
+                     help="also write the run's charts as PNG files to this folder")
     export = sub.add_parser("export", help="write a model file as a model workbook")
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
@@ -105,7 +107,13 @@ def _run(args) -> str:
         write_results_into(results, args.model, out)
     else:
         results.to_excel(out)
-    return f"{_summary_text(results)}\nresults workbook: {out.resolve()}"
+    text = f"{_summary_text(results)}\nresults workbook: {out.resolve()}"
+    if args.charts is not None:
+        from capitation.plots import write_charts
+
+        written = write_charts(results, args.charts)
+        text += f"\ncharts ({len(written)} PNG): {args.charts.resolve()}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ memory; ``fig.savefig(path)`` works as usual.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from capitation.files import write_atomically
 from capitation.results import Results
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "distance_from_target",
     "need_index",
     "pounds_formatter",
+    "save_png",
+    "write_charts",
 ]
 
 #: Bridge columns drawn as steps of the waterfall, in order, with their labels.
@@ -343,3 +347,66 @@ def _need_table(
     if inside.empty:
         raise KeyError(f"no {level} inside {parent} {within!r}")
     return inside, f"Need index by {level} within {parent} {within}"
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def save_png(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Write a figure to a PNG file atomically (no half-written file on failure).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or Path
+        The ``.png`` to write; its folder is made if missing.
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+
+
+def write_charts(results: Results, folder: str | Path, dpi: int = 150) -> list[Path]:
+    """Write every chart a run has to PNG files in ``folder`` (``capitation run --charts``).
+
+    ``need_index_<top level>.png``; with pace of change
+    ``distance_from_target.png`` (one per year, ``_2026_27``, in multi-year
+    runs); with a service budget ``budget_waterfall.png``.
+
+    Parameters
+    ----------
+    results : Results
+        The run.
+    folder : str or Path
+        Folder to write to (made if missing); files of the same name are replaced.
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    charts: dict[str, Figure] = {}
+    if results.tables:
+        top = results.levels[-1]
+        charts[f"need_index_{_file_part(top)}"] = need_index(results)
+    if results.pace:
+        for year in results.pace:
+            suffix = f"_{_file_part(year)}" if len(results.pace) > 1 else ""
+            charts[f"distance_from_target{suffix}"] = distance_from_target(results, year)
+    if results.budget is not None:
+        charts["budget_waterfall"] = budget_waterfall(results)
+    return [save_png(fig, folder / f"{name}.png", dpi) for name, fig in charts.items()]
+
+
+def _file_part(text: str) -> str:
+    """Return a level or year fit for a file name: ``ICB/LAD`` → ``ICB_LAD``."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(text))

@@ -2,9 +2,9 @@
 
 ::
 
-    risk-share settle AGREEMENT.toml LINES.csv [--out OUT.xlsx]
+    risk-share settle AGREEMENT.toml LINES.csv [--out OUT.xlsx] [--charts DIR]
     risk-share simulate AGREEMENT.toml LINES.csv -n 10000 --cv 0.05 [--correlation 0.2]
-        [--seed 1] [--distribution lognormal] [--out OUT.xlsx]
+        [--seed 1] [--distribution lognormal] [--out OUT.xlsx] [--charts DIR]
 
 Each prints a summary. A problem with the input prints one line to stderr and
 exits with status 2; nothing is written.
@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("--out", help="workbook to write (sheets settled_lines, parties)")
     settle.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    settle.add_argument("--charts", metavar="DIR", help="write the share curves as PNG here")
 
     simulate = commands.add_parser("simulate", help="simulate and settle many outturns")
     simulate.add_argument("agreement", help="agreement TOML file")
@@ -59,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--distribution", choices=DISTRIBUTIONS, default="lognormal")
     simulate.add_argument("--out", help="workbook to write (sheets summary, positions)")
     simulate.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
+    simulate.add_argument(
+        "--charts", metavar="DIR", help="write the share curves and fan chart as PNG here"
+    )
     return top
 
 
@@ -72,6 +76,10 @@ def _settle(args: argparse.Namespace) -> None:
     settlement = agreement.settle(args.lines)
     if args.out:
         write_tables(args.out, {"settled_lines": settlement.lines, "parties": settlement.parties})
+    if args.charts:
+        from risk_share.plots import write_charts
+
+        write_charts(agreement, args.charts)
     if not args.quiet:
         print(f"{agreement.name}: settlement of {args.lines}")
         print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f}")
@@ -98,6 +106,10 @@ def _simulate(args: argparse.Namespace) -> None:
     summary = simulation.summary()
     if args.out:
         write_tables(args.out, {"summary": summary, "positions": simulation.positions})
+    if args.charts:
+        from risk_share.plots import write_charts
+
+        write_charts(agreement, args.charts, simulation)
     if not args.quiet:
         print(
             f"{agreement.name}: {args.n:,} scenarios, cv {args.cv:g}, correlation "

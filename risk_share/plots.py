@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from capitation.plots import pounds_formatter
+from capitation.plots import pounds_formatter, save_png
 from risk_share.agreement import POOL_MODES, Agreement
 from risk_share.simulation import Simulation
 
-__all__ = ["BAND_EDGE", "calibration_chart", "fan_chart", "share_curves", "variance_grid"]
+__all__ = [
+    "BAND_EDGE",
+    "calibration_chart",
+    "fan_chart",
+    "share_curves",
+    "variance_grid",
+    "write_charts",
+]
 
 BAND_EDGE = "band edge"
 """The ``gid`` of the dashed lines that mark the pool's band bounds."""
@@ -241,3 +249,39 @@ def calibration_chart(agreement: Agreement) -> Figure:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Calibrated shares against risk appetite", fontsize=10)
     return fig
+
+
+def write_charts(
+    agreement: Agreement,
+    folder: str | Path,
+    simulation: Simulation | None = None,
+    dpi: int = 150,
+) -> list[Path]:
+    """Write the charts to PNG files in ``folder`` (``risk-share ... --charts DIR``).
+
+    ``share_curves.png`` always; with a simulation ``fan_chart.png``; with a
+    calibrated agreement ``calibration.png``.
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The agreement.
+    folder : str or Path
+        Folder to write to (made if missing); files of the same name are replaced.
+    simulation : Simulation, optional
+        Simulated outturns to draw as a fan chart.
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    charts = {"share_curves": share_curves(agreement)}
+    if simulation is not None:
+        charts["fan_chart"] = fan_chart(simulation)
+    if agreement.calibration is not None:
+        charts["calibration"] = calibration_chart(agreement)
+    return [save_png(fig, folder / f"{name}.png", dpi) for name, fig in charts.items()]

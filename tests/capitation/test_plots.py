@@ -166,3 +166,26 @@ def test_figures_write_to_png(tmp_path, demo):
     path = tmp_path / "need.png"
     plots.need_index(demo).savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ PNG files and --charts
+
+
+def test_write_charts_names_each_chart_the_run_has(tmp_path, demo, msk):
+    written = plots.write_charts(demo, tmp_path / "demo")
+    assert sorted(p.name for p in written) == ["distance_from_target.png", "need_index_ICB.png"]
+    assert [p.name for p in plots.write_charts(msk, tmp_path / "msk")] == ["budget_waterfall.png"]
+    for path in written:
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == sorted(
+        p.name for p in written)  # no temporary files left behind
+
+
+def test_cli_run_writes_charts(tmp_path, capsys):
+    from capitation.cli import main
+
+    status = main(["run", str(MODELS / "msk.toml"), "--out", str(tmp_path / "msk.xlsx"),
+                   "--charts", str(tmp_path / "charts"), "--quiet"])
+    assert status == 0
+    assert (tmp_path / "charts" / "budget_waterfall.png").is_file()
+    assert "charts (1 PNG)" in capsys.readouterr().out

@@ -156,3 +156,26 @@ def test_calibration_chart_of_the_section_10_example():
 def test_calibration_chart_needs_a_calibrated_agreement(agreement):
     with pytest.raises(ValueError, match="calibrate"):
         plots.calibration_chart(agreement)
+
+
+# ------------------------------------------------------------------ PNG files and --charts
+
+
+def test_cli_settle_and_simulate_write_charts(tmp_path):
+    from risk_share.cli import main
+
+    agreement, lines = str(MODELS / "msk_agreement.toml"), str(MODELS / "msk_outturn.csv")
+    assert main(["settle", agreement, lines, "--charts", str(tmp_path / "s"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["share_curves.png"]
+    assert main(["simulate", agreement, lines, "-n", "500", "--cv", "0.05", "--seed", "1",
+                 "--charts", str(tmp_path / "m"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["fan_chart.png",
+                                                                  "share_curves.png"]
+
+
+def test_write_charts_adds_the_calibration(tmp_path, simulation):
+    calibrated = calibrate(simulation.agreement, simulation,
+                           appetite={"Acute trust": 1_500_000})
+    written = plots.write_charts(calibrated, tmp_path, simulation)
+    assert [p.name for p in written] == ["share_curves.png", "fan_chart.png", "calibration.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
