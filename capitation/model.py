@@ -80,7 +80,41 @@ class Model:
         Returns
         -------
         Results
+
+        Raises
+        ------
+        InputError
+            Naming the model file (or the workbook and sheet of an embedded table).
         """
+        try:
+            return self._run(progress)
+        except InputError as exc:
+            placed = self._placed(exc)
+            if placed is exc:
+                raise
+            raise placed from None
+
+    def _placed(self, exc: InputError) -> InputError:
+        """Name where a run-time input error is.
+
+        The model file when the error names no file (pace of change checks name
+        only the TOML key); the workbook and sheet when it names an embedded
+        table's temporary CSV copy.
+        """
+        path = self.spec.path
+        if exc.file is None:
+            return InputError(exc.reason, file=path, sheet=exc.sheet, cell=exc.cell,
+                              row=exc.row, column=exc.column, key=exc.key)
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            from capitation.excel.model_workbook import embedded_sheet
+
+            sheet = embedded_sheet(path, exc.file)
+            if sheet is not None:
+                return InputError(exc.reason, file=path, sheet=sheet, row=exc.row,
+                                  column=exc.column, key=exc.key)
+        return exc
+
+    def _run(self, progress: bool) -> Results:
         started = time.time()
         spec = self.spec
         tables: dict[str, dict[str, pd.DataFrame]] = {}

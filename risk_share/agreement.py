@@ -217,7 +217,35 @@ class Agreement:
             raise InputError("agreement file not found", file=path) from None
         except tomllib.TOMLDecodeError as error:
             raise InputError(f"not valid TOML: {error}", file=path) from None
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"not UTF-8 text (byte {error.start}): save it as UTF-8", file=path
+            ) from None
         return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_excel(cls, path: str | Path) -> Agreement:
+        """Read and validate an agreement workbook (``risk-share export`` writes one).
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.xlsx`` workbook: sheets ``agreement``, ``party``, ``pool``,
+            ``loss_band``, ``gain_band`` and optionally ``marginal_rate``.
+
+        Returns
+        -------
+        Agreement
+            Exactly the agreement of the equivalent TOML file.
+
+        Raises
+        ------
+        InputError
+            Naming the workbook, sheet and cell at fault (``loss_band!C4``).
+        """
+        from risk_share.agreement_file import agreement_from_excel
+
+        return agreement_from_excel(path)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> Agreement:

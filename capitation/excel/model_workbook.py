@@ -58,7 +58,7 @@ from capitation.excel.read import (
 )
 from capitation.model_file import KNOWN_TABLES, ModelSpec, parse_model
 
-__all__ = ["read_model_workbook", "RESULTS_SHEETS"]
+__all__ = ["read_model_workbook", "RESULTS_SHEETS", "embedded_sheet"]
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +187,27 @@ def _level_sheets(data: dict, years: list[str]) -> set[str]:
     return names
 
 
+_TEMP_PREFIX = "capitation-workbook-"
+
+
+def embedded_sheet(workbook: str | Path, file: str | Path) -> str | None:
+    """Return the sheet whose temporary CSV copy ``file`` is, or None if it is not one.
+
+    Errors about an embedded table name its copy (``<workbook>.<sheet>.csv`` in
+    a ``capitation-workbook-`` folder); :meth:`capitation.Model.run` names the
+    workbook and sheet instead.
+    """
+    file, stem = Path(file), f"{Path(workbook).stem}."
+    if (not file.parent.name.startswith(_TEMP_PREFIX) or not file.name.startswith(stem)
+            or file.suffix != ".csv"):
+        return None
+    return file.name[len(stem):-len(".csv")]
+
+
 def _to_csv(reader: _Reader, sheet: str) -> Path:
     """Copy an embedded table to a CSV in the reader's temporary folder."""
     if reader.temp is None:
-        reader.temp = Path(tempfile.mkdtemp(prefix="capitation-workbook-"))
+        reader.temp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
     target = reader.temp / f"{reader.path.stem}.{sheet}.csv"
     if target.exists():
         return target
