@@ -182,9 +182,16 @@ class Model:
             return cache[key]
         path = spec.files[year]
         if path not in cache:
-            columns = [col for c in self.spec.components for col in [*c.blend, *c.multipliers]]
+            model_file = self.spec.path.name
+            columns: dict[str, str] = {}
+            for i, c in enumerate(self.spec.components, start=1):
+                for col in c.blend:
+                    columns.setdefault(col, f"{model_file}, key component[{i}].weighted_population")
+                for col in c.multipliers:
+                    columns.setdefault(col, f"{model_file}, key component[{i}].multipliers")
             if self.spec.pace is not None and self.spec.pace.baseline_column:
-                columns.append(self.spec.pace.baseline_column)
+                columns.setdefault(self.spec.pace.baseline_column,
+                                   f"{model_file}, key pace_of_change.baseline_column")
             cache[path] = (Population.from_file(path, id=spec.id, population=spec.population,
                                                 levels=spec.levels, columns=columns,
                                                 sheet=spec.sheet), None)

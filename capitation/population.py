@@ -13,7 +13,7 @@ runs of whitespace are collapsed (so ``Final WP`` matches ``Final WP ``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,11 +112,12 @@ def _header_map(frame: pd.DataFrame, where: _Where) -> dict[str, tuple[str, int]
 
 
 def _resolve(headers: dict[str, tuple[str, int]], name: str, where: _Where,
-             key: str | None) -> tuple[str, int]:
+             key: str | None, named_by: str | None = None) -> tuple[str, int]:
     found = headers.get(normalise_header(name))
     if found is None:
         shown = ", ".join(h for h, _ in list(headers.values())[:40])
-        raise where.error(f'no column "{name}" (the columns are: {shown})', key=key)
+        by = f"named by {named_by}; " if named_by else ""
+        raise where.error(f'no column "{name}" ({by}the columns are: {shown})', key=key)
     return found
 
 
@@ -197,7 +198,8 @@ class Population:
 
     @classmethod
     def from_file(cls, path: str | Path, *, id: str, population: str,
-                  levels: Sequence[LevelSpec] = (), columns: Sequence[str] = (),
+                  levels: Sequence[LevelSpec] = (),
+                  columns: Sequence[str] | Mapping[str, str] = (),
                   sheet: str | None = None) -> Population:
         """Read and validate a practice table from a CSV or a worksheet.
 
@@ -212,8 +214,10 @@ class Population:
         levels : sequence of str or list of str
             Grouping columns, innermost first; a list of columns is one level
             whose codes join the columns' codes with "/".
-        columns : sequence of str
-            Numeric columns the model needs (weighted populations, multipliers).
+        columns : sequence of str, or mapping of str to str
+            Numeric columns the model needs (weighted populations, multipliers);
+            a mapping gives, per column, where it was named (for error messages,
+            e.g. ``"model.toml, key component[1].weighted_population"``).
         sheet : str, optional
             Sheet name for a workbook.
 
@@ -251,8 +255,9 @@ class Population:
         data: dict[str, pd.Series] = {}
         pop_header, pop_pos = _resolve(headers, population, where, "population.population")
         data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where)
+        named_by = columns if isinstance(columns, Mapping) else {}
         for name in dict.fromkeys(columns):
-            header, pos = _resolve(headers, name, where, None)
+            header, pos = _resolve(headers, name, where, None, named_by.get(name))
             data[name] = _number_column(raw[header], header, pos, where)
         level_names: list[str] = []
         for spec in levels:
