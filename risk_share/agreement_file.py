@@ -3,17 +3,26 @@
 Checks the shape of the file (known keys, required keys, types) and names the
 TOML key of any problem; :class:`~risk_share.agreement.Agreement` then checks
 that the parts are consistent. Array positions in keys count from 1.
+
+An agreement workbook (:mod:`capitation.excel.agreement_workbook`) is read
+into the same tables and validated by the same code; its errors name the
+sheet and cell instead of the TOML key. :func:`export_agreement` writes an
+agreement file (and plan lines) as such a workbook.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from capitation.errors import InputError
 from risk_share.agreement import Agreement, Band, MarginalRate, Party, number_at
 
-__all__ = ["agreement_from_dict"]
+__all__ = ["agreement_from_dict", "agreement_from_excel", "export_agreement"]
 
 _TOP_KEYS = {"agreement", "party", "pool", "marginal_rate"}
 _AGREEMENT_KEYS = {"name", "year", "commissioner"}
@@ -137,3 +146,66 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
         marginal_rates=tuple(rates),
         source=source,
     )
+
+
+def agreement_from_excel(path: str | Path) -> Agreement:
+    """Read and validate an agreement workbook (as ``risk-share export`` writes it).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` workbook.
+
+    Returns
+    -------
+    Agreement
+        The same agreement as the equivalent TOML file; its ``source`` is the workbook.
+
+    Raises
+    ------
+    InputError
+        Naming the workbook, sheet and cell of the first problem.
+    """
+    from capitation.excel.agreement_workbook import read_agreement_workbook
+
+    book = read_agreement_workbook(path)
+    try:
+        return agreement_from_dict(book.data, str(book.path))
+    except InputError as error:
+        raise book.locate(error) from None
+
+
+def export_agreement(
+    agreement_path: str | Path, out: str | Path, lines: str | Path | None = None
+) -> Path:
+    """Write an agreement file, and optionally its plan lines, as a workbook, atomically.
+
+    Parameters
+    ----------
+    agreement_path : str or Path
+        The TOML agreement (validated first: a bad agreement is not exported).
+    out : str or Path
+        The ``.xlsx`` to write: sheets ``instructions``, ``agreement``,
+        ``party``, ``pool``, ``loss_band``, ``gain_band``, ``marginal_rate``
+        and, with ``lines``, ``plan_lines``.
+    lines : str or Path, optional
+        A CSV of plan lines (validated against the agreement's parties), copied
+        into the ``plan_lines`` sheet as written.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from capitation.excel.agreement_workbook import write_agreement_workbook
+    from risk_share.lines import read_lines
+
+    agreement = Agreement.from_toml(agreement_path)
+    with open(agreement_path, "rb") as handle:
+        data = tomllib.load(handle)
+    frame = None
+    if lines is not None:
+        read_lines(lines, agreement.party_names, need_actual=False)
+        frame = pd.read_csv(lines, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame.columns = [str(c).strip() for c in frame.columns]
+    return write_agreement_workbook(data, out, frame)

@@ -3,11 +3,13 @@
 A plan line is one party × point of delivery with planned activity, a price,
 and for a settlement the actual activity. Problems are
 :class:`~capitation.errors.InputError` naming the file, the row (the header is
-row 1 of a CSV) and the column.
+row 1 of a CSV) and the column; in an agreement workbook's ``plan_lines``
+sheet, the sheet and cell.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,10 @@ import pandas as pd
 
 from capitation.errors import InputError
 
-__all__ = ["LINE_COLUMNS", "read_lines"]
+__all__ = ["LINE_COLUMNS", "WORKBOOK_SUFFIXES", "read_lines"]
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+"""A lines path with one of these suffixes is a workbook: its ``plan_lines`` sheet is read."""
 
 LINE_COLUMNS = {
     "party": "party holding the line (the commissioner or a provider), text",
@@ -46,7 +51,8 @@ def read_lines(
     Parameters
     ----------
     lines : pandas.DataFrame or str or Path
-        The lines, or a CSV file of them (columns in :data:`LINE_COLUMNS`).
+        The lines, a CSV file of them (columns in :data:`LINE_COLUMNS`), or a
+        workbook (``.xlsx``) whose ``plan_lines`` sheet holds them.
     parties : list of str
         The agreement's parties; every line's party must be one of them.
     need_actual : bool
@@ -68,6 +74,8 @@ def read_lines(
         column.
     """
     file: str | None = None
+    if isinstance(lines, (str, Path)) and Path(lines).suffix.lower() in WORKBOOK_SUFFIXES:
+        return _read_lines_sheet(Path(lines), parties, need_actual=need_actual)
     if isinstance(lines, (str, Path)):
         file = str(lines)
         try:
@@ -154,6 +162,26 @@ def read_lines(
             **_where(file, i, labels[i]),
         )
     return out
+
+
+def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> pd.DataFrame:
+    """Validate a workbook's ``plan_lines`` sheet, naming the sheet and cell of a problem."""
+    from capitation.excel.agreement_workbook import PLAN_LINES_SHEET, read_plan_lines_sheet
+
+    if not path.exists():
+        raise InputError("lines workbook not found", file=path)
+    sheet = read_plan_lines_sheet(path)  # values in the wrong form are named by cell here
+    try:
+        return read_lines(sheet.frame, parties, need_actual=need_actual)
+    except InputError as error:
+        # The frame's index is the worksheet row, so "lines index 5" is row 5 of the sheet.
+        match = re.fullmatch(r"lines index (\d+)", error.key or "")
+        if match is None:
+            raise InputError(
+                error.reason, file=path, sheet=PLAN_LINES_SHEET, column=error.column
+            ) from None
+        cell = sheet.cell(int(match.group(1)), error.column)
+        raise InputError(error.reason, file=path, sheet=PLAN_LINES_SHEET, cell=cell) from None
 
 
 def _flags(raw: pd.Series, file: str | None, labels: pd.Index) -> np.ndarray:

@@ -53,6 +53,8 @@ class LineTerms:
         Rates; 0 for a block, 1 for the commissioner's own lines.
     tolerance_pence : numpy.ndarray
         R(tolerance × planned_gbp), int64 pence; 0 on own lines.
+    tolerance : numpy.ndarray
+        The tolerance as a fraction of planned value; 0 on own lines and blocks.
     own : numpy.ndarray
         True for the commissioner's own lines.
     rule : numpy.ndarray
@@ -69,6 +71,7 @@ class LineTerms:
     tolerance_pence: np.ndarray
     own: np.ndarray
     rule: np.ndarray
+    tolerance: np.ndarray
 
 
 def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
@@ -161,6 +164,7 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
         tolerance_pence=round_half_away_pence(tolerance * planned_pence),
         own=own,
         rule=rule,
+        tolerance=tolerance,
     )
 
 

@@ -32,6 +32,7 @@ from capitation.excel.model_schema import (
     ABOUT,
     ARRAY_SHEETS,
     CHOICES,
+    FRACTION_BOUNDS,
     YEARS_OF,
     base_key,
     flatten,
@@ -330,10 +331,12 @@ def _validate(sheet, row: int, col: int, section: str, key: str,
             "validate": "list", "source": list(choices),
             "error_message": f"{base}: one of {', '.join(choices)}"})
     elif kind_of(section, base) == "fraction":
+        low, high = FRACTION_BOUNDS.get(section, (-1.0, 1.0))
         sheet.data_validation(row, col, last_row, col, {
-            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 1,
+            "validate": "decimal", "criteria": "between", "minimum": low, "maximum": high,
             "error_title": "A fraction",
-            "error_message": "Type a fraction such as 0.05, or 5% (not 5)."})
+            "error_message": f"Type a fraction from {low:g} to {high:g} such as 0.05, or 5% "
+                             "(not 5)."})
 
 
 def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats: dict) -> None:

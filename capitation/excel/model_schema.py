@@ -15,6 +15,11 @@ either, a key's value is spread over several rows (or columns) when it is:
 
 Input files named in the model (the population table, baselines, cost
 weights, ...) are sheets of the workbook: the key's value is the sheet's name.
+
+A risk share agreement workbook (:mod:`capitation.excel.agreement_workbook`)
+follows the same conventions; its sections (``agreement``, ``pool``,
+``party``, ``loss_band``, ``gain_band``, ``marginal_rate``) are described
+here too, so the writer and reader treat both alike.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from dataclasses import dataclass
 from capitation.model_file import CONVENTIONS, METHODS, year_suffix
 
 __all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "PER_YEAR", "LISTS", "TEXT", "FRACTIONS",
-           "FILES", "CHOICES", "ABOUT", "kind_of", "flatten", "Cell", "unflatten",
-           "convert", "Problem"]
+           "FRACTION_BOUNDS", "FILES", "CHOICES", "ABOUT", "POOL_MODES", "kind_of", "flatten",
+           "Cell", "unflatten", "convert", "Problem"]
 
 KEY_VALUE_SHEETS = ("model", "population", "pace_of_change", "service_budget")
 #: Array sheet → (TOML table holding the array or None for the top level, key of the array).
@@ -54,6 +59,11 @@ TEXT = {
     "service_budget": {"name", "baseline_year", "years", "lines", "new_services"},
     "line": {"provider", "pod"},
     "new_service": {"provider", "name"},
+    # risk share agreement
+    "agreement": {"name", "year", "commissioner"},
+    "pool": {"mode", "residual"},
+    "party": {"name"},
+    "marginal_rate": {"party", "pod"},
 }
 NUMBERS = {
     "model": {"envelope_gbp"},
@@ -63,6 +73,9 @@ NUMBERS = {
     "line": {"activity", "price_gbp", "fixed", "semi_fixed", "variable", "fixed_release_years",
              "semi_fixed_release_years", "activity_change"},
     "new_service": {"patients", "cost_per_patient_gbp"},
+    # risk share agreement
+    "pool": {"budget_gbp"},
+    "party": {"max_loss_gbp", "max_gain_gbp"},
 }
 #: Fractions: 0.05 means 5%; a value above 1 (up to 100) is a percentage typed by mistake.
 FRACTIONS = {
@@ -70,7 +83,15 @@ FRACTIONS = {
     "pace_of_change": {"min_growth", "max_growth"},
     "service_budget": {"growth", "price_uplift", "stranded_support"},
     "line": {"fixed", "semi_fixed", "variable", "activity_change"},
+    # risk share agreement
+    "party": {"influence", "max_loss", "max_gain"},
+    "loss_band": {"upto", "shares"},
+    "gain_band": {"upto", "shares"},
+    "marginal_rate": {"above_plan", "below_plan", "tolerance"},
 }
+#: Range of a fraction cell's data validation, by section (default -1 to 1: growth may fall).
+FRACTION_BOUNDS = {section: (0.0, 1.0) for section in
+                   ("party", "loss_band", "gain_band", "marginal_rate")}
 #: Keys whose value is a file: in a workbook, the name of a sheet holding the table.
 FILES = {
     "population": {"file", "register", "practices"},
@@ -78,7 +99,10 @@ FILES = {
     "pace_of_change": {"baseline"},
     "service_budget": {"lines", "new_services"},
 }
-CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS}
+#: A risk share pool's modes (risk_share.agreement.POOL_MODES; a test keeps the two equal).
+POOL_MODES = ("corridor", "first_dollar")
+CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS,
+           ("pool", "mode"): POOL_MODES}
 ABOUT = {
     ("model", "name"): "name of the model, shown on results",
     ("model", "year"): 'first financial year, like "2025/26"',
@@ -98,6 +122,15 @@ ABOUT = {
     ("service_budget", "growth"): "demographic growth a year (fraction)",
     ("service_budget", "price_uplift"): "price uplift a year (fraction)",
     ("service_budget", "stranded_support"): "share of stranded cost funded (0 to 1)",
+    ("agreement", "name"): "title of the agreement",
+    ("agreement", "year"): 'financial year, like "2018/19"',
+    ("agreement", "commissioner"): "party that pays the plan and holds the pooled variance "
+                                   "before sharing",
+    ("pool", "budget_gbp"): "pool budget (£): band bounds and cap fractions refer to it",
+    ("pool", "mode"): "corridor (each slice at its band's shares) or first_dollar (all of "
+                      "it at the shares of the band it falls in)",
+    ("pool", "residual"): "party that takes what a capped party cannot (blank: the "
+                          "commissioner); it may have no cap",
 }
 
 _YEAR_KEY = re.compile(r"^(.+)_(\d{4})_(\d{2})$")

@@ -9,7 +9,8 @@ overwrite with its own figures:
 - ``service_budget.xlsx``: the capitated MSK budget of domain.md section 6.2;
 - ``risk_share_agreement.xlsx``: the risk share agreement and plan lines of
   domain.md section 8 (sheets ``agreement``, ``party``, ``pool``,
-  ``loss_band``, ``gain_band``, ``marginal_rate``, ``plan_lines``).
+  ``loss_band``, ``gain_band``, ``marginal_rate``, ``plan_lines``), read by
+  ``risk_share.Agreement.from_excel`` and ``risk-share settle``.
 
 The files carry no version and no run time, so regenerating them gives the
 same cells (``tests/capitation/test_excel_templates.py`` checks this).
@@ -24,16 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from capitation.excel.agreement_workbook import AGREEMENT_ARRAYS, write_agreement_workbook
 from capitation.excel.model_export import write_model_workbook
 
 __all__ = ["TEMPLATES", "write_templates", "AGREEMENT_ARRAYS"]
 
 TEMPLATES = ("allocation_model.xlsx", "service_budget.xlsx", "risk_share_agreement.xlsx")
-
-#: Sheets of the arrays of tables of a risk share agreement.
-AGREEMENT_ARRAYS = {"party": (None, "party"), "loss_band": ("pool", "loss_band"),
-                    "gain_band": ("pool", "gain_band"),
-                    "marginal_rate": (None, "marginal_rate")}
 
 _PRACTICES = pd.DataFrame({
     "practice_code": ["P001", "P002", "P003", "P004", "P005", "P006"],
@@ -117,16 +114,6 @@ _PLAN_LINES = pd.DataFrame({
     "price_gbp": [155.0, 4_100.0, 2_500.0, 122.0, 4_000.0],
 })
 
-_AGREEMENT_INSTRUCTIONS = [
-    "Risk share agreement workbook: every sheet but this one is an input.",
-    "",
-    "Key/value sheets (agreement, pool): the key in column A, its value in column B.",
-    "Table sheets (party, loss_band, gain_band, marginal_rate): one row per entry.",
-    "A band's shares are one column per party: shares:CCG, shares:Acute trust.",
-    "Influence, shares, rates, tolerance and band bounds are fractions: 0.05 is 5%, never 5.",
-    "plan_lines: planned and actual activity and price per party and point of delivery.",
-]
-
 
 def write_templates(folder: str | Path) -> list[Path]:
     """Write every template into ``folder``.
@@ -150,9 +137,7 @@ def write_templates(folder: str | Path) -> list[Path]:
         written = [
             write_model_workbook(_ALLOCATION, base, folder / TEMPLATES[0]),
             write_model_workbook(_SERVICE_BUDGET, base, folder / TEMPLATES[1]),
-            write_model_workbook(_AGREEMENT, base, folder / TEMPLATES[2],
-                                 arrays=AGREEMENT_ARRAYS, tables={"plan_lines": _PLAN_LINES},
-                                 instructions=_AGREEMENT_INSTRUCTIONS),
+            write_agreement_workbook(_AGREEMENT, folder / TEMPLATES[2], _PLAN_LINES),
         ]
     return written
 

@@ -1,0 +1,408 @@
+"""Settlement workbook: ``settled_lines``, ``parties`` and ``agreement_terms``, with live formulas.
+
+A risk share settlement (domain.md sections 7 and 8) as a workbook a finance
+team can audit. Every figure the settlement derives is a live formula over
+the cells it comes from, and caches the value Python computed, so readers
+that do not calculate see the same numbers as Excel or LibreOffice. R(x) is
+``ROUND(x, 2)``; "V" is the pooled variance on ``agreement_terms``.
+
+``settled_lines`` (one row per plan line; the line number in column A, then
+the settlement's line columns, then ``above_plan``, ``below_plan``,
+``tolerance`` and ``excess_gbp``, the rates as cells of the row)::
+
+    planned_gbp           = ROUND(planned_activity × price_gbp, 2)
+    actual_gbp            = ROUND(actual_activity × price_gbp, 2)
+    variance_gbp          = ROUND(actual_gbp − planned_gbp, 2)
+    tolerance_gbp         = ROUND(tolerance × planned_gbp, 2)
+    excess_gbp            = SIGN(v) × MAX(0, ROUND(|v| − tolerance_gbp, 2))
+    marginal_rate         = above_plan if v > 0, below_plan if v < 0, else 1 on an
+                            own line and 0 otherwise
+    marginal_payment_gbp  = ROUND(marginal_rate × excess_gbp, 2)
+
+(The commissioner's own lines carry rates 1 and tolerance 0, so their
+payment is their variance; a block carries rates 0.)
+
+``agreement_terms``: the parameters the formulas need (budget, mode,
+commissioner, residual), V = SUM of the marginal payments, one row per band
+(bounds in pounds and the band's slice of V; shares one column per party),
+and each party's cap and collar in pounds.
+
+    upper_gbp  = ROUND(upto × budget_gbp, 8)        lower_gbp = the previous band's upper
+    slice_gbp  corridor:     the part of |V| between lower and upper, signed like V
+               first_dollar: V when |V| is in (lower, upper], else 0
+    (loss bands when V > 0, gain bands when V < 0)
+
+``parties`` (one row per party, agreement order; the four settlement columns,
+then one column per band, ``band_share_gbp`` and ``unrounded_pool_share_gbp``)::
+
+    variance_before_pool_gbp  provider: SUMIFS(variance) − SUMIFS(payment) over its lines;
+                              commissioner: V
+    <side>_band_<k>_gbp       = slice_gbp × the party's share of the band
+    band_share_gbp            = SUM of its band columns
+    unrounded_pool_share_gbp  capped: MIN(band share, cap) (a loss) or −MIN(−band share,
+                              collar) (a gain); residual: its band share plus what every
+                              capped party gave up; others: the band share
+    pool_share_gbp            a value: rounded by largest remainder (no formula does that)
+    final_position_gbp        provider: before + pool share; commissioner: pool share
+    pool_transfer_gbp         = final − before
+
+A party name that ``SUMIFS`` would read as a pattern or a comparison (``*``,
+``?``, ``~``, a leading ``=``, ``<``, ``>``, or a name equal to another but for
+case) is matched exactly with ``SUMPRODUCT(--EXACT(...))`` instead. Text from
+the inputs (party names, PODs) is always written as text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from capitation.excel.tables import MONEY_FORMAT, write_cell
+from capitation.files import write_atomically
+
+__all__ = ["SettlementSheets", "write_settlement_workbook", "LINES_SHEET", "PARTIES_SHEET",
+           "TERMS_SHEET", "TERM_ROWS"]
+
+LINES_SHEET = "settled_lines"
+PARTIES_SHEET = "parties"
+TERMS_SHEET = "agreement_terms"
+#: Rows of the key/value block of ``agreement_terms`` (row 1 is the header).
+TERM_ROWS = ("name", "year", "commissioner", "residual", "mode", "budget_gbp",
+             "pooled_variance_gbp")
+_TERM_ABOUT = {
+    "budget_gbp": "pool budget: band bounds and cap fractions refer to it",
+    "pooled_variance_gbp": "V: the sum of the marginal payments (positive = loss)",
+    "mode": "corridor: each slice at its band's shares; first_dollar: all of V at the "
+            "shares of the band it falls in",
+    "residual": "takes what a capped party cannot",
+}
+_LINE_FORMULAS = {
+    "planned_gbp": "=ROUND({planned_activity}{r}*{price_gbp}{r},2)",
+    "actual_gbp": "=ROUND({actual_activity}{r}*{price_gbp}{r},2)",
+    "variance_gbp": "=ROUND({actual_gbp}{r}-{planned_gbp}{r},2)",
+    "tolerance_gbp": "=ROUND({tolerance}{r}*{planned_gbp}{r},2)",
+    "excess_gbp": ("=SIGN({variance_gbp}{r})"
+                   "*MAX(0,ROUND(ABS({variance_gbp}{r})-{tolerance_gbp}{r},2))"),
+    "marginal_rate": ('=IF({variance_gbp}{r}>0,{above_plan}{r},IF({variance_gbp}{r}<0,'
+                      '{below_plan}{r},IF({rate_rule}{r}="own line",1,0)))'),
+    "marginal_payment_gbp": "=ROUND({marginal_rate}{r}*{excess_gbp}{r},2)",
+}
+_FRACTION_COLUMNS = {"marginal_rate", "above_plan", "below_plan", "tolerance", "upto",
+                     "max_loss", "max_gain"}
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.,&'()/-]*")
+_BANDS_HEADER_ROW = len(TERM_ROWS) + 2  # zero-based: one blank row after the key/value block
+
+
+@dataclass(frozen=True, eq=False)
+class SettlementSheets:
+    """What a settlement workbook shows, computed by the caller (``risk_share``).
+
+    Attributes
+    ----------
+    lines : pandas.DataFrame
+        Index ``line``; party, pod, planned_activity, actual_activity,
+        price_gbp, fixed, planned_gbp, actual_gbp, variance_gbp, rate_rule,
+        tolerance_gbp, marginal_rate, marginal_payment_gbp (the settlement's
+        lines, in that order), then above_plan, below_plan, tolerance (the
+        rates of the line: 1, 1, 0 on own lines; 0, 0, 0 on a block) and
+        excess_gbp.
+    parties : pandas.DataFrame
+        Index ``party`` (agreement order); variance_before_pool_gbp,
+        pool_share_gbp, final_position_gbp, pool_transfer_gbp, then one
+        ``<side>_band_<k>_gbp`` column per band of :attr:`bands` (in its
+        order), band_share_gbp and unrounded_pool_share_gbp.
+    terms : dict
+        name, year, commissioner, residual, mode (``corridor`` or
+        ``first_dollar``), budget_gbp and pooled_variance_gbp.
+    bands : pandas.DataFrame
+        One row per band, loss bands then gain bands: side (``loss`` or
+        ``gain``), band (from 1), upto (NaN on the last), lower_gbp,
+        upper_gbp (NaN on the last), slice_gbp, then one share column per
+        party (``share:<party>``, agreement order).
+    caps : pandas.DataFrame
+        Index ``party`` (agreement order): max_loss, max_gain (fractions of
+        the budget, NaN when none or given in pounds), loss_cap_gbp,
+        gain_collar_gbp (NaN when none).
+    """
+
+    lines: pd.DataFrame
+    parties: pd.DataFrame
+    terms: dict
+    bands: pd.DataFrame
+    caps: pd.DataFrame
+
+
+def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Path:
+    """Write a settlement workbook with live formulas, atomically.
+
+    Parameters
+    ----------
+    sheets : SettlementSheets
+        The settlement's tables and the agreement's terms.
+    path : str or Path
+        Output ``.xlsx``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+
+    def write(tmp: Path) -> None:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
+                                              "strings_to_urls": False,
+                                              "strings_to_numbers": False,
+                                              "nan_inf_to_errors": True})
+        formats = {
+            "header": book.add_format({"bold": True, "bottom": 1}),
+            "money": book.add_format({"num_format": MONEY_FORMAT}),
+            "fraction": book.add_format({"num_format": "0.00##%"}),
+            "number": book.add_format({"num_format": "#,##0.######"}),
+            "about": book.add_format({"italic": True, "font_color": "#595959"}),
+        }
+        lines = book.add_worksheet(LINES_SHEET)
+        parties = book.add_worksheet(PARTIES_SHEET)
+        terms = book.add_worksheet(TERMS_SHEET)
+        line_cols = _write_lines(lines, sheets.lines, formats)
+        layout = _write_terms(terms, sheets, line_cols, formats)
+        _write_parties(parties, sheets, line_cols, layout, formats)
+        book.close()
+
+    return write_atomically(path, write)
+
+
+def _format(column: str, formats: dict):
+    if column.endswith("_gbp"):
+        return formats["money"]
+    if column in _FRACTION_COLUMNS or column.startswith("share:"):
+        return formats["fraction"]
+    if column.endswith("_activity"):
+        return formats["number"]
+    return None
+
+
+def _cached(value: object) -> float | str:
+    """Return a formula cell's cached result: Python's number, or "" for a blank (NaN)."""
+    number = float(value)
+    return "" if math.isnan(number) else number
+
+
+def _header(sheet, row: int, names: list[str], formats: dict) -> None:
+    for c, name in enumerate(names):
+        sheet.write_string(row, c, str(name), formats["header"])
+
+
+def _write_lines(sheet, frame: pd.DataFrame, formats: dict) -> dict[str, str]:
+    """Write ``settled_lines``; return column name → letter."""
+    flat = frame.reset_index()
+    names = [str(c) for c in flat.columns]
+    letters = {name: xl_col_to_name(c) for c, name in enumerate(names)}
+    _header(sheet, 0, names, formats)
+    for c, name in enumerate(names):
+        values = flat[name].to_numpy(dtype=object)
+        fmt = _format(name, formats)
+        template = _LINE_FORMULAS.get(name)
+        for r, value in enumerate(values, start=1):
+            if template is None:
+                write_cell(sheet, r, c, value, fmt)
+            else:
+                sheet.write_formula(r, c, template.format(r=r + 1, **letters), fmt,
+                                    _cached(value))
+    sheet.freeze_panes(1, 1)
+    sheet.set_column(0, len(names) - 1, 16)
+    return letters
+
+
+@dataclass(frozen=True)
+class _TermsLayout:
+    """Absolute references on ``agreement_terms`` that the parties sheet uses."""
+
+    variance: str
+    band_slice: dict[tuple[str, int], str]
+    band_share: dict[tuple[str, int, str], str]
+    loss_cap: dict[str, str]
+    gain_collar: dict[str, str]
+
+
+def _ref(column: int, row: int) -> str:
+    """Absolute reference on agreement_terms (zero-based column and row)."""
+    return f"{TERMS_SHEET}!${xl_col_to_name(column)}${row + 1}"
+
+
+def _write_terms(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
+                 formats: dict) -> _TermsLayout:
+    terms = sheets.terms
+    _header(sheet, 0, ["item", "value", "about"], formats)
+    row_of = {key: r for r, key in enumerate(TERM_ROWS, start=1)}
+    n_lines = len(sheets.lines)
+    payments = line_cols["marginal_payment_gbp"]
+    for key, r in row_of.items():
+        sheet.write_string(r, 0, key)
+        if key == "pooled_variance_gbp":
+            sheet.write_formula(
+                r, 1, f"=ROUND(SUM({LINES_SHEET}!${payments}$2:${payments}${n_lines + 1}),2)",
+                formats["money"], _cached(terms[key]))
+        else:
+            write_cell(sheet, r, 1, terms[key], _format(key, formats))
+        if key in _TERM_ABOUT:
+            sheet.write_string(r, 2, _TERM_ABOUT[key], formats["about"])
+    budget = f"$B${row_of['budget_gbp'] + 1}"
+    variance = f"$B${row_of['pooled_variance_gbp'] + 1}"
+    corridor = terms["mode"] == "corridor"
+
+    bands = sheets.bands.reset_index(drop=True)
+    names = [str(c) for c in bands.columns]
+    col = {name: c for c, name in enumerate(names)}
+    letter = {name: xl_col_to_name(c) for c, name in enumerate(names)}
+    top = _BANDS_HEADER_ROW
+    _header(sheet, top, names, formats)
+    band_slice, band_share = {}, {}
+    for i in range(len(bands)):
+        r = top + 1 + i
+        side, k = str(bands.at[i, "side"]), int(bands.at[i, "band"])
+        last = i + 1 == len(bands) or str(bands.at[i + 1, "side"]) != side
+        sign = ">" if side == "loss" else "<"
+        lower, upper = f"{letter['lower_gbp']}{r + 1}", f"{letter['upper_gbp']}{r + 1}"
+        for name in names:
+            value = bands.at[i, name]
+            fmt = _format(name, formats)
+            if name == "lower_gbp" and k > 1:
+                sheet.write_formula(r, col[name], f"={letter['upper_gbp']}{r}", fmt,
+                                    _cached(value))
+            elif name == "upper_gbp" and not last:
+                sheet.write_formula(r, col[name],
+                                    f"=ROUND({letter['upto']}{r + 1}*{budget},8)", fmt,
+                                    _cached(value))
+            elif name == "slice_gbp":
+                if corridor:
+                    piece = (f"MAX(ABS({variance})-{lower},0)" if last else
+                             f"MIN(MAX(ABS({variance})-{lower},0),{upper}-{lower})")
+                    signed = piece if side == "loss" else f"-{piece}"
+                    formula = f"=IF({variance}{sign}0,{signed},0)"
+                else:
+                    inside = f"ABS({variance})>{lower}" + ("" if last else
+                                                          f",ABS({variance})<={upper}")
+                    formula = f"=IF(AND({variance}{sign}0,{inside}),{variance},0)"
+                sheet.write_formula(r, col[name], formula, fmt, _cached(value))
+            else:
+                write_cell(sheet, r, col[name], value, fmt)
+        band_slice[(side, k)] = _ref(col["slice_gbp"], r)
+        for name in names:
+            if name.startswith("share:"):
+                band_share[(side, k, name[len("share:"):])] = _ref(col[name], r)
+
+    caps = sheets.caps.reset_index()
+    cap_names = [str(c) for c in caps.columns]
+    cap_col = {name: c for c, name in enumerate(cap_names)}
+    cap_top = top + len(bands) + 2
+    _header(sheet, cap_top, cap_names, formats)
+    loss_cap, gain_collar = {}, {}
+    for i in range(len(caps)):
+        r = cap_top + 1 + i
+        party = str(caps.iloc[i, 0])
+        for name in cap_names:
+            value = caps.at[i, name]
+            fmt = _format(name, formats)
+            fraction = {"loss_cap_gbp": "max_loss", "gain_collar_gbp": "max_gain"}.get(name)
+            if fraction is not None and not pd.isna(caps.at[i, fraction]):
+                fraction_cell = f"{xl_col_to_name(cap_col[fraction])}{r + 1}"
+                sheet.write_formula(r, cap_col[name], f"=ROUND({fraction_cell}*{budget},8)",
+                                    fmt, _cached(value))
+            else:
+                write_cell(sheet, r, cap_col[name], value, fmt)
+        if not pd.isna(caps.at[i, "loss_cap_gbp"]):
+            loss_cap[party] = _ref(cap_col["loss_cap_gbp"], r)
+        if not pd.isna(caps.at[i, "gain_collar_gbp"]):
+            gain_collar[party] = _ref(cap_col["gain_collar_gbp"], r)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, max(len(names), len(cap_names)), 16)
+    return _TermsLayout(variance=_ref(1, row_of["pooled_variance_gbp"]),
+                        band_slice=band_slice, band_share=band_share, loss_cap=loss_cap,
+                        gain_collar=gain_collar)
+
+
+def _matched_by_sumifs(name: str, names: list[str]) -> bool:
+    """Whether SUMIFS with the name as its criterion matches exactly this party's lines."""
+    folded = [n.casefold() for n in names]
+    return bool(_PLAIN_NAME.fullmatch(name)) and folded.count(name.casefold()) == 1
+
+
+def _write_parties(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
+                   layout: _TermsLayout, formats: dict) -> None:
+    frame = sheets.parties
+    flat = frame.reset_index()
+    names = [str(c) for c in flat.columns]
+    letter = {name: xl_col_to_name(c) for c, name in enumerate(names)}
+    _header(sheet, 0, names, formats)
+    parties = [str(p) for p in frame.index]
+    n_lines = len(sheets.lines)
+
+    def lines_range(column: str) -> str:
+        c = line_cols[column]
+        return f"{LINES_SHEET}!${c}$2:${c}${n_lines + 1}"
+
+    band_columns = [n for n in names if re.fullmatch(r"(loss|gain)_band_\d+_gbp", n)]
+    commissioner = str(sheets.terms["commissioner"])
+    residual = str(sheets.terms["residual"])
+    capped = [p for p in parties if p in layout.loss_cap or p in layout.gain_collar]
+    row_of = {p: r for r, p in enumerate(parties, start=2)}
+    for i, party in enumerate(parties):
+        r = i + 2
+        cell = {n: f"{letter[n]}{r}" for n in names}
+        formulas: dict[str, str] = {}
+        if party == commissioner:
+            formulas["variance_before_pool_gbp"] = f"={layout.variance}"
+            formulas["final_position_gbp"] = f"={cell['pool_share_gbp']}"
+        else:
+            party_range = lines_range("party")
+            if _matched_by_sumifs(party, parties):
+                formulas["variance_before_pool_gbp"] = (
+                    f"=SUMIFS({lines_range('variance_gbp')},{party_range},$A{r})"
+                    f"-SUMIFS({lines_range('marginal_payment_gbp')},{party_range},$A{r})")
+            else:
+                formulas["variance_before_pool_gbp"] = (
+                    f"=SUMPRODUCT(--EXACT({party_range},$A{r}),"
+                    f"{lines_range('variance_gbp')}-{lines_range('marginal_payment_gbp')})")
+            formulas["final_position_gbp"] = (f"={cell['variance_before_pool_gbp']}"
+                                              f"+{cell['pool_share_gbp']}")
+        formulas["pool_transfer_gbp"] = (f"={cell['final_position_gbp']}"
+                                         f"-{cell['variance_before_pool_gbp']}")
+        for name in band_columns:
+            side, _, k, _ = name.split("_")
+            formulas[name] = (f"={layout.band_slice[(side, int(k))]}"
+                              f"*{layout.band_share[(side, int(k), party)]}")
+        band = cell["band_share_gbp"]
+        formulas["band_share_gbp"] = (f"=SUM({cell[band_columns[0]]}:{cell[band_columns[-1]]})"
+                                      if band_columns else "=0")
+        cap, collar = layout.loss_cap.get(party), layout.gain_collar.get(party)
+        if cap and collar:
+            unrounded = f"=IF({band}>0,MIN({band},{cap}),-MIN(-{band},{collar}))"
+        elif cap:
+            unrounded = f"=IF({band}>0,MIN({band},{cap}),{band})"
+        elif collar:
+            unrounded = f"=IF({band}<0,-MIN(-{band},{collar}),{band})"
+        elif party == residual:
+            given_up = "".join(
+                f"+({letter['band_share_gbp']}{row_of[p]}"
+                f"-{letter['unrounded_pool_share_gbp']}{row_of[p]})" for p in capped)
+            unrounded = f"={band}{given_up}"
+        else:
+            unrounded = f"={band}"
+        formulas["unrounded_pool_share_gbp"] = unrounded
+        sheet.write_string(r - 1, 0, party)
+        for c, name in enumerate(names[1:], start=1):
+            value = flat.at[i, name]
+            fmt = _format(name, formats)
+            if name in formulas:
+                sheet.write_formula(r - 1, c, formulas[name], fmt, _cached(value))
+            else:
+                write_cell(sheet, r - 1, c, value, fmt)  # pool_share_gbp: largest remainder
+    sheet.freeze_panes(1, 1)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, len(names) - 1, 18)
