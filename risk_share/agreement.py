@@ -363,7 +363,7 @@ class Agreement:
         correlation: float | np.ndarray = 0.0,
         seed: int | None = None,
         distribution: str = "lognormal",
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | bool | None = None,
     ) -> Simulation:
         """Simulate ``n`` outturns and settle each (domain.md §9).
 

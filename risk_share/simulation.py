@@ -367,7 +367,7 @@ def simulate(
     correlation: float | np.ndarray = 0.0,
     seed: int | None = None,
     distribution: str = "lognormal",
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | bool | None = None,
 ) -> Simulation:
     """Simulate and settle ``n`` outturns of the plan (domain.md §9).
 
@@ -389,8 +389,9 @@ def simulate(
         Seed of ``numpy.random.default_rng``; a fixed seed gives the same scenarios.
     distribution : {"lognormal", "normal"}
         Distribution of the activity multipliers.
-    progress : callable, optional
-        Called with the number of scenarios settled after each step.
+    progress : callable or bool, optional
+        Called with the number of scenarios settled after each step; ``True``
+        shows a tqdm.auto progress bar (a widget in Jupyter).
 
     Returns
     -------
@@ -413,6 +414,14 @@ def simulate(
     matrix = _correlation_matrix(correlation, varying)
     factor = correlation_factor(matrix)
 
+    bar = None
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="scenarios", unit="scenario")
+        progress = bar.update
+    elif progress is False:
+        progress = None
     rng = np.random.default_rng(seed)
     epsilon = rng.standard_normal((n, int(varying.sum())))
     pool = pool_terms(agreement)
@@ -434,6 +443,8 @@ def simulate(
         share[start:stop] = settled.pool_share
         if progress is not None:
             progress(stop - start)
+    if bar is not None:
+        bar.close()
     return Simulation._from_pence(
         agreement,
         pooled,

@@ -194,3 +194,18 @@ def test_summary_statistics(agreement):
     assert ccg["cvar95_gbp"] == pytest.approx(30_000)
     assert summary.loc["Trust", "cvar95_gbp"] == pytest.approx(250)
     assert summary.loc["Trust", "p_loss"] == 1.0
+
+
+def test_progress_bar_and_callback_change_nothing():
+    import risk_share
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2] / "models"
+    agreement = risk_share.Agreement.from_toml(root / "msk_agreement.toml")
+    lines = root / "msk_outturn.csv"
+    seen = []
+    plain = agreement.simulate(lines, n=3_000, cv=0.05, seed=7)
+    counted = agreement.simulate(lines, n=3_000, cv=0.05, seed=7, progress=seen.append)
+    barred = agreement.simulate(lines, n=3_000, cv=0.05, seed=7, progress=True)
+    assert sum(seen) == 3_000
+    pd.testing.assert_frame_equal(plain.positions, counted.positions)
+    pd.testing.assert_frame_equal(plain.positions, barred.positions)
