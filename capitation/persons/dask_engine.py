@@ -1,9 +1,13 @@
 """The Dask engine: the same figures as the pandas engine, on partitions across a cluster.
 
-Each Parquet part is one partition, read lazily and validated on a worker
-(errors name the part). Partitions are kept in the workers' memory for the
-run. Nothing person-level comes back to the driver except the few persons
-near a tier boundary:
+Each Parquet part is read and validated by one task on a worker (errors
+name the part), and the validated frames stay in the workers' memory for the
+run as futures. Every pass maps a function straight over those futures
+(``Client.map``: no task graph to build or optimise) and counts by
+:func:`numpy.bincount` over integer keys (:mod:`capitation.persons.counting`),
+never by sorting persons. The first pass (persons, id ranges and the first
+risk-rank histogram) follows each part's read at once. Nothing person-level
+comes back to the driver except the few persons near a tier boundary:
 
 - Risk rank (domain.md §2.2) without a global sort: a histogram pass over the
   top bits of the order key finds the bin holding each tier's first rank;
@@ -34,6 +38,7 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.persons.budgets import BudgetPlan, budget_frame
+from capitation.persons.counting import count_keys
 from capitation.persons.run import PersonsRun
 from capitation.persons.tiers import TierBoundaries, assign_tiers, rank_boundaries
 from capitation.persons.weights import combine_cells, count_cells, person_need
@@ -99,40 +104,47 @@ def _meta(reader, part: Path) -> pd.DataFrame:
 # -- functions run on the workers, one partition at a time -------------------------
 
 
-def _part_stats(frame: pd.DataFrame) -> tuple:
+def _part_stats(frame: pd.DataFrame, shift: int | None) -> tuple:
+    """Persons, lowest and highest person_id; with ``shift``, the first histogram pass too."""
     ids = frame["person_id"].to_numpy()
+    hist = None if shift is None else _histogram(frame, [(64, 0)], shift, None)
     if len(ids) == 0:
-        return 0, None, None
-    return len(ids), ids.min(), ids.max()
+        return 0, None, None, hist
+    return len(ids), ids.min(), ids.max(), hist
 
 
-def _measure(frame: pd.DataFrame, need: tuple | None) -> np.ndarray | None:
-    """Each person's measure: None for a count, else its need in pence."""
+def _measure(frame: pd.DataFrame, need: tuple | None, rows: np.ndarray | slice
+             ) -> np.ndarray | None:
+    """Measure of the persons at ``rows``: None for a count, else each one's need in pence."""
     if need is None:
         return None
     factors, weights, bounds = need
-    tier = (frame["tier"].to_numpy(np.int64) if "tier" in frame.columns else
-            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(), bounds))
-    return person_need(factors, weights, frame["practice"].to_numpy(np.int64),
-                       frame["sex"].to_numpy(np.int64), frame["age"].to_numpy(np.int64),
-                       tier.astype(np.int64))
+    tier = (frame["tier"].to_numpy()[rows] if "tier" in frame.columns else
+            assign_tiers(frame["u"].to_numpy()[rows], frame["person_id"].to_numpy()[rows],
+                         bounds))
+    return person_need(factors, weights, frame["practice"].to_numpy()[rows],
+                       frame["sex"].to_numpy()[rows], frame["age"].to_numpy()[rows], tier)
+
+
+def _in_group(u: np.ndarray, shift: int, prefix: int) -> np.ndarray | slice:
+    """Rows whose key starts with ``prefix`` (the key's bits above ``shift``); all at 64."""
+    if shift >= 64:
+        return slice(None)
+    return np.flatnonzero((u >> np.uint64(shift)) == np.uint64(prefix))
 
 
 def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
                need: tuple | None) -> pd.DataFrame:
     """Count (and need) per bin of key bits, for persons in each (prefix shift, prefix) group."""
     u = frame["u"].to_numpy()
-    measure = _measure(frame, need)
     out = []
     for g, (pshift, prefix) in enumerate(groups):  # a loop over a few boundaries
-        mask = slice(None) if pshift >= 64 else (u >> np.uint64(pshift)) == np.uint64(prefix)
-        bins = u[mask] >> np.uint64(shift)
+        rows = _in_group(u, pshift, prefix)
+        bins, counts, sums = count_keys(u[rows] >> np.uint64(shift), _measure(frame, need, rows))
         if len(bins) == 0:
             continue
-        uniq, inverse, counts = np.unique(bins, return_inverse=True, return_counts=True)
-        sums = (counts.astype(float) if measure is None
-                else np.bincount(inverse, weights=measure[mask], minlength=len(uniq)))
-        out.append(pd.DataFrame({"group": g, "bin": uniq, "count": counts, "measure": sums}))
+        out.append(pd.DataFrame({"group": g, "bin": bins, "count": counts,
+                                 "measure": counts.astype(float) if sums is None else sums}))
     if not out:
         return pd.DataFrame({"group": pd.Series(dtype=np.int64), "bin": pd.Series(dtype=np.uint64),
                              "count": pd.Series(dtype=np.int64),
@@ -144,13 +156,13 @@ def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: tuple | N
              ) -> pd.DataFrame:
     """Persons in each (shift, bin) group: key, person_id and measure."""
     u = frame["u"].to_numpy()
-    measure = _measure(frame, need)
     out = []
     for g, (shift, prefix) in enumerate(groups):
-        mask = (u >> np.uint64(shift)) == np.uint64(prefix)
-        out.append(pd.DataFrame({"group": g, "u": u[mask],
-                                 "person_id": frame["person_id"].to_numpy()[mask],
-                                 "measure": 1.0 if measure is None else measure[mask]}))
+        rows = _in_group(u, shift, prefix)
+        measure = _measure(frame, need, rows)
+        out.append(pd.DataFrame({"group": g, "u": u[rows],
+                                 "person_id": frame["person_id"].to_numpy()[rows],
+                                 "measure": 1.0 if measure is None else measure}))
     return pd.concat(out, ignore_index=True)
 
 
@@ -174,37 +186,41 @@ class DaskPersons(PersonsRun):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.client = self.cluster = None
+        self.frames: list | None = None  # futures of the validated parts, one per part
+        self.meta: pd.DataFrame | None = None
 
     def _compute(self, function, *args) -> list:
-        """Run ``function(partition, *args)`` on every partition; results in partition order."""
-        import dask
+        """Run ``function(frame, *args)`` on the workers holding each part; results in part order.
 
-        tasks = [dask.delayed(function)(part, *args) for part in self.data.to_delayed()]
-        return list(dask.compute(*tasks))
+        Tasks go straight to the part's futures (no task graph to build or
+        optimise), so a pass costs little more than its work.
+        """
+        n = len(self.frames)
+        return self.client.gather(self.client.map(function, self.frames,
+                                                  *[[a] * n for a in args], pure=False))
 
     def read(self) -> None:
         """Read and validate the parts on the workers, rank into tiers and count cells."""
-        import dask.dataframe as dd
-        from distributed import wait
-
         self.client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
         log.info("dask: %s", self.client)
-        meta = _meta(self.reader, self.parts[0])
-        data = dd.from_map(self.reader, self.parts, meta=meta, enforce_metadata=False)
-        self.data = data.persist()
+        self.meta = _meta(self.reader, self.parts[0])
+        self.frames = self.client.map(self.reader, self.parts, pure=False)
         if self.progress:
             from distributed import progress
 
-            progress(self.data)
-        wait(self.data)
-        stats = self._compute(_part_stats)  # raises the first part's InputError, naming it
+            progress(self.frames)
+        ranked = self.spec.risk_tier is None
+        # Each part's stats follow its read at once (no wait for the others). Raises
+        # the first part's InputError, naming it. With scores, also the first
+        # histogram pass of the risk rank.
+        stats = self._compute(_part_stats, _SHIFTS[0] if ranked else None)
         sizes = np.array([s[0] for s in stats], dtype=np.int64)
         self.n = int(sizes.sum())
         self._no_persons_check(self.n)
-        self._check_unique(stats)
+        self._check_unique([s[:3] for s in stats])
         n_tiers = len(self.tiers)
-        if self.spec.risk_tier is None:
-            self.bounds = self._boundaries()
+        if ranked:
+            self.bounds = self._boundaries([s[3] for s in stats])
         parts = self._compute(_cells, self.bounds, n_tiers)
         self.cells = combine_cells(parts, n_tiers)
 
@@ -213,7 +229,10 @@ class DaskPersons(PersonsRun):
         ranges = sorted((lo, hi) for n, lo, hi in stats if n)
         if all(b[0] > a[1] for a, b in zip(ranges, ranges[1:], strict=False)):
             return
-        counts = self.data["person_id"].value_counts(split_out=self.data.npartitions)
+        import dask.dataframe as dd
+
+        data = dd.from_delayed(self.frames, meta=self.meta, verify_meta=False)
+        counts = data["person_id"].value_counts(split_out=data.npartitions)
         dups = counts[counts > 1].head(5, npartitions=-1).index.tolist()
         if not dups:
             return
@@ -224,14 +243,24 @@ class DaskPersons(PersonsRun):
                          file=files[0], column=self.spec.person_id)
 
     def _compute_parts(self, function, *args) -> pd.DataFrame:
-        import dask
+        n = len(self.frames)
+        futures = self.client.map(function, self.frames, *[[a] * n for a in args],
+                                  [p.name for p in self.parts], pure=False)
+        return pd.concat(self.client.gather(futures), ignore_index=True)
 
-        tasks = [dask.delayed(function)(part, *args, path.name)
-                 for part, path in zip(self.data.to_delayed(), self.parts, strict=True)]
-        return pd.concat(dask.compute(*tasks), ignore_index=True)
-
-    def _select(self, targets: list[float], need: tuple | None) -> list[tuple]:
+    def _select(self, targets: list[float], need: tuple | None,
+                first: list[pd.DataFrame] | None = None) -> list[tuple]:
         """First person (in rank order) whose inclusive cumulative measure reaches each target.
+
+        Parameters
+        ----------
+        targets : list of float
+            Cumulative measure to reach (in rank order), one per selection.
+        need : tuple or None
+            (factors, weights, bounds) for need in pence, None to count persons.
+        first : list of pandas.DataFrame, optional
+            The first histogram pass (every person, bins of the top key bits)
+            when it was already made, one frame per partition.
 
         Returns
         -------
@@ -245,7 +274,11 @@ class DaskPersons(PersonsRun):
             if not active:
                 break
             groups = sorted({state[i]["group"] for i in active})
-            hist = pd.concat(self._compute(_histogram, groups, shift, need), ignore_index=True)
+            if first is not None and shift == _SHIFTS[0]:
+                parts = first
+            else:
+                parts = self._compute(_histogram, groups, shift, need)
+            hist = pd.concat(parts, ignore_index=True)
             hist = hist.groupby(["group", "bin"], sort=True)[["count", "measure"]].sum()
             collect: list[tuple[int, int]] = []
             for i in active:
@@ -276,13 +309,15 @@ class DaskPersons(PersonsRun):
                                  s["before_n"] + at)
         return [s["done"] for s in state]
 
-    def _boundaries(self) -> TierBoundaries:
+    def _boundaries(self, first: list[pd.DataFrame] | None = None) -> TierBoundaries:
+        """Boundary keys of the tiers (``first``: the first histogram pass, if made)."""
         ranks = rank_boundaries(self.tiers, self.n)
         starts = ranks[1:-1]
         present = starts < self.n
         wanted = sorted({int(b) for b in starts[present]})
-        found = dict(zip(wanted, self._select([b + 1.0 for b in wanted], None), strict=True))
-        id_dtype = self.data._meta["person_id"].dtype
+        found = dict(zip(wanted, self._select([b + 1.0 for b in wanted], None, first),
+                         strict=True))
+        id_dtype = self.meta["person_id"].dtype
         keys_u = np.zeros(len(starts), dtype=np.uint64)
         keys_id = np.zeros(len(starts), dtype=id_dtype) if id_dtype is not np.dtype(object) else \
             np.array([""] * len(starts), dtype=object)
@@ -305,8 +340,7 @@ class DaskPersons(PersonsRun):
 
     def close(self) -> None:
         """Shut down any cluster this engine started."""
-        if getattr(self, "data", None) is not None:
-            del self.data
+        self.frames = None  # releases the parts held on the workers
         disconnect(self.client, self.cluster)
         self.client = self.cluster = None
 

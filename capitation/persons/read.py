@@ -71,6 +71,41 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
     return f"person_id {text}" + (f" and {more:,} more" if more > 0 else "")
 
 
+def _unique_by_count(ids: np.ndarray) -> bool:
+    """Say whether whole-number ids are surely unique (a count per id over their range).
+
+    False means "not known": text ids, a range much wider than the ids, or a
+    repeat; the caller then finds the repeats the slow way.
+    """
+    if ids.dtype.kind not in "iu" or len(ids) == 0:
+        return len(ids) == 0
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * len(ids) + 1024:
+        return False
+    return int(np.bincount(ids - low).max()) <= 1
+
+
+def _match_codes(code: np.ndarray, practice_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each code in the sorted practice codes, and whether it is there."""
+    if len(practice_codes) == 0:
+        return np.zeros(len(code), dtype=np.int64), np.zeros(len(code), dtype=bool)
+    where = np.minimum(np.searchsorted(practice_codes, code), len(practice_codes) - 1)
+    return where, practice_codes[where] == code
+
+
+def _by_value(column: pd.Series, convert) -> np.ndarray:
+    """``convert`` (text Series → float array, NaN for bad) applied per distinct value.
+
+    A Parquet dictionary column (pandas categorical) is converted through its
+    categories only; missing values give NaN.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = np.append(convert(pd.Series(column.cat.categories).astype("string")), np.nan)
+        taken = column.cat.codes.to_numpy()
+        return values[np.where(taken < 0, len(values) - 1, taken)]
+    return convert(column.astype("string"))
+
+
 @dataclass(frozen=True, eq=False)
 class PartReader:
     """Reads and validates one part; picklable, so Dask workers can run it.
@@ -126,7 +161,7 @@ def _load(part: Path, columns: list[str]) -> pd.DataFrame:
     if missing:
         raise InputError(f"no such column (the columns are: {', '.join(names)})",
                          file=part, column=missing[0])
-    return pq.read_table(part, columns=columns).to_pandas()
+    return pq.read_table(part, columns=columns, use_threads=False).to_pandas()
 
 
 def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
@@ -164,43 +199,47 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         out["person_id"] = ids.to_numpy().astype(np.int64)
     else:
         out["person_id"] = ids.astype(str).str.strip().to_numpy(dtype=object)
-    dup = out["person_id"].duplicated(keep=False).to_numpy()
-    if dup.any():
-        raise InputError(f"{_ids(out, dup)} appear more than once (expected each person once)",
-                         file=part, column=s.person_id)
+    if not _unique_by_count(out["person_id"].to_numpy()):
+        dup = out["person_id"].duplicated(keep=False).to_numpy()
+        if dup.any():
+            raise InputError(f"{_ids(out, dup)} appear more than once (expected each person "
+                             "once)", file=part, column=s.person_id)
 
     column = raw[s.practice]
     if isinstance(column.dtype, pd.CategoricalDtype):  # Parquet dictionary: match categories only
-        categories = column.cat.categories.astype(str).str.strip().to_numpy(dtype=object)
+        categories = np.append(
+            column.cat.categories.astype(str).str.strip().to_numpy(dtype=object), "")
         taken = column.cat.codes.to_numpy()
-        code = np.append(categories, "")[np.where(taken < 0, len(categories), taken)]
-        at = np.searchsorted(reader.practice_codes, np.append(categories, ""))
-        at = np.minimum(at, max(len(reader.practice_codes) - 1, 0))
-        where = at[np.where(taken < 0, len(categories), taken)]
+        taken = np.where(taken < 0, len(categories) - 1, taken)  # missing: "" (never a code)
+        where, known = _match_codes(categories, reader.practice_codes)
+        where, known = where[taken], known[taken]
+        code = None
     else:
         code = column.astype("string").str.strip().to_numpy(dtype=object, na_value="")
-        where = np.searchsorted(reader.practice_codes, code)
-        where = np.minimum(where, max(len(reader.practice_codes) - 1, 0))
-    known = reader.practice_codes[where] == code if len(reader.practice_codes) else \
-        np.zeros(len(code), bool)
+        where, known = _match_codes(code, reader.practice_codes)
     if not known.all():
+        code = categories[taken] if code is None else code
         unknown = sorted(set(code[~known]))[:_LISTED]
         raise InputError(f"{_ids(out, ~known)} are registered at practices not in "
                          f"{reader.practices_file}: {', '.join(map(repr, unknown))}",
                          file=part, column=s.practice)
     out["practice"] = where.astype(np.int32)
 
-    sex = raw[s.sex].astype("string").str.strip().str.upper()
-    sex_code = sex.map({"M": 0, "F": 1})
-    bad = sex_code.isna().to_numpy()
+    sex_code = _by_value(raw[s.sex], lambda text: text.str.strip().str.upper().map(
+        {"M": 0, "F": 1}).to_numpy(dtype=float, na_value=np.nan))
+    bad = np.isnan(sex_code)
     if bad.any():
         values = sorted({str(v) for v in raw[s.sex].to_numpy()[bad]})[:_LISTED]
         raise InputError(f'{_ids(out, bad)}: sex {", ".join(values)} is not "M" or "F"',
                          file=part, column=s.sex)
-    out["sex"] = sex_code.to_numpy(dtype=np.int8)
+    out["sex"] = sex_code.astype(np.int8)
 
-    age = pd.to_numeric(raw[s.age], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
+    if pd.api.types.is_integer_dtype(raw[s.age].dtype):  # whole numbers already
+        age = raw[s.age].to_numpy()
+        bad = (age < 0) | (age > MAX_AGE)
+    else:
+        age = pd.to_numeric(raw[s.age], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
     if bad.any():
         values = raw[s.age].to_numpy()[bad][:_LISTED]
         raise InputError(f"{_ids(out, bad)}: age {', '.join(map(str, values))} is not a whole "
@@ -208,16 +247,17 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
     out["age"] = np.minimum(age, _TOP_AGE).astype(np.int8)
 
     if s.risk_tier is not None:
-        names = raw[s.risk_tier].astype("string").str.strip()
-        tier = names.map({n: i for i, n in enumerate(reader.tier_names)})
-        bad = tier.isna().to_numpy()
+        index = {n: i for i, n in enumerate(reader.tier_names)}
+        tier = _by_value(raw[s.risk_tier], lambda text: text.str.strip().map(index).to_numpy(
+            dtype=float, na_value=np.nan))
+        bad = np.isnan(tier)
         if bad.any():
             values = sorted({str(v) for v in raw[s.risk_tier].to_numpy()[bad]})[:_LISTED]
             raise InputError(f"{_ids(out, bad)}: tier {', '.join(map(repr, values))} is not a "
                              f"[[risk_tier]] name ({', '.join(reader.tier_names)})",
                              file=part, column=s.risk_tier)
-        out["u"] = tier.to_numpy(dtype=np.uint64)
-        out["tier"] = tier.to_numpy(dtype=np.int8)
+        out["u"] = tier.astype(np.uint64)
+        out["tier"] = tier.astype(np.int8)
     elif s.risk_score is not None:
         score = pd.to_numeric(raw[s.risk_score], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(score) | (score < 0)

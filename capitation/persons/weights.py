@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.needs import NeedsFormula
+from capitation.persons.counting import count_keys
 from capitation.persons.tiers import RiskTier
 
 __all__ = ["N_AGES", "PersonWeights", "weight_tables", "cell_codes", "count_cells",
@@ -101,9 +102,8 @@ def count_cells(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np
     pandas.DataFrame
         Columns ``code`` (int64 cell code) and ``n`` (int64 persons), sorted by code.
     """
-    codes, counts = np.unique(cell_codes(practice, sex, age, tier, n_tiers),
-                              return_counts=True)
-    return pd.DataFrame({"code": codes, "n": counts.astype(np.int64)})
+    codes, counts, _ = count_keys(cell_codes(practice, sex, age, tier, n_tiers))
+    return pd.DataFrame({"code": codes, "n": counts})
 
 
 def combine_cells(parts: list[pd.DataFrame], n_tiers: int) -> pd.DataFrame:
@@ -115,17 +115,17 @@ def combine_cells(parts: list[pd.DataFrame], n_tiers: int) -> pd.DataFrame:
         Columns ``practice`` (int32), ``sex``, ``age``, ``tier`` (int8) and
         ``n`` (int64), sorted by practice, sex, age and tier; no empty cells.
     """
-    both = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        {"code": np.array([], np.int64), "n": np.array([], np.int64)})
-    summed = both.groupby("code", sort=True)["n"].sum()
-    code = summed.index.to_numpy(dtype=np.int64)
+    code = np.concatenate([p["code"].to_numpy(np.int64) for p in parts] or [np.zeros(0, np.int64)])
+    n = np.concatenate([p["n"].to_numpy(np.float64) for p in parts] or [np.zeros(0)])
+    code, _, summed = count_keys(code, n)  # whole numbers far below 2**53: exact
+    summed = np.zeros(0) if summed is None else summed
     tier = code % n_tiers
     rest = code // n_tiers
     age = rest % N_AGES
     rest = rest // N_AGES
     return pd.DataFrame({"practice": (rest // 2).astype(np.int32),
                          "sex": (rest % 2).astype(np.int8), "age": age.astype(np.int8),
-                         "tier": tier.astype(np.int8), "n": summed.to_numpy(dtype=np.int64)})
+                         "tier": tier.astype(np.int8), "n": np.rint(summed).astype(np.int64)})
 
 
 def _columns(cells: pd.DataFrame) -> tuple[np.ndarray, ...]:

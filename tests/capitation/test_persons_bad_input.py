@@ -119,3 +119,51 @@ def test_csv_source_and_nothing_written(tmp_path):
     with pytest.raises(InputError, match=r"^persons\.csv, column age: person_id 11: age -1"):
         Model.from_toml(model).run().to_excel(out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["unknown practice", "unknown sex"])
+def test_dictionary_columns_give_the_same_errors(tmp_path, case):
+    """Parquet dictionary columns (read as categoricals) are checked through their categories."""
+    column, value, message = CASES[case]
+    frame = _bad(_persons(), column, value)
+    frame[column] = frame[column].astype("category")
+    model = _model(tmp_path, frame)
+    with pytest.raises(InputError, match=r"^part-00001\.parquet, column " + column) as caught:
+        Model.from_toml(model).run()
+    assert caught.match(message)
+
+
+def test_missing_practice_in_a_dictionary_column(tmp_path):
+    frame = _persons()
+    frame["practice"] = frame["practice"].astype("category")
+    frame.loc[[600, 601], "practice"] = None
+    model = _model(tmp_path, frame)
+    with pytest.raises(InputError, match=r"^part-00001\.parquet, column practice: person_id "
+                                         r"601, 602 are registered at practices not in "
+                                         r"practices\.csv: ''"):
+        Model.from_toml(model).run()
+
+
+def test_unknown_tier_name_in_a_dictionary_column(tmp_path):
+    frame = _persons().drop(columns="risk_score")
+    frame["tier"] = "low"
+    frame.loc[[3, 4], "tier"] = "extreme"
+    frame["tier"] = frame["tier"].astype("category")
+    model = _model(tmp_path, frame, parts=1, risk='risk_tier = "tier"')
+    with pytest.raises(InputError, match=r"part-00000\.parquet, column tier: person_id 4, 5: "
+                                         r"tier 'extreme' is not a \[\[risk_tier\]\] name"):
+        Model.from_toml(model).run()
+
+
+@pytest.mark.parametrize("ids", ["sparse", "text"])
+def test_duplicated_person_id_within_a_part_sparse_or_text_ids(tmp_path, ids):
+    """Ids too sparse to count by bincount, or text, are checked the slow way."""
+    frame = _persons()
+    frame.loc[900, "person_id"] = 602
+    frame["person_id"] = (frame["person_id"] * 10**12 if ids == "sparse"
+                          else "id" + frame["person_id"].astype(str))
+    shown = "602000000000000" if ids == "sparse" else "id602"
+    model = _model(tmp_path, frame)
+    with pytest.raises(InputError, match=rf"part-00001\.parquet, column person_id: person_id "
+                                         rf"{shown}, {shown} appear more than once"):
+        Model.from_toml(model).run()

@@ -77,3 +77,25 @@ def test_dask_error_names_the_part_and_closes_its_cluster(tmp_path):
     left = [p for p in psutil.Process().children(recursive=True)
             if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == []
+
+
+def test_dask_finds_a_person_id_repeated_across_parts(tmp_path, cluster):
+    """Overlapping id ranges send the Dask engine to its distributed count of ids."""
+    from tests.capitation.persons_helpers import tiered_persons, write_persons
+
+    frame = tiered_persons([5, 45, 150, 800], practices=3)
+    frame["person_id"] = np.arange(1, len(frame) + 1)
+    frame.loc[[900, 901], "person_id"] = [3, 4]  # part 2 repeats two ids of part 1
+    write_persons(frame, tmp_path / "persons", parts=2)
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(["P1", "P2", "P3"]),
+                                        envelope=1_000_000,
+                                        extra=f'engine = "dask"\ndask_scheduler = '
+                                              f'"{cluster.scheduler_address}"'))
+    with pytest.raises(InputError, match=r"person_id 3, 4 appear more than once, in parts "
+                                         r"part-00000\.parquet, part-00001\.parquet"):
+        model.run()
+    # Overlapping ranges without a repeat run through.
+    frame.loc[[900, 901], "person_id"] = [1001, 1002]
+    frame.loc[[0], "person_id"] = 5000  # part 1 now reaches over part 2's range
+    write_persons(frame, tmp_path / "persons", parts=2)
+    assert int(model.run().tiers["persons"].sum()) == len(frame)
