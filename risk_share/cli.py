@@ -5,8 +5,12 @@
     risk-share settle AGREEMENT.toml LINES.csv [--out OUT.xlsx] [--charts DIR]
     risk-share simulate AGREEMENT.toml LINES.csv -n 10000 --cv 0.05 [--correlation 0.2]
         [--seed 1] [--distribution lognormal] [--out OUT.xlsx] [--charts DIR]
+    risk-share export AGREEMENT.toml [LINES.csv] --out AGREEMENT.xlsx
 
-Each prints a summary. A problem with the input prints one line to stderr and
+The agreement may be a workbook (``AGREEMENT.xlsx``, as ``export`` writes it);
+its ``plan_lines`` sheet is read when no lines file is given. ``settle --out``
+writes the settlement with live formulas (sheets ``settled_lines``, ``parties``,
+``agreement_terms``). Each prints a summary. A problem with the input prints one line to stderr and
 exits with status 2; nothing is written.
 """
 
@@ -15,12 +19,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import write_tables
 from risk_share.agreement import Agreement
+from risk_share.lines import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
 
 __all__ = ["main", "parser"]
@@ -38,17 +44,27 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     settle = commands.add_parser("settle", help="settle an outturn of the plan lines")
-    settle.add_argument("agreement", help="agreement TOML file")
+    settle.add_argument("agreement", help="agreement TOML file or workbook (.xlsx)")
     settle.add_argument(
-        "lines", help="CSV: party, pod, planned_activity, actual_activity, price_gbp"
+        "lines",
+        nargs="?",
+        help="CSV: party, pod, planned_activity, actual_activity, price_gbp "
+        "(default: the agreement workbook's plan_lines sheet)",
     )
-    settle.add_argument("--out", help="workbook to write (sheets settled_lines, parties)")
+    settle.add_argument(
+        "--out", help="workbook to write (sheets settled_lines, parties, agreement_terms)"
+    )
     settle.add_argument("--quiet", action="store_true", help="print nothing but errors")
     settle.add_argument("--charts", metavar="DIR", help="write the share curves as PNG here")
 
     simulate = commands.add_parser("simulate", help="simulate and settle many outturns")
-    simulate.add_argument("agreement", help="agreement TOML file")
-    simulate.add_argument("lines", help="CSV: party, pod, planned_activity, price_gbp[, fixed]")
+    simulate.add_argument("agreement", help="agreement TOML file or workbook (.xlsx)")
+    simulate.add_argument(
+        "lines",
+        nargs="?",
+        help="CSV: party, pod, planned_activity, price_gbp[, fixed] "
+        "(default: the agreement workbook's plan_lines sheet)",
+    )
     simulate.add_argument("-n", type=int, required=True, help="number of scenarios")
     simulate.add_argument(
         "--cv", type=float, required=True, help="coefficient of variation of activity"
@@ -63,7 +79,41 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--charts", metavar="DIR", help="write the share curves and fan chart as PNG here"
     )
+
+    export = commands.add_parser("export", help="write an agreement file as a workbook")
+    export.add_argument("agreement", help="agreement TOML file")
+    export.add_argument("lines", nargs="?", help="CSV of plan lines for a plan_lines sheet")
+    export.add_argument("--out", required=True, help="workbook to write (.xlsx)")
+    export.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return top
+
+
+def _is_workbook(path: str) -> bool:
+    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def _agreement_and_lines(args: argparse.Namespace) -> tuple[Agreement, str]:
+    """Read the agreement (TOML or workbook) and name the lines (a CSV or the workbook)."""
+    if _is_workbook(args.agreement):
+        agreement = Agreement.from_excel(args.agreement)
+    else:
+        agreement = Agreement.from_toml(args.agreement)
+    if args.lines is not None:
+        return agreement, args.lines
+    if not _is_workbook(args.agreement):
+        raise InputError(
+            "give a lines CSV (only an agreement workbook holds its own plan_lines sheet)",
+            file=args.agreement,
+        )
+    return agreement, args.agreement
+
+
+def _export(args: argparse.Namespace) -> None:
+    from risk_share.agreement_file import export_agreement
+
+    export_agreement(args.agreement, args.out, args.lines)
+    if not args.quiet:
+        print(f"Agreement workbook written to {args.out}")
 
 
 def _money(frame: pd.DataFrame) -> str:
@@ -72,16 +122,18 @@ def _money(frame: pd.DataFrame) -> str:
 
 
 def _settle(args: argparse.Namespace) -> None:
-    agreement = Agreement.from_toml(args.agreement)
-    settlement = agreement.settle(args.lines)
+    from risk_share.settlement_workbook import write_settlement
+
+    agreement, lines = _agreement_and_lines(args)
+    settlement = agreement.settle(lines)
     if args.out:
-        write_tables(args.out, {"settled_lines": settlement.lines, "parties": settlement.parties})
+        write_settlement(settlement, args.out)
     if args.charts:
         from risk_share.plots import write_charts
 
         write_charts(agreement, args.charts)
     if not args.quiet:
-        print(f"{agreement.name}: settlement of {args.lines}")
+        print(f"{agreement.name}: settlement of {lines}")
         print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f}")
         print(_money(settlement.parties))
         if args.out:
@@ -91,11 +143,11 @@ def _settle(args: argparse.Namespace) -> None:
 def _simulate(args: argparse.Namespace) -> None:
     from tqdm.auto import tqdm
 
-    agreement = Agreement.from_toml(args.agreement)
+    agreement, lines = _agreement_and_lines(args)
     show = not args.quiet and sys.stderr.isatty() and args.n >= PROGRESS_FROM
     with tqdm(total=args.n, unit="scenario", disable=not show, file=sys.stderr) as bar:
         simulation = agreement.simulate(
-            args.lines,
+            lines,
             n=args.n,
             cv=args.cv,
             correlation=args.correlation,
@@ -138,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "settle":
             _settle(args)
+        elif args.command == "export":
+            _export(args)
         else:
             _simulate(args)
     except (InputError, SolverError, OSError) as error:

@@ -171,11 +171,12 @@ def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> p
     if not path.exists():
         raise InputError("lines workbook not found", file=path)
     sheet = read_plan_lines_sheet(path)  # values in the wrong form are named by cell here
+    # Index by the worksheet row as text, so an error's "lines index '5'" is row 5 of the sheet.
+    frame = sheet.frame.set_axis(sheet.frame.index.astype(str))
     try:
-        return read_lines(sheet.frame, parties, need_actual=need_actual)
+        return read_lines(frame, parties, need_actual=need_actual)
     except InputError as error:
-        # The frame's index is the worksheet row, so "lines index 5" is row 5 of the sheet.
-        match = re.fullmatch(r"lines index (\d+)", error.key or "")
+        match = re.fullmatch(r"lines index '(\d+)'", error.key or "")
         if match is None:
             raise InputError(
                 error.reason, file=path, sheet=PLAN_LINES_SHEET, column=error.column
