@@ -7,7 +7,9 @@ seconds, persons per second and peak memory, and deletes the data.
 
 Cases: the Dask engine on all persons (2 workers), the pandas engine on 5
 million persons (baseline), and 20 million persons on Dask with 1 and with 2
-workers (scaling). Usage::
+worker processes (scaling), and for comparison with 1 worker process of 2
+threads (no pickling between driver and workers, but the persons then sit in
+the driver's process). Usage::
 
     python bench/persons.py [--fraction 1.0] [--baseline 5e6] [--scaling 20e6] [--keep DIR]
 """
@@ -78,8 +80,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_case(persons: Path, engine: str, workers: int, folder: Path) -> dict:
-    """Run one case in this process and return its measurements."""
+def run_case(persons: Path, engine: str, workers: int, folder: Path,
+             threads: bool = False) -> dict:
+    """Run one case in this process and return its measurements.
+
+    ``threads``: one worker process of ``workers`` threads instead of
+    ``workers`` single-threaded worker processes.
+    """
     from capitation import Model
 
     cluster = None
@@ -87,8 +94,10 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path) -> dict:
     if engine == "dask":
         from distributed import LocalCluster
 
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", memory_limit="11GiB")
+        cluster = LocalCluster(n_workers=1 if threads else workers,
+                               threads_per_worker=workers if threads else 1,
+                               processes=not threads, dashboard_address=":0",
+                               memory_limit="11GiB")
         scheduler = f'dask_scheduler = "{cluster.scheduler_address}"'
     model_file = folder / f"bench_{engine}_{workers}.toml"
     model_file.write_text(MODEL.format(persons=persons, practices=PRACTICES, engine=engine,
@@ -96,7 +105,7 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path) -> dict:
     started = time.perf_counter()
     results = Model.from_toml(model_file).run()
     seconds = time.perf_counter() - started
-    out = {"engine": engine, "workers": workers, "seconds": seconds,
+    out = {"engine": engine, "workers": workers, "threads": threads, "seconds": seconds,
            "persons": int(results.tiers["persons"].sum()), "driver_peak_mb": _peak_mb(),
            "need_share_top": float(results.tiers["need_share"].iloc[0]),
            "envelope_check": float(results.table("ICB")["target_gbp"].sum())}
@@ -110,9 +119,11 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path) -> dict:
     return out
 
 
-def _subprocess(persons: Path, engine: str, workers: int, folder: Path) -> dict:
+def _subprocess(persons: Path, engine: str, workers: int, folder: Path,
+                threads: bool = False) -> dict:
     command = [sys.executable, __file__, "--case", engine, "--workers", str(workers),
-               "--persons", str(persons), "--folder", str(folder)]
+               "--persons", str(persons), "--folder", str(folder)] + \
+        (["--threads"] if threads else [])
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"case {engine}/{workers} failed:\n{done.stderr[-3000:]}")
@@ -143,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--case", choices=["pandas", "dask"])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", action="store_true")
     parser.add_argument("--persons", type=Path)
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--fraction", type=float, default=1.0)
@@ -150,7 +162,8 @@ def main() -> None:
     parser.add_argument("--scaling", type=float, default=20e6)
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.persons, args.case, args.workers, args.folder)))
+        print(json.dumps(run_case(args.persons, args.case, args.workers, args.folder,
+                                  args.threads)))
         return
 
     folder = Path(tempfile.mkdtemp(prefix="persons_bench_", dir="/tmp"))
@@ -174,6 +187,8 @@ def main() -> None:
         print(_line("dask engine, 2 workers", two), flush=True)
         speed_up = one["seconds"] / two["seconds"]
         print(f"speed-up 1 -> 2 workers on {n_mid:,} persons: {speed_up:.2f}x")
+        threaded = _subprocess(mid, "dask", 2, folder, threads=True)
+        print(_line("dask engine, 1 process x 2 threads", threaded), flush=True)
         shutil.rmtree(mid)
 
         full, n_full, s_full = _generate(args.fraction, folder / "all", 1)

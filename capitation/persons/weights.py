@@ -109,6 +109,9 @@ def count_cells(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np
 def combine_cells(parts: list[pd.DataFrame], n_tiers: int) -> pd.DataFrame:
     """Add up cell counts from several parts and decode the cells.
 
+    Parts holding whole practices (as ``synth-persons`` writes them) share no
+    cell, so their cells only need putting side by side.
+
     Returns
     -------
     pandas.DataFrame
@@ -116,16 +119,17 @@ def combine_cells(parts: list[pd.DataFrame], n_tiers: int) -> pd.DataFrame:
         ``n`` (int64), sorted by practice, sex, age and tier; no empty cells.
     """
     code = np.concatenate([p["code"].to_numpy(np.int64) for p in parts] or [np.zeros(0, np.int64)])
-    n = np.concatenate([p["n"].to_numpy(np.float64) for p in parts] or [np.zeros(0)])
-    code, _, summed = count_keys(code, n)  # whole numbers far below 2**53: exact
-    summed = np.zeros(0) if summed is None else summed
+    n = np.concatenate([p["n"].to_numpy(np.int64) for p in parts] or [np.zeros(0, np.int64)])
+    if not np.all(code[1:] > code[:-1]):  # some cell in several parts
+        code, _, summed = count_keys(code, n.astype(np.float64))
+        n = np.rint(summed).astype(np.int64)  # whole numbers far below 2**53: exact
     tier = code % n_tiers
     rest = code // n_tiers
     age = rest % N_AGES
     rest = rest // N_AGES
     return pd.DataFrame({"practice": (rest // 2).astype(np.int32),
                          "sex": (rest % 2).astype(np.int8), "age": age.astype(np.int8),
-                         "tier": tier.astype(np.int8), "n": np.rint(summed).astype(np.int64)})
+                         "tier": tier.astype(np.int8), "n": n})
 
 
 def _columns(cells: pd.DataFrame) -> tuple[np.ndarray, ...]:

@@ -42,3 +42,16 @@ def test_cells_combined_from_parts_equal_cells_of_the_whole():
     assert combined.equals(whole)
     code = ((p * 2 + s) * 96 + a) * 4 + k
     assert len(whole) == len(np.unique(code))
+
+
+def test_parts_of_whole_practices_are_put_side_by_side():
+    """Parts sharing no cell (whole practices) combine without adding up; any order works."""
+    first = count_cells(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([5, 5, 7]),
+                        np.array([0, 0, 2]), 4)
+    second = count_cells(np.array([2, 2]), np.array([1, 1]), np.array([95, 95]),
+                         np.array([3, 3]), 4)
+    forward = combine_cells([first, second], 4)
+    assert forward["n"].tolist() == [1, 1, 1, 2]
+    assert forward["practice"].tolist() == [0, 0, 1, 2]
+    assert combine_cells([second, first], 4).equals(forward)
+    assert combine_cells([], 4).empty
