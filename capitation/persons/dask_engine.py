@@ -173,6 +173,11 @@ def _cells(frame: pd.DataFrame, bounds: TierBoundaries | None, n_tiers: int) -> 
                        frame["age"].to_numpy(), tier, n_tiers)
 
 
+def _with_args(frame: pd.DataFrame, args: tuple, function) -> object:
+    """``function(frame, *args)``: arguments scattered once, as one tuple."""
+    return function(frame, *args)
+
+
 def _find_ids(frame: pd.DataFrame, ids: list, part: str) -> pd.DataFrame:
     hit = frame["person_id"].isin(ids).to_numpy()
     return pd.DataFrame({"person_id": frame["person_id"].to_numpy()[hit], "part": part})
@@ -189,15 +194,23 @@ class DaskPersons(PersonsRun):
         self.frames: list | None = None  # futures of the validated parts, one per part
         self.meta: pd.DataFrame | None = None
 
-    def _compute(self, function, *args) -> list:
+    def _compute(self, function, *args, scatter: bool = False) -> list:
         """Run ``function(frame, *args)`` on the workers holding each part; results in part order.
 
         Tasks go straight to the part's futures (no task graph to build or
-        optimise), so a pass costs little more than its work.
+        optimise), so a pass costs little more than its work. With
+        ``scatter``, the arguments (the practice factors of need, say) go to
+        every worker once instead of once per task.
         """
         n = len(self.frames)
-        return self.client.gather(self.client.map(function, self.frames,
-                                                  *[[a] * n for a in args], pure=False))
+        if scatter:
+            shared = self.client.scatter([args], broadcast=True)[0]
+            futures = self.client.map(_with_args, self.frames, [shared] * n,
+                                      function=function, pure=False)
+        else:
+            futures = self.client.map(function, self.frames, *[[a] * n for a in args],
+                                      pure=False)
+        return self.client.gather(futures)
 
     def read(self) -> None:
         """Read and validate the parts on the workers, rank into tiers and count cells."""
@@ -277,7 +290,8 @@ class DaskPersons(PersonsRun):
             if first is not None and shift == _SHIFTS[0]:
                 parts = first
             else:
-                parts = self._compute(_histogram, groups, shift, need)
+                parts = self._compute(_histogram, groups, shift, need,
+                                      scatter=need is not None)
             hist = pd.concat(parts, ignore_index=True)
             hist = hist.groupby(["group", "bin"], sort=True)[["count", "measure"]].sum()
             collect: list[tuple[int, int]] = []
@@ -295,7 +309,8 @@ class DaskPersons(PersonsRun):
                         collect.append(s["group"])
                     s["done"] = "collect"
             if collect:
-                found = pd.concat(self._compute(_collect, collect, need), ignore_index=True)
+                found = pd.concat(self._compute(_collect, collect, need,
+                                                scatter=need is not None), ignore_index=True)
                 for i in active:
                     s = state[i]
                     if s["done"] != "collect":
