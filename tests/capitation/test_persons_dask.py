@@ -99,3 +99,32 @@ def test_dask_finds_a_person_id_repeated_across_parts(tmp_path, cluster):
     frame.loc[[0], "person_id"] = 5000  # part 1 now reaches over part 2's range
     write_persons(frame, tmp_path / "persons", parts=2)
     assert int(model.run().tiers["persons"].sum()) == len(frame)
+
+
+@pytest.mark.parametrize("limit", [0, 3])
+def test_rank_selection_through_finer_bins(tmp_path, cluster, monkeypatch, limit):
+    """With few persons collected at a time, the selection narrows bins over all key bits."""
+    from capitation.persons import dask_engine
+
+    monkeypatch.setattr(dask_engine, "COLLECT_LIMIT", limit)
+    passes = []
+    compute = dask_engine.DaskPersons._compute
+
+    def spy(self, function, *args, **kwargs):
+        if function is dask_engine._histogram:
+            passes.append(args[1])  # the shift
+        return compute(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(dask_engine.DaskPersons, "_compute", spy)
+    codes = np.array([f"T{i:02d}" for i in range(12)])
+    write_synthetic_persons(codes, np.full(len(codes), 1_700.0), tmp_path / "persons", seed=8,
+                            part_rows=5_000)
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(codes),
+                                        envelope=5_000_000, tiers=ROLAND_TIERS))
+    by_pandas = model.run()
+    by_dask = _with_engine(model, engine="dask", dask_scheduler=cluster.scheduler_address).run()
+    pd.testing.assert_frame_equal(by_pandas.tiers, by_dask.tiers)
+    pd.testing.assert_frame_equal(by_pandas.table("practice"), by_dask.table("practice"))
+    assert by_pandas.opportunity().cohort_50_share == by_dask.opportunity().cohort_50_share
+    # ranks: bits 43..24 and 23..0 (the first pass came with the stats); cohort: all three
+    assert passes == [24, 0, 44, 24, 0] if limit == 0 else 24 in passes
