@@ -7,6 +7,7 @@ writing a plain table the size of results.table("practice").
 
 from __future__ import annotations
 
+import resource
 import tempfile
 import time
 import tracemalloc
@@ -92,6 +93,8 @@ def main() -> None:
                   f"(write CSV + read + validate + targets): {reg_s:.2f} s, peak {reg_mb:.0f} MiB")
         except ImportError as exc:
             print(f"register path not available: {exc}")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+        print(f"peak resident memory of this whole bench process: {rss:.0f} MiB (target < 1 GB)")
 
 
 if __name__ == "__main__":
