@@ -2,60 +2,60 @@
 
 Printed, never asserted. Target (issue 3): embedded run / baseline <= 3, under 1 GB.
 Baseline, measured in the same run: pandas reading the same CSV plus xlsxwriter
-writing a plain table the size of results.table("practice").
+writing a plain table the size of results.table("practice"). Each case runs in
+its own process so that its peak resident memory is its own; the embedded run
+is timed warm (a first run in that process does the imports).
 """
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
-
-import pandas as pd
-import xlsxwriter
-
-from capitation import Model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "models" / "demo.toml"
 CSV = ROOT / "capitation" / "data" / "gp_practice_weighted_populations_2025_26.csv"
 
 
-def measured(fn):
-    """Seconds of an untraced call, then peak traced memory (MiB) of a second call."""
+def embedded(folder: Path) -> float:
+    from capitation import Model
+
+    Model.from_toml(DEMO).run().to_excel(folder / "warm.xlsx")  # warm-up: imports
     start = time.perf_counter()
-    out = fn()
-    seconds = time.perf_counter() - start
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return out, seconds, peak / 2**20
+    Model.from_toml(DEMO).run().to_excel(folder / "run.xlsx")
+    return time.perf_counter() - start
 
 
-def embedded_run(out: Path) -> None:
-    Model.from_toml(DEMO).run().to_excel(out)
+def baseline(folder: Path) -> float:
+    import pandas as pd
+    import xlsxwriter
 
+    from capitation import Model
 
-def baseline(out: Path, shape: tuple[int, int]) -> None:
+    table = Model.from_toml(DEMO).run().table("practice")  # only for the shape
+    rows, cols = len(table) + 1, len(table.columns) + 1
+    start = time.perf_counter()
     frame = pd.read_csv(CSV, encoding="utf-8-sig")
-    book = xlsxwriter.Workbook(str(out))
-    sheet = book.add_worksheet("practice")
     values = frame.select_dtypes("number").fillna(0).to_numpy()
-    rows, cols = shape
+    book = xlsxwriter.Workbook(str(folder / "base.xlsx"))
+    sheet = book.add_worksheet("practice")
     for r in range(rows):
         for c in range(cols):
             sheet.write_number(r, c, float(values[r % len(values), c % values.shape[1]]))
     book.close()
+    return time.perf_counter() - start
 
 
-def register_run(folder: Path) -> None:
+def register(folder: Path) -> float:
+    from capitation import Model
     from capitation.synthetic_register import synthetic_register, write_register_csv
 
-    register = synthetic_register(6_500, seed=1)
-    write_register_csv(register, folder / "register.csv")
+    write_register_csv(synthetic_register(6_500, seed=1), folder / "register.csv")
     weights = ["sex,age_from,age_to,weight"]
     for sex in "MF":
         weights += [f"{sex},0,64,1.0", f"{sex},65,,3.0"]
@@ -72,30 +72,44 @@ name = "core"
 share = 1.0
 cost_weights = "weights.csv"
 """)
-    Model.from_toml(folder / "model.toml").run()
+    start = time.perf_counter()
+    Model.from_toml(folder / "model.toml").run().to_excel(folder / "register.xlsx")
+    return time.perf_counter() - start
+
+
+CASES = {"embedded": embedded, "baseline": baseline, "register": register}
+
+
+def child(name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds = CASES[name](Path(tmp))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    print(json.dumps({"seconds": seconds, "rss_mib": rss}))
+
+
+def measure(name: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        results = Model.from_toml(DEMO).run()  # warm-up: imports, first-run costs
-        shape = (len(results.table("practice")) + 1, len(results.table("practice").columns) + 1)
-        _, run_s, run_mb = measured(lambda: embedded_run(tmp / "run.xlsx"))
-        _, base_s, base_mb = measured(lambda: baseline(tmp / "base.xlsx", shape))
-        print(f"embedded national run (6,348 practices, read+targets+tables+workbook): "
-              f"{run_s:.2f} s, peak {run_mb:.0f} MiB (tracemalloc)")
-        print(f"baseline (pandas read_csv + xlsxwriter {shape[0]}x{shape[1]} plain): "
-              f"{base_s:.2f} s, peak {base_mb:.0f} MiB")
-        print(f"ratio embedded/baseline: {run_s / base_s:.2f} (target <= 3)")
-        try:
-            _, reg_s, reg_mb = measured(lambda: register_run(tmp))
-            print(f"register path, synthetic 6,500 practices x 2 sexes x 96 ages "
-                  f"(write CSV + read + validate + targets): {reg_s:.2f} s, peak {reg_mb:.0f} MiB")
-        except ImportError as exc:
-            print(f"register path not available: {exc}")
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
-        print(f"peak resident memory of this whole bench process: {rss:.0f} MiB (target < 1 GB)")
+    run = measure("embedded")
+    base = measure("baseline")
+    reg = measure("register")
+    print(f"embedded national run (6,348 practices; read, targets, pace of change, tables, "
+          f"workbook with formulas), warm: {run['seconds']:.2f} s, "
+          f"peak RSS {run['rss_mib']:.0f} MiB (process, incl. imports)")
+    print(f"baseline (pandas read_csv + xlsxwriter plain table of the practice sheet's size): "
+          f"{base['seconds']:.2f} s")
+    print(f"ratio embedded/baseline: {run['seconds'] / base['seconds']:.2f} (target <= 3)")
+    print(f"register path, synthetic 6,500 practices x 2 sexes x 96 ages (read, validate, "
+          f"targets, workbook): {reg['seconds']:.2f} s, peak RSS {reg['rss_mib']:.0f} MiB "
+          f"(target < 1 GB)")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1:
+        child(sys.argv[1])
+    else:
+        main()
