@@ -3,7 +3,10 @@
 Generates SYNTHETIC persons for the 6,348 practices of models/demo.toml
 (63.8 million at fraction 1.0) into a temporary folder, runs ``Model.run()``
 on each case in a fresh subprocess (so peak memory is the case's own), prints
-seconds, persons per second and peak memory, and deletes the data.
+seconds, persons per second, peak memory and CPU seconds (driver, which
+also runs the scheduler, and each worker; with the load average before the
+case, since other work on the machine takes cores from it), and deletes the
+data.
 
 Cases: the Dask engine on all persons (2 workers), the pandas engine on 5
 million persons (baseline), and 20 million persons on Dask with 1 and with 2
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -80,6 +84,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu_s(cluster) -> dict:
+    from distributed import Client
+
+    with Client(cluster) as client:
+        return client.run(_cpu_s)
+
+
 def run_case(persons: Path, engine: str, workers: int, folder: Path,
              threads: bool = False) -> dict:
     """Run one case in this process and return its measurements.
@@ -102,11 +118,16 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     model_file = folder / f"bench_{engine}_{workers}.toml"
     model_file.write_text(MODEL.format(persons=persons, practices=PRACTICES, engine=engine,
                                        scheduler=scheduler, weights=WEIGHTS))
+    load = os.getloadavg()[0]  # other work on the machine takes cores from this case
+    workers_before = _workers_cpu_s(cluster) if cluster is not None else {}
+    driver_before = _cpu_s()
     started = time.perf_counter()
     results = Model.from_toml(model_file).run()
     seconds = time.perf_counter() - started
+    driver_cpu = _cpu_s() - driver_before
     out = {"engine": engine, "workers": workers, "threads": threads, "seconds": seconds,
            "persons": int(results.tiers["persons"].sum()), "driver_peak_mb": _peak_mb(),
+           "driver_cpu_s": driver_cpu, "load_before": load,
            "need_share_top": float(results.tiers["need_share"].iloc[0]),
            "envelope_check": float(results.table("ICB")["target_gbp"].sum())}
     if cluster is not None:
@@ -114,7 +135,9 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
 
         with Client(cluster) as client:
             peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            cpu = client.run(_cpu_s)
         out["worker_peak_mb"] = sorted(peaks.values())
+        out["worker_cpu_s"] = [cpu[w] - workers_before[w] for w in sorted(cpu)]
         cluster.close()
     return out
 
@@ -147,6 +170,10 @@ def _line(label: str, r: dict) -> str:
             f"{rate:>12,.0f} persons/s  driver peak {r['driver_peak_mb']:,.0f} MB")
     if "worker_peak_mb" in r:
         text += "  worker peaks " + ", ".join(f"{m:,.0f} MB" for m in r["worker_peak_mb"])
+    text += f"\n{'':<34} CPU s: driver {r['driver_cpu_s']:.1f}"
+    if "worker_cpu_s" in r:
+        text += ", workers " + ", ".join(f"{c:.1f}" for c in r["worker_cpu_s"])
+    text += f" (load average before {r['load_before']:.1f} on {os.cpu_count()} cores)"
     return text
 
 
