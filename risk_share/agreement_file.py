@@ -30,9 +30,22 @@ _PARTY_KEYS = {"name", "influence", "max_loss", "max_gain", "max_loss_gbp", "max
 _POOL_KEYS = {"budget_gbp", "mode", "residual", "loss_band", "gain_band"}
 _BAND_KEYS = {"upto", "shares"}
 _RATE_KEYS = {"party", "pod", "above_plan", "below_plan", "tolerance"}
+#: Required keys of each table → what a missing one should hold (named in the error).
+_TOP_REQUIRED = {"agreement": "an [agreement] table", "party": "[[party]] tables",
+                 "pool": "a [pool] table"}
+_AGREEMENT_REQUIRED = {"name": "text, the agreement's title",
+                       "year": 'text, a financial year such as "2018/19"',
+                       "commissioner": "text, the name of the [[party]] that pays the plan"}
+_PARTY_REQUIRED = {"name": "text, the party's name"}
+_POOL_REQUIRED = {"budget_gbp": "a number of pounds", "mode": "corridor or first_dollar"}
+_BAND_REQUIRED = {"shares": "a share per party, fractions adding up to 1"}
+_RATE_REQUIRED = {"party": "text, the name of a [[party]]",
+                  "pod": 'text, a point of delivery or "*"',
+                  "above_plan": "a fraction such as 0.2", "below_plan": "a fraction such as 0.2"}
 
 
-def _check_keys(table: Any, allowed: set[str], key: str, required: set[str]) -> Mapping[str, Any]:
+def _check_keys(table: Any, allowed: set[str], key: str, required: Mapping[str, str]
+                ) -> Mapping[str, Any]:
     if not isinstance(table, Mapping):
         raise InputError("expected a table", key=key)
     unknown = sorted(set(table) - allowed)
@@ -43,7 +56,8 @@ def _check_keys(table: Any, allowed: set[str], key: str, required: set[str]) -> 
         )
     for name in sorted(required):
         if name not in table:
-            raise InputError("is missing", key=f"{key}.{name}" if key else name)
+            raise InputError(f"is missing (expected {required[name]})",
+                             key=f"{key}.{name}" if key else name)
     return table
 
 
@@ -84,12 +98,12 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
         An unknown or missing key, or a value of the wrong type, naming the key;
         the agreement's own checks name theirs.
     """
-    _check_keys(data, _TOP_KEYS, "", {"agreement", "party", "pool"})
-    head = _check_keys(data["agreement"], _AGREEMENT_KEYS, "agreement", _AGREEMENT_KEYS)
+    _check_keys(data, _TOP_KEYS, "", _TOP_REQUIRED)
+    head = _check_keys(data["agreement"], _AGREEMENT_KEYS, "agreement", _AGREEMENT_REQUIRED)
     parties = []
     for i, table in enumerate(_array(data, "party", "party"), start=1):
         key = f"party[{i}]"
-        _check_keys(table, _PARTY_KEYS, key, {"name"})
+        _check_keys(table, _PARTY_KEYS, key, _PARTY_REQUIRED)
         parties.append(
             Party(
                 name=_text(table["name"], f"{key}.name"),
@@ -100,13 +114,13 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
                 max_gain_gbp=_optional_number(table, "max_gain_gbp", key),
             )
         )
-    pool = _check_keys(data["pool"], _POOL_KEYS, "pool", {"budget_gbp", "mode"})
+    pool = _check_keys(data["pool"], _POOL_KEYS, "pool", _POOL_REQUIRED)
     bands: dict[str, list[Band]] = {}
     for side in ("loss_band", "gain_band"):
         bands[side] = []
         for k, table in enumerate(_array(pool, side, f"pool.{side}"), start=1):
             key = f"pool.{side}[{k}]"
-            _check_keys(table, _BAND_KEYS, key, {"shares"})
+            _check_keys(table, _BAND_KEYS, key, _BAND_REQUIRED)
             shares = table["shares"]
             if not isinstance(shares, Mapping):
                 raise InputError("expected an inline table of party = share", key=f"{key}.shares")
@@ -119,7 +133,7 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
     rates = []
     for i, table in enumerate(_array(data, "marginal_rate", "marginal_rate"), start=1):
         key = f"marginal_rate[{i}]"
-        _check_keys(table, _RATE_KEYS, key, {"party", "pod", "above_plan", "below_plan"})
+        _check_keys(table, _RATE_KEYS, key, _RATE_REQUIRED)
         rates.append(
             MarginalRate(
                 party=_text(table["party"], f"{key}.party"),

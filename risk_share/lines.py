@@ -79,10 +79,15 @@ def read_lines(
     if isinstance(lines, (str, Path)):
         file = str(lines)
         try:
-            frame = pd.read_csv(lines, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(lines, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                                skipinitialspace=True)
         except FileNotFoundError:
             raise InputError("lines file not found", file=file) from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:
+            # As capitation.population.read_table: Excel's "CSV" (not "CSV UTF-8") is cp1252.
+            raise InputError(f"is not UTF-8 text (byte {error.start}): save it as CSV UTF-8",
+                             file=file) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise InputError(f"not a readable CSV file: {error}", file=file) from None
         frame.columns = [str(c).strip() for c in frame.columns]
     elif isinstance(lines, pd.DataFrame):
@@ -115,7 +120,8 @@ def read_lines(
         blank = np.flatnonzero((text == "") | values.isna().to_numpy())
         if blank.size:
             i = int(blank[0])
-            raise InputError("is blank", column=column, **_where(file, i, labels[i]))
+            raise InputError(f"is blank (expected the {LINE_COLUMNS[column]})", column=column,
+                             **_where(file, i, labels[i]))
         out[column] = text
     unknown = np.flatnonzero(~out["party"].isin(known).to_numpy())
     if unknown.size:
@@ -134,7 +140,7 @@ def read_lines(
             i = int(bad[0])
             value = raw.iloc[i]
             what = (
-                "is blank"
+                f"is blank (expected the {LINE_COLUMNS[column]})"
                 if str(value).strip() in ("", "nan", "None")
                 else (f"{value!r} is not a number")
             )

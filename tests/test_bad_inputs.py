@@ -23,6 +23,7 @@ from capitation import InputError, Model
 from capitation.cli import main as capitation_main
 from capitation.excel.model_export import export_model
 from risk_share import Agreement
+from risk_share.agreement_file import export_agreement
 from risk_share.cli import main as risk_share_main
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
@@ -36,7 +37,9 @@ TEMPLATES = {
     "register": "register_model.toml",
     "persons": "persons_model.toml",
 }
-LOADS = {"model", "agreement", "settle", *TEMPLATES}
+LOADS = {"model", "agreement", "agreement_workbook", "settle", *TEMPLATES}
+#: load kinds read by risk_share (the rest by capitation).
+RISK_SHARE_LOADS = {"agreement", "agreement_workbook", "settle"}
 ENTRY_KEYS = {"file", "load", "expect", "about", "cli"}
 
 
@@ -80,6 +83,8 @@ def inputs(case: dict, folder: Path) -> tuple[str, list[Path]]:
         return "capitation", [model_from_template(case, folder)]
     if load == "agreement":
         return "risk_share", [path, DATA / "lines.csv"]
+    if load == "agreement_workbook":
+        return "risk_share", [path]  # the workbook's own plan_lines sheet
     return "risk_share", [DATA / "agreement.toml", path]
 
 
@@ -91,6 +96,8 @@ def load(case: dict, folder: Path) -> None:
             Model.from_excel(model).run()
         else:
             Model.from_toml(model).run()
+    elif case["load"] == "agreement_workbook":
+        Agreement.from_excel(paths[0]).settle(paths[0])
     else:
         Agreement.from_toml(paths[0]).settle(paths[1])
 
@@ -99,8 +106,8 @@ def cli_args(case: dict, folder: Path, out: Path) -> tuple[str, list[str]]:
     program, paths = inputs(case, folder)
     if program == "capitation":
         return program, ["run", str(paths[0]), "--out", str(out / "results.xlsx"), "--quiet"]
-    return program, ["settle", str(paths[0]), str(paths[1]), "--out",
-                     str(out / "settlement.xlsx"), "--quiet"]
+    return program, ["settle", *map(str, paths), "--out", str(out / "settlement.xlsx"),
+                     "--quiet"]
 
 
 def ids(case: dict) -> str:
@@ -133,8 +140,8 @@ def test_entry_is_well_formed(case):
 def test_the_corpus_covers_every_kind_of_input():
     kinds = {(c["load"], Path(c["file"]).suffix) for c in CASES}
     assert {("model", ".toml"), ("model", ".xlsx"), ("agreement", ".toml"),
-            ("settle", ".csv"), ("population", ".csv"), ("register", ".csv"),
-            ("baselines", ".csv"), ("persons", ".csv")} <= kinds
+            ("agreement_workbook", ".xlsx"), ("settle", ".csv"), ("population", ".csv"),
+            ("register", ".csv"), ("baselines", ".csv"), ("persons", ".csv")} <= kinds
     assert len(CASES) >= 45
 
 
@@ -150,9 +157,14 @@ def test_each_template_runs_with_its_good_companion(load_kind, good, tmp_path):
     assert Model.from_toml(tmp_path / "model.toml").run().table("practice")["population"].sum() > 0
 
 
-def test_the_good_model_and_agreement_load():
+def test_the_good_model_and_agreement_load(tmp_path):
     Model.from_toml(DATA / "tiny_model.toml").run()
     Agreement.from_toml(DATA / "agreement.toml").settle(DATA / "lines.csv")
+    # The ag_*.xlsx cases start from this export (data/make_workbooks.py), which settles.
+    models = HERE.parents[1] / "models"
+    good = export_agreement(models / "msk_agreement.toml", tmp_path / "msk_agreement.xlsx",
+                            models / "msk_outturn.csv")
+    assert len(Agreement.from_excel(good).settle(good).lines) == 9
 
 
 # ---------------------------------------------------------------- each case
@@ -208,10 +220,10 @@ def test_command_line_in_a_subprocess(case, tmp_path):
 
 
 def test_sample_covers_each_program_and_format():
-    kinds = {("risk_share" if c["load"] in {"agreement", "settle"} else "capitation",
+    kinds = {("risk_share" if c["load"] in RISK_SHARE_LOADS else "capitation",
               Path(c["file"]).suffix) for c in SAMPLE}
     assert {("capitation", ".toml"), ("capitation", ".xlsx"), ("risk_share", ".toml"),
-            ("risk_share", ".csv")} <= kinds
+            ("risk_share", ".csv"), ("risk_share", ".xlsx")} <= kinds
 
 
 # ---------------------------------------------------------------- formula injection

@@ -23,6 +23,7 @@ its errors into the sheet and cell.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ _OUTPUT_SHEETS = {"instructions", "settled_lines", "parties", "agreement_terms",
 _REQUIRED = ("agreement", "party", "pool", "loss_band", "gain_band")
 _LINE_NUMBERS = ("planned_activity", "actual_activity", "price_gbp")
 _LINE_TEXT = ("party", "pod")
+#: An entry of an array of tables as an agreement's message names it: party[2].
+_ENTRY = re.compile(r"(?<![\w.\]])(?:pool\.(?:loss_band|gain_band)|party|marginal_rate)\[\d+\]")
+#: A band's share as the agreement names it: pool.loss_band[2].shares."Acute trust".
+_SHARE_KEY = re.compile(r'pool\.(loss_band|gain_band)\[(\d+)\]\.shares\."(.*)"')
 
 AGREEMENT_INSTRUCTIONS = [
     "Risk share agreement workbook: every sheet but this one is an input; "
@@ -130,21 +135,49 @@ class AgreementWorkbook:
 
         The key is shortened (``party[2].max_loss`` → ``party[2]`` → ``party``)
         until a value read from the workbook is found; failing that, the
-        sheet of its table is named.
+        sheet of its table is named. An entry the message refers to
+        (``see party[2]``) is named by its row's first cell (``see party!A3``),
+        and a band's share for a name that is no party by its column header.
         """
         if error.key is None or error.file not in (None, str(self.path)):
             return error
+        reason = _ENTRY.sub(self._entry_cell, error.reason)
+        header = self._unknown_share_header(error.key)
+        if header is not None:
+            sheet, cell, title = header
+            return InputError(f'column header "{title}": {reason}', file=self.path,
+                              sheet=sheet, cell=cell)
         key = error.key
         while key:
             if key in self.where:
                 sheet, cell = self.where[key]
-                return InputError(error.reason, file=self.path, sheet=sheet, cell=cell)
+                return InputError(reason, file=self.path, sheet=sheet, cell=cell)
             cut = max(key.rfind("."), key.rfind("["))
             key = key[:cut] if cut > 0 else ""
         top = error.key.split(".")[0].split("[")[0]
         if top == "pool" and (".loss_band" in error.key or ".gain_band" in error.key):
             top = "loss_band" if ".loss_band" in error.key else "gain_band"
         return InputError(f"{error.reason} (TOML key {error.key})", file=self.path, sheet=top)
+
+    def _entry_cell(self, match: re.Match) -> str:
+        """``party[2]`` → ``party!A3``, when the workbook has that entry."""
+        place = self.where.get(match.group(0))
+        return f"{place[0]}!{place[1]}" if place and place[1] else match.group(0)
+
+    def _unknown_share_header(self, key: str) -> tuple[str, str, str] | None:
+        """Sheet, header cell and header of a share column naming no party, else None."""
+        match = _SHARE_KEY.fullmatch(key)
+        if match is None or key not in self.where:
+            return None
+        name = match.group(3)
+        parties = [p.get("name") for p in self.data.get("party", []) if isinstance(p, dict)]
+        if name in parties:
+            return None
+        sheet, cell = self.where[key]
+        column = re.match(r"[A-Z]+", cell or "")
+        if column is None:
+            return None
+        return sheet, f"{column.group(0)}1", f"shares:{name}"
 
 
 def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:

@@ -104,3 +104,31 @@ def test_dataframe_errors_name_the_index_label():
     )
     with pytest.raises(InputError, match=r"column planned_activity, key lines index 'line A'"):
         read_lines(frame, PARTIES, need_actual=False)
+
+
+def test_a_csv_not_in_utf8_says_how_to_save_it(tmp_path):
+    # Excel's plain "CSV" is cp1252: the é of "Orthopédie" is the byte 0xe9, not UTF-8.
+    path = tmp_path / "lines.csv"
+    text = GOOD.replace("Emergency", "Orthopédie")
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(InputError) as caught:
+        read_lines(path, PARTIES, need_actual=True)
+    offset = text.encode("cp1252").index(b"\xe9")
+    assert str(caught.value) == (f"lines.csv: is not UTF-8 text (byte {offset}): "
+                                 "save it as CSV UTF-8")
+
+
+def test_csv_utf8_with_a_byte_order_mark_is_read(tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte order mark; the first header is still "party".
+    path = tmp_path / "lines.csv"
+    path.write_bytes(GOOD.replace("Emergency", "Orthopédie").encode("utf-8-sig"))
+    clean = read_lines(path, PARTIES, need_actual=True)
+    assert clean["pod"].tolist() == ["Outpatient first", "Orthopédie", "Independent sector"]
+
+
+def test_a_blank_cell_says_what_belongs_there(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text(GOOD.replace("500,650", "500,"))
+    with pytest.raises(InputError, match=r"row 4, column actual_activity: is blank \(expected "
+                                         r"the actual activity, a number ≥ 0"):
+        read_lines(path, PARTIES, need_actual=True)

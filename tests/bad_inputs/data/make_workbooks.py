@@ -1,18 +1,23 @@
 """Regenerate the damaged workbooks of tests/bad_inputs/ (run from the repository root).
 
-    .venv/bin/python tests/bad_inputs/data/make_workbooks.py
+    .venv/bin/python tests/bad_inputs/data/make_workbooks.py [model|agreement]
 
-Each workbook starts as ``capitation export tests/bad_inputs/data/tiny_model.toml``
-(4 practices, 2 ICBs, pace of change and a one-line service budget, about
-13 KB) and is damaged in one way, with openpyxl or by rewriting the zip. The
-expected messages are in tests/bad_inputs/manifest.toml. Not collected by
-pytest (the name does not start with ``test_``).
+Each model workbook (``wb_*.xlsx``) starts as ``capitation export
+tests/bad_inputs/data/tiny_model.toml`` (4 practices, 2 ICBs, pace of change
+and a one-line service budget, about 13 KB); each agreement workbook
+(``ag_*.xlsx``) as ``risk-share export models/msk_agreement.toml
+models/msk_outturn.csv`` (3 parties, two bands a side, 3 marginal rates and 9
+plan lines, about 12 KB). Each is damaged in one way, with openpyxl or by
+rewriting the zip. The expected messages are in tests/bad_inputs/manifest.toml.
+Without an argument both kinds are written. Not collected by pytest (the name
+does not start with ``test_``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -24,6 +29,7 @@ from capitation.excel.model_export import export_model
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE.parent
+MODELS = HERE.parents[2] / "models"
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -91,12 +97,12 @@ def sheet_part(path: Path, sheet: str) -> str:
         return sheet_parts(book)[sheet]
 
 
-def main() -> None:
-    work = Path(tempfile.mkdtemp())
-    good = export_model(HERE / "tiny_model.toml", work / "tiny.xlsx")
+def out(name: str) -> Path:
+    return CASES / name
 
-    def out(name: str) -> Path:
-        return CASES / name
+
+def model_workbooks(work: Path) -> None:
+    good = export_model(HERE / "tiny_model.toml", work / "tiny.xlsx")
 
     edit(good, out("wb_wrong_type.xlsx"), set_cells(component__B2="twelve"))
     edit(good, out("wb_blank_required.xlsx"), set_cells(model__B2=None))
@@ -125,8 +131,43 @@ def main() -> None:
     rezip(good, out("wb_zip_bomb.xlsx"), {"xl/media/zeros.bin": bytes(60 * 2**20)}, level=9)
     # XML bomb: billion laughs in the model sheet's part (10^9 "lol"s if expanded).
     rezip(good, out("wb_xml_bomb.xlsx"), {sheet_part(good, "model"): BILLION_LAUGHS})
+
+
+def agreement_workbooks(work: Path) -> None:
+    from risk_share.agreement_file import export_agreement
+
+    # Sheets: agreement and pool (key A, value B, from row 2: pool B2 budget_gbp, B3 mode,
+    # B4 residual); party (name, influence, max_loss, max_gain); loss_band and gain_band
+    # (upto, shares:CCG, shares:Acute trust, shares:Community MSK; row 3 the unbounded band);
+    # marginal_rate (party, pod, above_plan, below_plan, tolerance); plan_lines (party, pod,
+    # planned_activity, actual_activity, price_gbp, fixed).
+    good = export_agreement(MODELS / "msk_agreement.toml", work / "msk_agreement.xlsx",
+                            MODELS / "msk_outturn.csv")
+    edit(good, out("ag_wrong_type.xlsx"), set_cells(loss_band__C3="twelve"))
+    edit(good, out("ag_shares_not_summing.xlsx"), set_cells(loss_band__D3=0.3))
+    edit(good, out("ag_unknown_party.xlsx"), set_cells(gain_band__C1="shares:Acute Trust"))
+    edit(good, out("ag_missing_sheet.xlsx"), lambda b: b.remove(b["pool"]))
+    edit(good, out("ag_renamed_sheet.xlsx"), rename("loss_band", "Loss_Band"))
+    edit(good, out("ag_residual_capped.xlsx"), set_cells(pool__B4="Acute trust"))
+    edit(good, out("ag_percentage_as_whole.xlsx"), set_cells(loss_band__B3=40))
+    edit(good, out("ag_blank_required.xlsx"), set_cells(agreement__B4=None))
+    edit(good, out("ag_negative_rate.xlsx"), set_cells(marginal_rate__C2=-0.2))
+    edit(good, out("ag_date_for_number.xlsx"), set_cells(pool__B2=dt.datetime(2018, 4, 1)))
+    edit(good, out("ag_error_cell.xlsx"), error_value("party", "B3", "#DIV/0!"))
+    edit(good, out("ag_merged_cells.xlsx"), lambda b: b["loss_band"].merge_cells("B2:B3"))
+    edit(good, out("ag_lines_non_numeric.xlsx"), set_cells(plan_lines__D3="lots"))
+    edit(good, out("ag_lines_blank.xlsx"), set_cells(plan_lines__E4=None))
+    edit(good, out("ag_lines_sheet_missing.xlsx"), lambda b: b.remove(b["plan_lines"]))
+
+
+def main(kinds: list[str]) -> None:
+    work = Path(tempfile.mkdtemp())
+    if not kinds or "model" in kinds:
+        model_workbooks(work)
+    if not kinds or "agreement" in kinds:
+        agreement_workbooks(work)
     shutil.rmtree(work)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
