@@ -11,8 +11,8 @@ actual_activity, price_gbp, optionally fixed). Input cells are yellow, the
 pool mode is a drop-down list and fractions are checked to lie between 0 and 1.
 
 The writer is :func:`capitation.excel.model_export.write_model_workbook`;
-the reader reuses the model reader's key/value and array readers
-(:mod:`capitation.excel.model_workbook`), so a value in the wrong form is
+the reader shares the model reader's key/value and table sheet readers
+(:mod:`capitation.excel.input_sheets`), so a value in the wrong form is
 reported by sheet and cell (``loss_band!C4: expected a number, found
 "twelve"``) and the dict it returns is what ``tomllib`` gives for the
 equivalent agreement file. Validating that dict is the agreement's own job
@@ -31,9 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.excel.input_sheets import SheetReader, is_blank, read_array, read_key_value
 from capitation.excel.model_export import write_model_workbook
 from capitation.excel.model_schema import Problem, convert
-from capitation.excel.model_workbook import _array, _key_value, _Reader
 from capitation.excel.read import column_letter
 
 __all__ = [
@@ -207,7 +207,7 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
     path = Path(path)
     if not path.exists():
         raise InputError("agreement workbook not found", file=path)
-    reader = _Reader(path)
+    reader = SheetReader(path)
     for sheet in _REQUIRED:
         if sheet not in reader.names:
             similar = [n for n in reader.names if n.strip().lower() == sheet]
@@ -215,13 +215,13 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
             raise reader.error(f'no sheet "{sheet}"{hint}; an agreement workbook needs the '
                                f'sheets {", ".join(_REQUIRED)} (sheets are: '
                                f'{", ".join(reader.names)})')
-    data: dict = {"agreement": _key_value(reader, "agreement")}
-    data["party"] = _array(reader, "party", "party")
-    data["pool"] = _key_value(reader, "pool")
+    data: dict = {"agreement": read_key_value(reader, "agreement")}
+    data["party"] = read_array(reader, "party", "party")
+    data["pool"] = read_key_value(reader, "pool")
     for side in ("loss_band", "gain_band"):
-        data["pool"][side] = _array(reader, side, f"pool.{side}")
+        data["pool"][side] = read_array(reader, side, f"pool.{side}")
     if "marginal_rate" in reader.names:
-        data["marginal_rate"] = _array(reader, "marginal_rate", "marginal_rate")
+        data["marginal_rate"] = read_array(reader, "marginal_rate", "marginal_rate")
     where = dict(reader.where)
     for key, place in reader.where.items():  # the agreement names a share as shares."name"
         head, dot, name = key.partition(".shares.")
@@ -283,7 +283,7 @@ def read_plan_lines_sheet(path: str | Path) -> PlanLinesSheet:
         No ``plan_lines`` sheet, or a value in the wrong form, naming sheet and cell.
     """
     path = Path(path)
-    reader = _Reader(path)
+    reader = SheetReader(path)
     if PLAN_LINES_SHEET not in reader.names:
         raise reader.error(f'no sheet "{PLAN_LINES_SHEET}": give the plan lines as a CSV file '
                            f'or add the sheet (sheets are: {", ".join(reader.names)})')
@@ -295,14 +295,14 @@ def read_plan_lines_sheet(path: str | Path) -> PlanLinesSheet:
     records, numbers = [], []
     for r in range(1, len(rows)):
         row = list(rows[r]) + [""] * (len(header) - len(rows[r]))
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+        if all(is_blank(v) for v in row):
             continue
         record: dict = {}
         for c, name in enumerate(header):
             raw = row[c]
             if not name:
                 continue
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if is_blank(raw):
                 record[name] = None
                 continue
             kind = "number" if name in _LINE_NUMBERS else "text" if name in _LINE_TEXT else None

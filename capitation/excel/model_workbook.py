@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-import re
 import shutil
 import tempfile
 import warnings
@@ -37,25 +36,10 @@ import weakref
 from pathlib import Path
 
 from capitation.errors import InputError
-from capitation.excel.model_schema import (
-    ARRAY_SHEETS,
-    FILES,
-    KEY_VALUE_SHEETS,
-    Cell,
-    Problem,
-    base_key,
-    convert,
-    kind_of,
-    unflatten,
-)
+from capitation.excel.input_sheets import SheetReader, read_array, read_key_value
+from capitation.excel.model_schema import ARRAY_SHEETS, FILES, KEY_VALUE_SHEETS
 from capitation.excel.names import sheet_name
-from capitation.excel.read import (
-    column_letter,
-    hidden_rows,
-    merged_ranges,
-    open_workbook,
-    read_sheet_rows,
-)
+from capitation.excel.read import read_sheet_rows
 from capitation.model_file import KNOWN_TABLES, ModelSpec, parse_model
 
 __all__ = ["read_model_workbook", "RESULTS_SHEETS", "embedded_sheet"]
@@ -65,115 +49,14 @@ log = logging.getLogger(__name__)
 #: Sheets the toolkit writes that are never inputs.
 RESULTS_SHEETS = {"instructions", "assumptions", "pace_of_change_path", "budget_lines",
                   "budget_bridge"}
-_RANGE = re.compile(r"^([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?$")
 
 
-class _Reader:
-    """State of one read: the workbook, notes, and where every TOML key came from."""
+class _ModelReader(SheetReader):
+    """A :class:`SheetReader` with a private folder for embedded tables copied as CSV."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.book = open_workbook(path)
-        self.names = list(self.book.sheet_names)
-        self.notes: list[str] = []
-        self.where: dict[str, tuple[str, str | None]] = {}
+        super().__init__(path)
         self.temp: Path | None = None
-
-    def error(self, message: str, sheet: str | None = None, cell: str | None = None
-              ) -> InputError:
-        return InputError(message, file=self.path, sheet=sheet, cell=cell)
-
-    def note(self, sheet: str, cell: str | None, message: str) -> None:
-        place = f"{sheet}!{cell}" if cell else f"sheet {sheet}"
-        self.notes.append(f"{self.path.name}, {place}: {message}")
-
-    def rows(self, sheet: str, inputs_from_row: int = 2) -> list[list]:
-        rows = read_sheet_rows(self.path, sheet, self.book)
-        for merged in merged_ranges(self.path, sheet):
-            match = _RANGE.match(merged)
-            last_row = int(match.group(4) or match.group(2)) if match else 0
-            if last_row >= inputs_from_row:
-                raise self.error(f"cells {merged} are merged over inputs; unmerge them so each "
-                                 "value has its own cell", sheet, merged.split(":")[0])
-        hidden = hidden_rows(self.path, sheet)
-        if hidden:
-            shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
-            self.note(sheet, None, f"rows {shown} are hidden; they were read as inputs")
-        return rows
-
-    def value(self, sheet: str, section: str, key: str, raw: object, ref: str) -> object:
-        notes: list[str] = []
-        try:
-            value = convert(raw, kind_of(section, base_key(section, key)), notes)
-        except Problem as problem:
-            raise self.error(str(problem), sheet, ref) from None
-        for text in notes:
-            self.note(sheet, ref, text)
-        return value
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _key_value(reader: _Reader, section: str) -> dict:
-    rows = reader.rows(section)
-    start = 1 if rows and str(rows[0][0]).strip().lower() == "key" else 0
-    cells: dict[str, Cell] = {}
-    seen: dict[str, str] = {}
-    for r in range(start, len(rows)):
-        row = rows[r] + ["", ""]
-        key, raw = row[0], row[1]
-        if _blank(key):
-            if not _blank(raw):
-                raise reader.error(f"a value with no key (expected a key in A{r + 1})",
-                                   section, f"A{r + 1}")
-            continue
-        key = str(key).strip()
-        ref = f"B{r + 1}"
-        if key in seen:
-            raise reader.error(f'key "{key}" is given twice (A{seen[key][1:]} and A{r + 1}); '
-                               "keep one", section, f"A{r + 1}")
-        seen[key] = ref
-        reader.where[f"{section}.{base_key(section, key)}"] = (section, ref)
-        if _blank(raw):
-            continue
-        cells[key] = Cell(reader.value(section, section, key, raw, ref), ref)
-    where: dict[str, str] = {}
-    table = unflatten(section, cells, section, where)
-    reader.where.update({k: (section, v) for k, v in where.items()})
-    return table
-
-
-def _array(reader: _Reader, sheet: str, prefix: str) -> list[dict]:
-    rows = reader.rows(sheet)
-    if not rows:
-        raise reader.error("the sheet is empty (expected a header row of keys)", sheet)
-    header = [None if _blank(h) else str(h).strip() for h in rows[0]]
-    entries = []
-    for r in range(1, len(rows)):
-        row = rows[r]
-        if all(_blank(v) for v in row):
-            continue
-        index = len(entries) + 1
-        cells: dict[str, Cell] = {}
-        for c, raw in enumerate(row):
-            ref = f"{column_letter(c)}{r + 1}"
-            key = header[c] if c < len(header) else None
-            if key is None:
-                if not _blank(raw):
-                    raise reader.error("a value under a blank header (expected a key in row 1 "
-                                       "above it)", sheet, ref)
-                continue
-            reader.where.setdefault(f"{prefix}[{index}].{base_key(sheet, key)}", (sheet, ref))
-            reader.where.setdefault(f"{prefix}.{base_key(sheet, key)}", (sheet, ref))
-            if not _blank(raw):
-                cells[key] = Cell(reader.value(sheet, sheet, key, raw, ref), ref)
-        reader.where.setdefault(f"{prefix}[{index}]", (sheet, f"A{r + 1}"))
-        where: dict[str, str] = {}
-        entries.append(unflatten(sheet, cells, f"{prefix}[{index}]", where))
-        reader.where.update({k: (sheet, v) for k, v in where.items()})
-    return entries
 
 
 def _level_sheets(data: dict, years: list[str]) -> set[str]:
@@ -204,7 +87,7 @@ def embedded_sheet(workbook: str | Path, file: str | Path) -> str | None:
     return file.name[len(stem):-len(".csv")]
 
 
-def _to_csv(reader: _Reader, sheet: str) -> Path:
+def _to_csv(reader: _ModelReader, sheet: str) -> Path:
     """Copy an embedded table to a CSV in the reader's temporary folder."""
     if reader.temp is None:
         reader.temp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
@@ -231,7 +114,7 @@ def _csv_text(value: object) -> str:
     return str(value)
 
 
-def _resolve_files(reader: _Reader, data: dict) -> set[str]:
+def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
     """Turn file keys that name sheets into readable paths; return the sheets used."""
     used: set[str] = set()
     names = set(reader.names)
@@ -272,7 +155,7 @@ def _resolve_files(reader: _Reader, data: dict) -> set[str]:
     return used
 
 
-def _relocate(reader: _Reader, exc: InputError) -> InputError:
+def _relocate(reader: _ModelReader, exc: InputError) -> InputError:
     """Name the sheet and cell of a model-file error that names a TOML key."""
     if exc.key is None or (exc.file is not None and Path(exc.file) != reader.path):
         return exc
@@ -319,7 +202,7 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
     path = Path(path)
     if not path.exists():
         raise InputError("model workbook not found", file=path)
-    reader = _Reader(path)
+    reader = _ModelReader(path)
     if "model" not in reader.names:
         similar = [n for n in reader.names if n.strip().lower() == "model"]
         hint = f' (found "{similar[0]}": rename it "model")' if similar else ""
@@ -336,14 +219,14 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
             rows_a1 = read_sheet_rows(path, section, reader.book)[:1]
             is_array = section not in KEY_VALUE_SHEETS and rows_a1 and rows_a1[0] and \
                 str(rows_a1[0][0]).strip().lower() != "key"
-            data[section] = (_array(reader, section, section) if is_array
-                             else _key_value(reader, section))
+            data[section] = (read_array(reader, section, section) if is_array
+                             else read_key_value(reader, section))
     for sheet, (parent, key) in ARRAY_SHEETS.items():
         if sheet not in reader.names:
             continue
         used.add(sheet)
         prefix = key if parent is None else f"{parent}.{key}"
-        entries = _array(reader, sheet, prefix)
+        entries = read_array(reader, sheet, prefix)
         if parent is None:
             data[key] = entries
         else:
