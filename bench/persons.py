@@ -108,12 +108,15 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     cluster = None
     scheduler = ""
     if engine == "dask":
-        from distributed import LocalCluster
+        if threads:
+            from distributed import LocalCluster
 
-        cluster = LocalCluster(n_workers=1 if threads else workers,
-                               threads_per_worker=workers if threads else 1,
-                               processes=not threads, dashboard_address=":0",
-                               memory_limit="11GiB")
+            cluster = LocalCluster(n_workers=1, threads_per_worker=workers, processes=False,
+                                   dashboard_address=":0", memory_limit="11GiB")
+        else:  # as the engine starts one
+            from capitation.persons.dask_engine import local_cluster
+
+            cluster = local_cluster(workers, memory_limit="11GiB")
         scheduler = f'dask_scheduler = "{cluster.scheduler_address}"'
     model_file = folder / f"bench_{engine}_{workers}.toml"
     model_file.write_text(MODEL.format(persons=persons, practices=PRACTICES, engine=engine,

@@ -43,12 +43,13 @@ from capitation.persons.run import PersonsRun
 from capitation.persons.tiers import TierBoundaries, assign_tiers, rank_boundaries
 from capitation.persons.weights import combine_cells, count_cells, person_need
 
-__all__ = ["DaskPersons", "connect", "write_person_budgets", "COLLECT_LIMIT"]
+__all__ = ["DaskPersons", "connect", "local_cluster", "write_person_budgets", "COLLECT_LIMIT"]
 
 log = logging.getLogger(__name__)
 
 COLLECT_LIMIT = 2_000_000  # persons near one boundary collected to the driver at most
 _SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
+_MMAP_THRESHOLD = 32 * 2**20  # glibc's largest
 
 
 def connect(scheduler: str | None, workers: int):
@@ -59,17 +60,46 @@ def connect(scheduler: str | None, workers: int):
     tuple
         (client, cluster or None); close both when done (:func:`disconnect`).
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")
+    cluster = local_cluster(workers)
     try:
         return Client(cluster), cluster
     except BaseException:
         cluster.close()
         raise
+
+
+def local_cluster(workers: int, **kwargs):
+    """Start a LocalCluster of ``workers`` single-threaded worker processes.
+
+    The workers' C allocator serves arrays up to 32 MiB from its heap
+    (``MALLOC_MMAP_THRESHOLD_``) instead of mapping fresh pages for each one:
+    a part's columns are a few MB each, and mapping them anew on every pass
+    cost a third of a worker's CPU time in page faults (measured on 20
+    million persons: system time 2.5-3.2 s down to 0.9-1.6 s, worker peak
+    memory about 3% higher). Dask's own ``MALLOC_TRIM_THRESHOLD_`` stays.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes.
+    **kwargs
+        Passed on to :class:`distributed.LocalCluster` (``memory_limit``, say).
+
+    Returns
+    -------
+    distributed.LocalCluster
+    """
+    import dask
+    from distributed import LocalCluster
+
+    environ = "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_"
+    with dask.config.set({environ: _MMAP_THRESHOLD}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=":0", **kwargs)
 
 
 def disconnect(client, cluster) -> None:

@@ -128,3 +128,16 @@ def test_rank_selection_through_finer_bins(tmp_path, cluster, monkeypatch, limit
     assert by_pandas.opportunity().cohort_50_share == by_dask.opportunity().cohort_50_share
     # ranks: bits 43..24 and 23..0 (the first pass came with the stats); cohort: all three
     assert passes == [24, 0, 44, 24, 0] if limit == 0 else 24 in passes
+
+
+def test_engine_cluster_workers_keep_part_sized_arrays_on_the_heap():
+    """The LocalCluster the engine starts sets the workers' mmap threshold before they start."""
+    import os
+
+    from distributed import Client
+
+    from capitation.persons.dask_engine import local_cluster
+
+    with local_cluster(1) as local, Client(local) as client:
+        environ = client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
+    assert list(environ.values()) == [str(32 * 2**20)]
