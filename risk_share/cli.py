@@ -3,6 +3,7 @@
 ::
 
     risk-share settle AGREEMENT.toml LINES.csv [--out OUT.xlsx] [--charts DIR]
+    risk-share settle AGREEMENT.xlsx [LINES.csv] --with-inputs --out OUT.xlsx
     risk-share simulate AGREEMENT.toml LINES.csv -n 10000 --cv 0.05 [--correlation 0.2]
         [--seed 1] [--distribution lognormal] [--out OUT.xlsx] [--charts DIR]
     risk-share export AGREEMENT.toml [LINES.csv] --out AGREEMENT.xlsx
@@ -10,8 +11,11 @@
 The agreement may be a workbook (``AGREEMENT.xlsx``, as ``export`` writes it);
 its ``plan_lines`` sheet is read when no lines file is given. ``settle --out``
 writes the settlement with live formulas (sheets ``settled_lines``, ``parties``,
-``agreement_terms``). Each prints a summary. A problem with the input prints one line to stderr and
-exits with status 2; nothing is written.
+``agreement_terms``); with ``--with-inputs`` (agreement workbooks only) the
+output is a copy of the agreement workbook with those sheets added or
+replaced, every other part of the team's file kept byte for byte. Each prints
+a summary. A problem with the input prints one line to stderr and exits with
+status 2; nothing is written, and an input is never overwritten.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
     )
     settle.add_argument(
         "--out", help="workbook to write (sheets settled_lines, parties, agreement_terms)"
+    )
+    settle.add_argument(
+        "--with-inputs",
+        action="store_true",
+        help="write the settlement sheets into a copy of the agreement workbook "
+        "(AGREEMENT.xlsx only; needs --out)",
     )
     settle.add_argument("--quiet", action="store_true", help="print nothing but errors")
     settle.add_argument("--charts", metavar="DIR", help="write the share curves as PNG here")
@@ -122,11 +132,25 @@ def _money(frame: pd.DataFrame) -> str:
 
 
 def _settle(args: argparse.Namespace) -> None:
-    from risk_share.settlement_workbook import write_settlement
+    from risk_share.settlement_workbook import write_settlement, write_settlement_into
 
+    if args.with_inputs and not _is_workbook(args.agreement):
+        raise InputError(
+            "--with-inputs needs an agreement workbook (.xlsx); export the agreement first "
+            "with: risk-share export",
+            file=args.agreement,
+        )
+    if args.with_inputs and not args.out:
+        raise InputError("--with-inputs needs --out OUT.xlsx (the agreement workbook is "
+                         "never modified)", file=args.agreement)
+    if args.out and Path(args.out).resolve() == Path(args.agreement).resolve():
+        raise InputError("--out would overwrite the agreement (inputs are never modified)",
+                         file=args.agreement)
     agreement, lines = _agreement_and_lines(args)
     settlement = agreement.settle(lines)
-    if args.out:
+    if args.with_inputs:
+        write_settlement_into(settlement, args.agreement, args.out)
+    elif args.out:
         write_settlement(settlement, args.out)
     if args.charts:
         from risk_share.plots import write_charts

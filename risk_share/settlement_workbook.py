@@ -6,7 +6,8 @@ tables (the rates and excess of each line; each band's bounds and slice of
 the pooled variance; each party's share of each band, before and after caps),
 with the same functions that settled it. :func:`write_settlement` hands them to
 the writer (:mod:`capitation.excel.settlement_sheets`), which turns each into
-a live formula caching this value.
+a live formula caching this value; :func:`write_settlement_into` adds those
+sheets to a copy of the agreement workbook (``settle --with-inputs``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capitation.excel.patch import write_into
 from capitation.excel.settlement_sheets import SettlementSheets, write_settlement_workbook
 from capitation.rounding import round_pence
 from risk_share.lines import read_lines
@@ -23,7 +25,7 @@ from risk_share.marginal_rates import line_terms
 from risk_share.pool import band_amounts_pence, pool_terms, raw_shares_pence
 from risk_share.settlement import Settlement
 
-__all__ = ["settlement_sheets", "write_settlement"]
+__all__ = ["settlement_sheets", "write_settlement", "write_settlement_into"]
 
 
 def settlement_sheets(settlement: Settlement) -> SettlementSheets:
@@ -127,3 +129,29 @@ def write_settlement(settlement: Settlement, path: str | Path) -> Path:
         ``path``.
     """
     return write_settlement_workbook(settlement_sheets(settlement), path)
+
+
+def write_settlement_into(settlement: Settlement, workbook: str | Path, out: str | Path) -> Path:
+    """Write a settlement's sheets into a copy of the agreement workbook, atomically.
+
+    The sheets ``settled_lines``, ``parties`` and ``agreement_terms`` are added
+    (or, in a workbook that has them, replaced) as :func:`write_settlement`
+    writes them; every other part of ``workbook`` is kept byte for byte
+    (:func:`capitation.excel.patch.write_into`, as ``capitation run
+    --with-inputs`` does).
+
+    Parameters
+    ----------
+    settlement : Settlement
+        A settled outturn.
+    workbook : str or Path
+        The team's agreement workbook; never modified.
+    out : str or Path
+        The output ``.xlsx``; must not be ``workbook``.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    return write_into(lambda path: write_settlement(settlement, path), workbook, out)

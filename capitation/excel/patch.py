@@ -1,7 +1,9 @@
 """Results into a copy of the team's workbook, keeping every other part byte for byte.
 
 ``capitation run MODEL.xlsx --with-inputs`` writes a copy of the model
-workbook with the results sheets added (or, on a second run, replaced).
+workbook with the results sheets added (or, on a second run, replaced);
+``risk-share settle AGREEMENT.xlsx --with-inputs`` does the same with the
+settlement sheets (:func:`write_into` serves both).
 openpyxl's load-and-save would lose shapes, sparklines, comments' layout and
 cached values, so this module patches the package (a zip of XML parts)
 directly with :mod:`zipfile` and lxml:
@@ -28,6 +30,7 @@ import posixpath
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
@@ -36,7 +39,7 @@ from capitation.errors import InputError
 from capitation.excel.guard import check_workbook
 from capitation.files import write_atomically
 
-__all__ = ["write_results_into", "patch_workbook"]
+__all__ = ["patch_workbook", "write_into", "write_results_into"]
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -71,6 +74,38 @@ def _relative(source: str, part: str) -> str:
     return posixpath.relpath(part, posixpath.dirname(source))
 
 
+def write_into(write_sheets: Callable[[Path], Path], workbook: str | Path,
+               out: str | Path) -> Path:
+    """Write sheets into a copy of ``workbook`` saved as ``out`` (atomically).
+
+    Parameters
+    ----------
+    write_sheets : callable
+        Writes a workbook of the sheets to add (or replace) to the path it is
+        given, inside a private temporary folder, and returns that path.
+    workbook : str or Path
+        The team's workbook; never modified.
+    out : str or Path
+        The output ``.xlsx``; must not be ``workbook``.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        When ``out`` is ``workbook``, or ``workbook`` is not a safe workbook.
+    """
+    workbook, out = Path(workbook), Path(out)
+    if out.resolve() == workbook.resolve():
+        raise InputError("the output would overwrite the input workbook", file=workbook)
+    with tempfile.TemporaryDirectory(prefix="capitation-results-") as scratch:
+        fresh = write_sheets(Path(scratch) / "results.xlsx")
+        return patch_workbook(workbook, fresh, out)
+
+
 def write_results_into(results, workbook: str | Path, out: str | Path) -> Path:
     """Write ``results`` into a copy of ``workbook`` saved as ``out`` (atomically).
 
@@ -88,12 +123,7 @@ def write_results_into(results, workbook: str | Path, out: str | Path) -> Path:
     Path
         ``out``.
     """
-    workbook, out = Path(workbook), Path(out)
-    if out.resolve() == workbook.resolve():
-        raise InputError("the output would overwrite the input workbook", file=workbook)
-    with tempfile.TemporaryDirectory(prefix="capitation-results-") as scratch:
-        fresh = results.to_excel(Path(scratch) / "results.xlsx")
-        return patch_workbook(workbook, fresh, out)
+    return write_into(results.to_excel, workbook, out)
 
 
 def patch_workbook(base: str | Path, results: str | Path, out: str | Path) -> Path:
