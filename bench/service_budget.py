@@ -55,8 +55,12 @@ def make_inputs(seed: int = 2017) -> ServiceBudgetInputs:
 
 
 def _r_pence(x: np.ndarray) -> np.ndarray:
-    """R(x) in pence: snap × 100 to 6 decimals, halves away from zero."""
-    snapped = np.round(x * 100.0, 6)
+    """R(x) in pence: snap × 100 to 6 decimals or 15 significant digits, halves away from zero."""
+    pence = x * 100.0
+    magnitude = np.abs(pence)
+    digits = np.where(magnitude >= 1, np.floor(np.log10(np.maximum(magnitude, 1))) + 1, 0)
+    scale = 10.0 ** np.clip(15 - digits, 0, 6)
+    snapped = np.round(pence * scale) / scale
     return (np.sign(snapped) * np.floor(np.abs(snapped) + 0.5)).astype(np.int64)
 
 
