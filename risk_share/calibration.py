@@ -132,6 +132,8 @@ def calibration_data(
         CVaR confidence level, between 0 and 1.
     bounds : mapping of str to (float, float), optional
         Party name to (lowest, highest) share; default (0, 1).
+    progress : bool
+        Show a tqdm.auto bar over the steps (data, build, solve, re-settle).
 
     Returns
     -------
@@ -419,12 +421,20 @@ def _check_appetites(data: CalibrationData) -> None:
         )
 
 
+def _step(bar, name: str) -> None:
+    """Advance a progress bar (if any) past one calibration step."""
+    if bar is not None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+
 def calibrate(
     agreement: Agreement,
     simulation: Simulation,
     appetite: Mapping[str, float],
     alpha: float = 0.95,
     bounds: Mapping[str, tuple[float, float]] | None = None,
+    progress: bool = False,
 ) -> Agreement:
     """Shares for the shared bands by influence, within each party's risk appetite.
 
@@ -465,12 +475,20 @@ def calibrate(
     SolverError
         When HiGHS does not find an optimum for a feasible problem.
     """
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=4, desc="calibration", unit="step")
     data = calibration_data(agreement, simulation, appetite, alpha, bounds)
     _check_appetites(data)
+    _step(bar, "build")
     started = time.perf_counter()
     model = build_model(data)
     built = time.perf_counter()
+    _step(bar, "solve")
     condition = solve_model(model)
+    _step(bar, "re-settle")
     logger.info(
         "calibration LP: %d scenarios, build %.2f s, solve %.2f s, %s",
         len(data.shared),
@@ -494,6 +512,9 @@ def calibrate(
     pooled = np.asarray(round_pence(simulation.pooled_variance_gbp.to_numpy()), dtype=np.int64)
     kept = np.asarray(round_pence(simulation.kept_gbp.to_numpy()), dtype=np.int64)
     after = (kept + share_pence(calibrated, pooled)) / 100.0
+    _step(bar, "done")
+    if bar is not None:
+        bar.close()
     table = pd.DataFrame(
         {
             "influence": data.influence,

@@ -285,3 +285,17 @@ def test_pruned_lp_has_the_same_optimum(settlement_lines):
     (pruned, theta_pruned), (full, theta_full) = results
     assert theta_pruned == pytest.approx(theta_full, rel=1e-7)
     np.testing.assert_allclose(pruned, full, atol=1e-7)
+
+
+def test_progress_bar_changes_nothing():
+    import pathlib
+
+    import risk_share
+
+    models = pathlib.Path(__file__).resolve().parents[2] / "models"
+    agreement = risk_share.Agreement.from_toml(models / "msk_agreement.toml")
+    sim = agreement.simulate(models / "msk_outturn.csv", n=2_000, cv=0.05, seed=3)
+    quiet = risk_share.calibrate(agreement, sim, appetite={"Acute trust": 1_000_000})
+    shown = risk_share.calibrate(agreement, sim, appetite={"Acute trust": 1_000_000},
+                                 progress=True)
+    assert quiet.calibration["share"].tolist() == shown.calibration["share"].tolist()
