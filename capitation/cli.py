@@ -56,26 +56,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text for printing: pounds with pence and separators, fractions as percentages."""
+    shown = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if column.endswith("_gbp"):
+            shown[column] = values.map(lambda v: f"-£{-v:,.2f}" if v < 0 else f"£{v:,.2f}")
+        elif column in {"distance_from_target", "growth", "baseline_distance_from_target"}:
+            shown[column] = values.map("{:+.2%}".format)
+        elif column.startswith("need_index"):
+            shown[column] = values.map("{:.4f}".format)
+        elif column == "population":
+            shown[column] = values.map("{:,.0f}".format)
+        else:
+            shown[column] = values
+    return shown
+
+
 def _summary_text(results) -> str:
-    with pd.option_context("display.width", 120, "display.max_columns", 12,
-                           "display.float_format", "{:,.4f}".format):
-        lines = []
-        if results.tables:
-            top = results.levels[-1]
-            table = results.summary()
-            lines.append(f"{results.spec.name}: {len(results.table('practice')):,} practices, "
-                         f"{len(table):,} {top}, envelope £{table['allocation_gbp'].sum():,.2f}")
-            shown = table.sort_values("need_index", ascending=False)
-            lines.append(shown.head(10).to_string())
-            if len(shown) > 10:
-                lines.append(f"... {len(shown) - 10} more {top} in the workbook")
-        pace = results.pace_of_change
-        if pace is not None:
-            lines.append(f"pace of change:\n{pace}")
-        if results.budget is not None:
-            lines.append(f"service budget {results.budget.name}:")
-            lines.append(results.budget_bridge.to_string())
-        return "\n".join(lines)
+    lines = []
+    if results.tables:
+        top = results.levels[-1]
+        table = results.summary()
+        lines.append(f"{results.spec.name}: {len(results.table('practice')):,} practices, "
+                     f"{len(table):,} {top}, envelope £{table['allocation_gbp'].sum():,.2f}")
+        shown = table.sort_values("need_index", ascending=False)
+        lines.append(f"highest need index first ({min(10, len(shown))} of {len(shown)} {top}):")
+        lines.append(_formatted(shown.head(10)).to_string())
+        if len(shown) > 10:
+            lines.append(f"... {len(shown) - 10} more {top} in the workbook")
+    pace = results.pace_of_change
+    if isinstance(pace, pd.DataFrame):
+        for year, row in pace.iterrows():
+            lines.append(f"pace of change {year}: largest shortfall "
+                         f"{row['largest_shortfall']:.4%}, total shortfall "
+                         f"£{row['total_shortfall_gbp']:,.2f} ({row['status']})")
+    elif pace is not None:
+        lines.append(f"pace of change at {results.spec.pace.level}: largest shortfall below "
+                     f"target {pace.largest_shortfall:.4%}, total shortfall "
+                     f"£{pace.total_shortfall_gbp:,.2f} ({pace.status}, solved in "
+                     f"{pace.build_seconds + pace.solve_seconds:.2f} s)")
+    if results.budget is not None:
+        lines.append(f"service budget {results.budget.name}:")
+        lines.append(_formatted(results.budget_bridge).to_string())
+    return "\n".join(lines)
 
 
 def _export(args) -> str:
@@ -131,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, SolverError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(text)
+    try:
+        print(text)
+    except BrokenPipeError:  # output piped into a reader that stopped early (| head)
+        sys.stderr.close()
     return 0
 
 
