@@ -82,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--correlation", type=float, default=0.0, help="correlation between lines (default 0)"
     )
-    simulate.add_argument("--seed", type=int, default=None, help="random seed")
+    simulate.add_argument("--seed", type=int, default=None,
+                          help="random seed (default: a fresh one, printed and recorded)")
     simulate.add_argument("--distribution", choices=DISTRIBUTIONS, default="lognormal")
     simulate.add_argument("--out", help="workbook to write (sheets summary, positions)")
     simulate.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
@@ -181,7 +182,15 @@ def _simulate(args: argparse.Namespace) -> None:
         )
     summary = simulation.summary()
     if args.out:
-        write_tables(args.out, {"summary": summary, "positions": simulation.positions})
+        import pandas as pd
+
+        settings = pd.DataFrame(
+            {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
+                       args.distribution, str(simulation.seed)]},
+            index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
+                            "seed"], name="item"))
+        write_tables(args.out, {"summary": summary, "positions": simulation.positions,
+                                "assumptions": settings})
     if args.charts:
         from risk_share.plots import write_charts
 
@@ -189,7 +198,7 @@ def _simulate(args: argparse.Namespace) -> None:
     if not args.quiet:
         print(
             f"{agreement.name}: {args.n:,} scenarios, cv {args.cv:g}, correlation "
-            f"{args.correlation:g}, {args.distribution}, seed {args.seed}"
+            f"{args.correlation:g}, {args.distribution}, seed {simulation.seed}"
         )
         print("Final positions (positive = loss):")
         print(_money(summary))
@@ -218,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _export(args)
         else:
             _simulate(args)
+    except BrokenPipeError:  # output piped into a reader that stopped early (| head)
+        sys.stderr.close()
+        return 0
     except (InputError, SolverError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"risk-share: error: {message}", file=sys.stderr)

@@ -386,7 +386,10 @@ def simulate(
         Correlation common to every pair of varying lines, or a matrix over
         all plan lines in plan order (fixed lines' rows and columns dropped).
     seed : int, optional
-        Seed of ``numpy.random.default_rng``; a fixed seed gives the same scenarios.
+        Seed of ``numpy.random.default_rng``; a fixed seed gives the same
+        scenarios. Without one, a fresh seed is drawn from the operating
+        system's entropy and recorded in ``Simulation.seed``, so any run can be
+        repeated.
     distribution : {"lognormal", "normal"}
         Distribution of the activity multipliers.
     progress : callable or bool, optional
@@ -422,6 +425,8 @@ def simulate(
         progress = bar.update
     elif progress is False:
         progress = None
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
     rng = np.random.default_rng(seed)
     epsilon = rng.standard_normal((n, int(varying.sum())))
     pool = pool_terms(agreement)
