@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from capitation import InputError, Model
+from capitation.testing import assert_ties_out
 
 Y1 = pd.DataFrame({"code": ["A1", "A2", "B1", "C1"], "ICB": ["A", "A", "B", "C"],
                    "pop": [60, 60, 100, 80], "wp": [60, 60, 100, 80]})
@@ -48,6 +49,7 @@ years = {years}
 
 def test_three_organisations_two_years(tmp_path):
     results = Model.from_toml(write(tmp_path, "min_growth = 0.02")).run()
+    assert_ties_out(results)
     y1 = results.table("ICB", "2025/26")
     # §5.3 year 1: A held at its floor; B and C at λ = 172.5/180 of target; C takes the penny.
     assert y1["allocation_gbp"].tolist() == [127_500_000.00, 95_833_333.33, 76_666_666.67]

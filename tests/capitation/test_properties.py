@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from capitation import Model
+from capitation.testing import assert_ties_out
 from tests.capitation.helpers import worked_model
 
 COMPONENTS = """
@@ -47,6 +48,7 @@ def run(tmp_path, frame, envelope):
 def test_every_level_sums_exactly_to_envelope(tmp_path_factory, table):
     frame, envelope = table
     results = run(tmp_path_factory.mktemp("m"), frame, envelope)
+    assert_ties_out(results)
     envelope_pence = round(envelope * 100)
     for level in results.levels:
         t = results.table(level)

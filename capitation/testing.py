@@ -1,0 +1,81 @@
+"""Public test helpers: check that money ties out.
+
+For anyone testing a model built on the toolkit (and for our own tests):
+
+>>> from capitation.testing import assert_ties_out
+>>> assert_ties_out(Model.from_toml("models/demo.toml").run())   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["assert_ties_out", "assert_whole_pence", "assert_transfers_balance"]
+
+MONEY_COLUMNS = ("target_gbp", "allocation_gbp")
+
+
+def _pence(values: pd.Series) -> np.ndarray:
+    return np.round(values.to_numpy(dtype=float) * 100.0).astype(np.int64)
+
+
+def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
+    """Assert every amount (pounds) is a whole number of pence.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Amounts in pounds.
+    what : str
+        Named in the assertion message.
+    """
+    pence = values.to_numpy(dtype=float) * 100.0
+    off = np.abs(pence - np.round(pence)) > 1e-3
+    assert not off.any(), f"{what}: not whole pence at {list(values.index[off][:5])}"
+
+
+def assert_ties_out(results) -> None:
+    """Assert a run's money ties out at every level and year.
+
+    Every level's ``target_gbp``, ``allocation_gbp`` and component targets are
+    whole pence and add up to the same total as the practice level, and the
+    component targets add up to the target of each organisation.
+
+    Parameters
+    ----------
+    results : capitation.Results
+        What ``Model.run`` returned.
+    """
+    for year in results.years:
+        practice = results.table("practice", year)
+        components = [c for c in practice.columns if c.startswith("target_") and c != "target_gbp"]
+        totals = {c: int(_pence(practice[c]).sum()) for c in (*MONEY_COLUMNS, *components)}
+        assert totals["target_gbp"] == totals["allocation_gbp"], (
+            f"{year}: targets add up to {totals['target_gbp']}p, allocations to "
+            f"{totals['allocation_gbp']}p")
+        for level in results.levels:
+            table = results.table(level, year)
+            for column, total in totals.items():
+                assert_whole_pence(table[column], f"{year} {level} {column}")
+                got = int(_pence(table[column]).sum())
+                assert got == total, f"{year} {level} {column}: {got}p, expected {total}p"
+            by_component = sum(_pence(table[c]) for c in components)
+            assert (by_component == _pence(table["target_gbp"])).all(), (
+                f"{year} {level}: component targets do not add up to target_gbp")
+
+
+def assert_transfers_balance(parties: pd.DataFrame, total_variance_gbp: float) -> None:
+    """Assert a settlement's pool transfers add up to zero and finals to the variance.
+
+    Parameters
+    ----------
+    parties : pandas.DataFrame
+        ``Settlement.parties`` (``pool_transfer_gbp``, ``final_position_gbp``).
+    total_variance_gbp : float
+        Σ variance over all plan lines (pounds).
+    """
+    assert int(_pence(parties["pool_transfer_gbp"]).sum()) == 0, "pool transfers do not net to 0"
+    finals = int(_pence(parties["final_position_gbp"]).sum())
+    expected = int(np.round(total_variance_gbp * 100))
+    assert finals == expected, f"final positions add up to {finals}p, variance is {expected}p"
