@@ -315,6 +315,35 @@ class Agreement:
 
     # ------------------------------------------------------------------ computing
 
+    def summary(self) -> pd.DataFrame:
+        """Return the pool's bands: one row per band, each party's share as a column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (``side``: "loss" or "gain", ``band``: 1, 2, ...), with
+            ``from_gbp`` and ``upto_gbp`` (band bounds on |variance|, pounds;
+            NaN for the open top band) and one column per party (its share).
+        """
+        rows = []
+        for side, bands in (("loss", self.loss_bands), ("gain", self.gain_bands)):
+            lower = 0.0
+            for number, band in enumerate(bands, start=1):
+                upper = np.nan if band.upto is None else band.upto * self.budget_gbp
+                row = {"side": side, "band": number, "from_gbp": lower, "upto_gbp": upper}
+                row.update({name: float(band.shares.get(name, 0.0))  # unnamed parties get 0
+                            for name in self.party_names})
+                rows.append(row)
+                lower = upper
+        return pd.DataFrame(rows).set_index(["side", "band"])
+
+    def _repr_html_(self) -> str:
+        from capitation.display import html_table, pounds
+
+        caption = (f"{self.name}: pool budget {pounds(self.budget_gbp)}, {self.mode} mode, "
+                   f"residual party {self.residual}")
+        return html_table(self.summary(), caption)
+
     def share(self, variance_gbp: float | np.ndarray | pd.Series) -> pd.Series | pd.DataFrame:
         """Share a pooled variance between the parties (domain.md §8.1).
 

@@ -34,3 +34,21 @@ def test_simulation_percentiles_and_html(agreement):
     assert table.loc["CCG", 95] == pytest.approx(summary.loc["CCG", "p95_gbp"])
     out = simulation._repr_html_()
     assert "101 simulated outturns" in out and "£" in out
+
+
+def test_agreement_summary_and_html():
+    # The agreement: B = £40m, loss and gain threshold bands at 1% held by the CCG.
+    import pathlib
+
+    import risk_share
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "models" / "msk_agreement.toml"
+    agreement = risk_share.Agreement.from_toml(path)
+    bands = agreement.summary()
+    assert bands.loc[("loss", 1), "upto_gbp"] == 400_000.0  # 1% of £40,000,000
+    assert bands.loc[("loss", 2), "from_gbp"] == 400_000.0
+    assert bands.loc[("gain", 2), ["CCG", "Acute trust", "Community MSK"]].tolist() == [
+        0.5, 0.3, 0.2]
+    assert (bands[agreement.party_names].sum(axis=1) == 1.0).all()
+    html = agreement._repr_html_()
+    assert "£40,000,000.00" in html and "corridor" in html
