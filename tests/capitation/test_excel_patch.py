@@ -22,15 +22,13 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
 
 
-def team_workbook(path: Path, folder: Path) -> Path:
-    """A model workbook a team has worked on: its own sheets, a chart, comments, names."""
-    (folder / "logo.png").write_bytes(PNG)
-    book = xlsxwriter.Workbook(str(path))
+def add_team_sheet(book: xlsxwriter.Workbook, folder: Path, comment: str) -> None:
+    """A finance team's own sheet: formats, comment, sparkline, image, chart, names."""
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
     notes = book.add_worksheet("Our notes")
     notes.write_string(0, 0, "Board paper March", bold)
     notes.write_column(1, 0, [10, 20, 30, 25])
-    notes.write_comment(0, 0, "Check with the CFO")
+    notes.write_comment(0, 0, comment)
     notes.add_sparkline(0, 2, {"range": "'Our notes'!A2:A5"})
     notes.insert_image(6, 3, str(folder / "logo.png"))
     chart = book.add_chart({"type": "column"})
@@ -39,6 +37,13 @@ def team_workbook(path: Path, folder: Path) -> Path:
     notes.write_formula(5, 0, "=SUM(A2:A5)", None, 85)
     book.define_name("board_total", "='Our notes'!$A$6")
     book.define_name("'Our notes'!local_name", "='Our notes'!$A$2")
+
+
+def team_workbook(path: Path, folder: Path) -> Path:
+    """A model workbook a team has worked on: its own sheets, a chart, comments, names."""
+    (folder / "logo.png").write_bytes(PNG)
+    book = xlsxwriter.Workbook(str(path))
+    add_team_sheet(book, folder, "Check with the CFO")
     model = book.add_worksheet("model")
     for r, (key, value) in enumerate([("key", "value"), ("name", "team model"),
                                       ("year", "2025/26"), ("envelope_gbp", 3_000_000)]):

@@ -26,7 +26,7 @@ from risk_share import Agreement
 from risk_share.agreement_file import export_agreement
 from risk_share.cli import main
 from risk_share.settlement_workbook import write_settlement, write_settlement_into
-from tests.capitation.test_excel_patch import PNG, assert_kept, parts
+from tests.capitation.test_excel_patch import PNG, add_team_sheet, assert_kept, parts
 from tests.risk_share.test_agreement_workbook import assert_same_settlement
 from tests.risk_share.test_settlement_workbook import _compare, _formula_cells
 
@@ -41,18 +41,7 @@ def team_agreement_workbook(exported: Path, path: Path, folder: Path) -> Path:
     (folder / "logo.png").write_bytes(PNG)
     source = CalamineWorkbook.from_path(str(exported))
     book = xlsxwriter.Workbook(str(path))
-    notes = book.add_worksheet("Our notes")
-    notes.write_string(0, 0, "Board paper March")
-    notes.write_column(1, 0, [10, 20, 30, 25])
-    notes.write_comment(0, 0, "Check the caps with the CFO")
-    notes.add_sparkline(0, 2, {"range": "'Our notes'!A2:A5"})
-    notes.insert_image(6, 3, str(folder / "logo.png"))
-    chart = book.add_chart({"type": "column"})
-    chart.add_series({"values": "='Our notes'!$A$2:$A$5"})
-    notes.insert_chart(6, 6, chart)
-    notes.write_formula(5, 0, "=SUM(A2:A5)", None, 85)
-    book.define_name("board_total", "='Our notes'!$A$6")
-    book.define_name("'Our notes'!local_name", "='Our notes'!$A$2")
+    add_team_sheet(book, folder, "Check the caps with the CFO")
     for name in source.sheet_names:
         sheet = book.add_worksheet(name)
         for r, row in enumerate(source.get_sheet_by_name(name).to_python(skip_empty_area=False)):
