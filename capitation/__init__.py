@@ -5,18 +5,26 @@
 >>> results.table("ICB")                                    # doctest: +SKIP
 """
 
+from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError, SolverError
 from capitation.model import Model
 from capitation.needs import Component, NeedsFormula
 from capitation.population import Population
 from capitation.results import Results
+from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
 
 __all__ = [
+    "Allocation",
     "Component",
     "InputError",
     "Model",
     "NeedsFormula",
+    "Pace",
     "Population",
+    "PopulationSource",
+    "PracticeTable",
+    "RegisterPopulation",
     "Results",
     "SolverError",
+    "allocate",
 ]

@@ -11,19 +11,22 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
+from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
-from capitation.model_file import ModelSpec, read_model_file
+from capitation.model_file import ModelSpec, PopulationSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
+from capitation.pace_of_change import PaceOfChange
 from capitation.population import Population, level_name, read_table
 from capitation.results import Results
-from capitation.rounding import largest_remainder_grouped
-from capitation.tables import level_tables
-from capitation.targets import component_pots, practice_targets
-from capitation.weighting import weighted_counts
+from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
+
+if TYPE_CHECKING:
+    from capitation.persons.run import PersonsRun
 
 __all__ = ["Model"]
 
@@ -118,7 +121,7 @@ class Model:
         started = time.time()
         spec = self.spec
         tables: dict[str, dict[str, pd.DataFrame]] = {}
-        pace: dict[str, object] = {}
+        pace: dict[str, PaceOfChange] = {}
         levels: list[str] = []
         inputs: dict[str, Path] = {"model": spec.path}
         persons = None
@@ -128,25 +131,28 @@ class Model:
                 from tqdm.auto import tqdm
 
                 years = tqdm(years, desc="years")
-            previous: pd.Series | None = None
-            cache: dict[Path, tuple[Population, pd.DataFrame | None]] = {}
+            previous: Allocation | None = None
+            cache: dict[Path, PopulationSource] = {}
             try:
                 for i, year in enumerate(years):
-                    population, register = self._population(year, cache, inputs, progress)
-                    levels = ["practice", *population.levels]
-                    year_tables, outcome, allocation_at_level = self._allocate(
-                        population, register, i, previous, inputs)
-                    previous = allocation_at_level
-                    tables[year] = year_tables
-                    if outcome is not None:
-                        pace[year] = outcome
+                    source = self._source(year, cache, inputs, progress)
+                    levels = ["practice", *source.population.levels]
+                    envelope_pence = spec.envelope_pence[i]
+                    allocation = allocate(
+                        source, self._formula(i, source.population),
+                        envelope_gbp=None if envelope_pence is None else envelope_pence / 100,
+                        pace=self._pace(i, source.population, previous, inputs),
+                        convention=spec.convention)
+                    previous = allocation
+                    tables[year] = dict(allocation.tables)
+                    if allocation.pace_of_change is not None:
+                        pace[year] = allocation.pace_of_change
                 if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
-                    persons = cache[spec.population.persons.path][1].summarise(
-                        tables[spec.years[0]]["practice"])
+                    run = cast("PersonsRun", cache[spec.population.persons.path])
+                    persons = run.summarise(tables[spec.years[0]]["practice"])
             finally:
-                for _, source in cache.values():
-                    if hasattr(source, "close"):  # the person-level engine (a Dask cluster)
-                        source.close()
+                for source in cache.values():
+                    source.close()  # the person-level engine may hold a Dask cluster
         budget = None
         if spec.service_budget is not None:
             from capitation.service_budget import build_budget
@@ -159,16 +165,16 @@ class Model:
 
     # -- steps -----------------------------------------------------------------
 
-    def _population(self, year: str, cache: dict, inputs: dict[str, Path],
-                    progress: bool = False) -> tuple[Population, pd.DataFrame | None]:
+    def _source(self, year: str, cache: dict[Path, PopulationSource], inputs: dict[str, Path],
+                progress: bool = False) -> PopulationSource:
         spec = self.spec.population
+        assert spec is not None
         if spec.persons is not None:  # person-level rows (domain.md 2.2)
             key = spec.persons.path
             if key not in cache:
                 from capitation.persons.run import start
 
-                run = start(self.spec, progress)
-                cache[key] = (run.population, run)
+                cache[key] = start(self.spec, progress)
                 inputs["persons"] = spec.persons.path
                 inputs["practices"] = spec.practices
             return cache[key]
@@ -192,9 +198,9 @@ class Model:
             if self.spec.pace is not None and self.spec.pace.baseline_column:
                 columns.setdefault(self.spec.pace.baseline_column,
                                    f"{model_file}, key pace_of_change.baseline_column")
-            cache[path] = (Population.from_file(path, id=spec.id, population=spec.population,
-                                                levels=spec.levels, columns=columns,
-                                                sheet=spec.sheet), None)
+            cache[path] = PracticeTable(Population.from_file(
+                path, id=spec.id, population=spec.population, levels=spec.levels,
+                columns=columns, sheet=spec.sheet))
             inputs[f"population {year}" if len(self.spec.years) > 1 else "population"] = path
         return cache[path]
 
@@ -218,69 +224,28 @@ class Model:
                 cost_weights=cost_weights, need_index=need_index))
         return NeedsFormula(tuple(components))
 
-    def _allocate(self, population: Population, register: pd.DataFrame | None, index: int,
-                  previous: pd.Series | None, inputs: dict[str, Path]
-                  ) -> tuple[dict[str, pd.DataFrame], object | None, pd.Series | None]:
+    def _pace(self, index: int, population: Population, previous: Allocation | None,
+              inputs: dict[str, Path]) -> Pace | None:
+        """Return the year's pace of change (after year 1, baseline = last year's allocation)."""
         spec = self.spec
-        formula = self._formula(index, population)
-        if hasattr(register, "weighted_counts"):  # person-level rows (domain.md 2.2)
-            counts = register.weighted_counts(formula)
-        else:
-            counts = weighted_counts(population, formula, register)
-        envelope = spec.envelope_pence[index]
-        pots = component_pots(formula, envelope)
-        targets = practice_targets(counts, pots)
-        frame = population.frame.copy()
-        for c in formula.names:
-            frame[f"x_{c}"] = counts[c]
-            frame[f"target_{c}_pence"] = targets[c].astype(np.int64)
-        target_pence = targets.sum(axis=1).astype(np.int64)
-
-        outcome = None
-        baseline_pence = None
-        allocation_at_level = None
-        pace_level = None
         if spec.pace is None:
-            frame["allocation_pence"] = target_pence
+            return None
+        level = spec.pace.level
+        codes = pd.Index(np.sort(population.level_codes(level).unique()), name=level)
+        if previous is None or previous.pace_outcome is None:
+            baseline_gbp = self._baseline(population, codes, inputs)
         else:
-            from capitation.pace_of_change import set_pace
-
-            pace = spec.pace
-            pace_level = pace.level
-            codes = population.level_codes(pace_level)
-            level_target = target_pence.groupby(codes).sum().astype(np.int64)
-            level_target.index.name = pace_level
-            if previous is None:
-                baseline_gbp = self._baseline(population, level_target.index, inputs)
-            else:
-                baseline_gbp = previous / 100.0
-                missing = level_target.index.difference(baseline_gbp.index)
-                if len(missing):
-                    raise InputError(
-                        f"{pace_level} {', '.join(missing[:5])} in {spec.years[index]} had no "
-                        f"allocation in {spec.years[index - 1]} to use as baseline",
-                        file=spec.path, key="pace_of_change")
-                baseline_gbp = baseline_gbp.reindex(level_target.index)
-            outcome = set_pace(level_target, baseline_gbp, int(level_target.sum()),
-                               pace.min_growth[index], pace.max_growth[index], pace.method)
-            allocation_at_level = outcome.allocation_pence.astype(np.int64)
-            baseline_pence = pd.Series(
-                np.round(baseline_gbp.to_numpy(dtype=float) * 100.0).astype(np.int64),
-                index=level_target.index)
-            if pace_level == "practice":
-                frame["allocation_pence"] = allocation_at_level.reindex(frame.index)
-            else:
-                parent_alloc = allocation_at_level.reindex(codes.to_numpy()).to_numpy(float)
-                parent_target = level_target.reindex(codes.to_numpy()).to_numpy(float)
-                share = np.where(parent_target > 0, target_pence.to_numpy(float) / parent_target,
-                                 0.0)
-                amounts_gbp = pd.Series(parent_alloc * share / 100.0, index=frame.index)
-                frame["allocation_pence"] = largest_remainder_grouped(
-                    amounts_gbp, codes, allocation_at_level)
-        year_tables = level_tables(frame, list(population.levels), formula.names,
-                                   spec.convention, pace_level, baseline_pence)
-        return year_tables, (outcome.summary if outcome is not None else None), \
-            allocation_at_level
+            baseline_gbp = previous.pace_outcome.allocation_pence / 100.0
+            missing = codes.difference(baseline_gbp.index)
+            if len(missing):
+                raise InputError(
+                    f"{level} {', '.join(missing[:5])} in {spec.years[index]} had no "
+                    f"allocation in {spec.years[index - 1]} to use as baseline",
+                    file=spec.path, key="pace_of_change")
+            baseline_gbp = baseline_gbp.reindex(codes)
+        return Pace(level=level, baseline_gbp=baseline_gbp,
+                    min_growth=spec.pace.min_growth[index],
+                    max_growth=spec.pace.max_growth[index], method=spec.pace.method)
 
     def _baseline(self, population: Population, codes: pd.Index,
                   inputs: dict[str, Path]) -> pd.Series:
@@ -319,7 +284,7 @@ class Model:
         return series.reindex(codes)
 
 
-def _register_population(spec) -> tuple[Population, pd.DataFrame]:
+def _register_population(spec: PopulationSpec) -> RegisterPopulation:
     """Build the register path's population per practice from the GP register (domain.md 2.1)."""
     from capitation.register import read_register
 
@@ -355,4 +320,4 @@ def _register_population(spec) -> tuple[Population, pd.DataFrame]:
             level_names.append(level_name(lv))
     population = Population.from_frame(frame.reset_index(), id="practice",
                                        population="population", levels=level_names)
-    return population, register
+    return RegisterPopulation(population, register)

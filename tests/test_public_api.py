@@ -1,15 +1,23 @@
 """The public API is pinned: adding or dropping a name is a deliberate change."""
 
+import inspect
+
 import capitation
 
 EXPECTED_CAPITATION_API = [
+    "Allocation",
     "Component",
     "InputError",
     "Model",
     "NeedsFormula",
+    "Pace",
     "Population",
+    "PopulationSource",
+    "PracticeTable",
+    "RegisterPopulation",
     "Results",
     "SolverError",
+    "allocate",
 ]
 
 
@@ -29,3 +37,22 @@ def test_model_api_shape():
     assert callable(capitation.Model.run)
     assert callable(capitation.Results.table)
     assert callable(capitation.Results.to_excel)
+
+
+def test_allocate_signature():
+    signature = inspect.signature(capitation.allocate)
+    assert [(p.name, p.kind.name, p.default) for p in signature.parameters.values()] == [
+        ("population", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("formula", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("envelope_gbp", "POSITIONAL_OR_KEYWORD", None),
+        ("pace", "POSITIONAL_OR_KEYWORD", None),
+        ("convention", "POSITIONAL_OR_KEYWORD", "toolkit"),
+    ]
+    pace = inspect.signature(capitation.Pace).parameters
+    assert [(p.name, p.default) for p in pace.values()] == [
+        ("level", inspect.Parameter.empty), ("baseline_gbp", inspect.Parameter.empty),
+        ("min_growth", inspect.Parameter.empty), ("max_growth", None), ("method", "lp")]
+    assert list(inspect.signature(capitation.Allocation.table).parameters) == ["self", "level"]
+    assert isinstance(capitation.Allocation.pace_of_change, property)
+    population = inspect.signature(capitation.Population.from_frame).parameters
+    assert list(population) == ["frame", "id", "population", "levels", "columns"]

@@ -86,7 +86,7 @@ def test_nhs_england_convention_check_figures(tmp_path):
 def test_nhs_england_group_index_in_parent_from_rounded_sums():
     # domain.md §3: four practices with population 32,415 and WP 31,188 inside QWO's
     # 2,707,693 and 2,752,628 -> (31,188/32,415)/(2,752,628/2,707,693) = 0.94645 -> 0.946.
-    from capitation.tables import _nhs_england_indices
+    from capitation.level_tables import _nhs_england_indices
 
     need, in_parent = _nhs_england_indices(
         __import__("pandas").Index(["G"]), np.array([31_187.6]), np.array([32_414.8]),

@@ -16,9 +16,12 @@ import pandas as pd
 
 from capitation.rounding import excel_round
 
-__all__ = ["level_tables", "TABLE_COLUMNS"]
+__all__ = ["CONVENTIONS", "level_tables", "TABLE_COLUMNS"]
 
 log = logging.getLogger(__name__)
+
+# Need index conventions (domain.md section 3).
+CONVENTIONS = ("toolkit", "nhs_england")
 
 TABLE_COLUMNS = [
     "population",
