@@ -8,8 +8,15 @@ For anyone testing a model built on the toolkit (and for our own tests):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+from capitation.allocation import Allocation
+
+if TYPE_CHECKING:
+    from capitation.results import Results
 
 __all__ = ["assert_ties_out", "assert_whole_pence", "assert_transfers_balance"]
 
@@ -35,8 +42,8 @@ def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
     assert not off.any(), f"{what}: not whole pence at {list(values.index[off][:5])}"
 
 
-def assert_ties_out(results) -> None:
-    """Assert a run's money ties out at every level and year.
+def assert_ties_out(results: Results | Allocation) -> None:
+    """Assert a run's (or one allocation's) money ties out at every level and year.
 
     Every level's ``target_gbp``, ``allocation_gbp`` and component targets are
     whole pence and add up to the same total as the practice level, and the
@@ -44,24 +51,37 @@ def assert_ties_out(results) -> None:
 
     Parameters
     ----------
-    results : capitation.Results
-        What ``Model.run`` returned.
+    results : capitation.Results or capitation.Allocation
+        What ``Model.run`` or ``allocate`` returned.
     """
-    for year in results.years:
-        practice = results.table("practice", year)
+    if isinstance(results, Allocation):
+        allocation = results
+
+        def table(level: str, year: str | None) -> pd.DataFrame:
+            return allocation.table(level)
+
+        years: list[str | None] = [None]
+        expected_total: int | None = allocation.envelope_pence
+    else:
+        table, years, expected_total = results.table, list(results.years), None
+    for year in years:
+        practice = table("practice", year)
         components = [c for c in practice.columns if c.startswith("target_") and c != "target_gbp"]
         totals = {c: int(_pence(practice[c]).sum()) for c in (*MONEY_COLUMNS, *components)}
         assert totals["target_gbp"] == totals["allocation_gbp"], (
             f"{year}: targets add up to {totals['target_gbp']}p, allocations to "
             f"{totals['allocation_gbp']}p")
+        if expected_total is not None:
+            assert totals["target_gbp"] == expected_total, (
+                f"targets add up to {totals['target_gbp']}p, the envelope is {expected_total}p")
         for level in results.levels:
-            table = results.table(level, year)
+            level_table = table(level, year)
             for column, total in totals.items():
-                assert_whole_pence(table[column], f"{year} {level} {column}")
-                got = int(_pence(table[column]).sum())
+                assert_whole_pence(level_table[column], f"{year} {level} {column}")
+                got = int(_pence(level_table[column]).sum())
                 assert got == total, f"{year} {level} {column}: {got}p, expected {total}p"
-            by_component = sum(_pence(table[c]) for c in components)
-            assert (by_component == _pence(table["target_gbp"])).all(), (
+            by_component = sum(_pence(level_table[c]) for c in components)
+            assert (by_component == _pence(level_table["target_gbp"])).all(), (
                 f"{year} {level}: component targets do not add up to target_gbp")
 
 
