@@ -87,16 +87,17 @@ def _summary_text(results) -> str:
         if len(shown) > 10:
             lines.append(f"... {len(shown) - 10} more {top} in the workbook")
     pace = results.pace_of_change
-    if isinstance(pace, pd.DataFrame):
+    if pace is not None and len(pace) > 1:
         for year, row in pace.iterrows():
             lines.append(f"pace of change {year}: largest shortfall "
                          f"{row['largest_shortfall']:.4%}, total shortfall "
                          f"£{row['total_shortfall_gbp']:,.2f} ({row['status']})")
-    elif pace is not None:
+    elif pace is not None and results.spec.pace is not None:
+        row = pace.iloc[0]
         lines.append(f"pace of change at {results.spec.pace.level}: largest shortfall below "
-                     f"target {pace.largest_shortfall:.4%}, total shortfall "
-                     f"£{pace.total_shortfall_gbp:,.2f} ({pace.status}, solved in "
-                     f"{pace.build_seconds + pace.solve_seconds:.2f} s)")
+                     f"target {row['largest_shortfall']:.4%}, total shortfall "
+                     f"£{row['total_shortfall_gbp']:,.2f} ({row['status']}, solved in "
+                     f"{row['build_seconds'] + row['solve_seconds']:.2f} s)")
     if results.budget is not None:
         lines.append(f"service budget {results.budget.name}:")
         lines.append(_formatted(results.budget_bridge).to_string())

@@ -15,6 +15,7 @@ import pandas as pd
 
 from capitation.files import sha256_of
 from capitation.model_file import ModelSpec
+from capitation.pace_of_change import PaceOfChange
 
 __all__ = ["Results", "package_version"]
 
@@ -52,7 +53,7 @@ class Results:
     spec: ModelSpec
     levels: list[str]
     tables: dict[str, dict[str, pd.DataFrame]]
-    pace: dict[str, object]
+    pace: dict[str, PaceOfChange]
     budget: object | None
     inputs: dict[str, Path]
     run_seconds: float
@@ -99,12 +100,18 @@ class Results:
         return self.tables[year][level].copy()
 
     @property
-    def pace_of_change(self):
-        """Pace-of-change optimum: a PaceOfChange (one year) or a DataFrame by year."""
+    def pace_of_change(self) -> pd.DataFrame | None:
+        """Pace-of-change optimum by year; None without pace of change.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            Indexed by ``year`` (one row per year, also for a one-year run):
+            ``largest_shortfall`` (s*, fraction), ``total_shortfall_gbp`` (U*,
+            pounds), ``status``, ``build_seconds``, ``solve_seconds``.
+        """
         if not self.pace:
             return None
-        if len(self.pace) == 1:
-            return next(iter(self.pace.values()))
         rows = {y: vars(p) for y, p in self.pace.items()}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "year"
