@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capitation.columns import format_value, unit_of
 from capitation.errors import InputError, SolverError
 
 __all__ = ["main"]
@@ -56,21 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TERMINAL_UNITS = ("gbp", "fraction", "index", "persons")
+
+
 def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text for printing: pounds with pence and separators, fractions as percentages."""
+    """Text for printing: each column by its unit (capitation.columns.format_value)."""
     shown = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        values = frame[column]
-        if column.endswith("_gbp"):
-            shown[column] = values.map(lambda v: f"-£{-v:,.2f}" if v < 0 else f"£{v:,.2f}")
-        elif column in {"distance_from_target", "growth", "baseline_distance_from_target"}:
-            shown[column] = values.map("{:+.2%}".format)
-        elif column.startswith("need_index"):
-            shown[column] = values.map("{:.4f}".format)
-        elif column == "population":
-            shown[column] = values.map("{:,.0f}".format)
+    for name in frame.columns:
+        values = frame[name]
+        unit = unit_of(str(name))
+        if unit in _TERMINAL_UNITS:
+            shown[name] = values.map(lambda v, unit=unit: format_value(v, unit))
         else:
-            shown[column] = values
+            shown[name] = values
     return shown
 
 

@@ -1,10 +1,12 @@
 """Tidy HTML tables for Jupyter: money as pounds with thousands separators.
 
 Result objects call :func:`html_table` from their ``_repr_html_``. Formatting
-follows the column names of the style guide: ``*_gbp`` is money (``£1,234.56``),
-a population or count has thousands separators, a need index three decimal
-places, and fractions (distance from target, growth, shares, rates) are shown
-as percentages. Nothing is computed; the numbers are the ones the table holds.
+follows each column's unit in :mod:`capitation.columns`: money as
+``£1,234.56``, persons with thousands separators, a need index to three
+decimal places, and fractions as percentages (except
+:data:`PLAIN_FRACTIONS`). A column the schema does not know is money when its
+name ends in ``_gbp`` and otherwise shown as it is. Nothing is computed; the
+numbers are the ones the table holds.
 """
 
 from __future__ import annotations
@@ -15,23 +17,17 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from capitation.columns import find
+
 __all__ = ["formatter_for", "format_table", "html_table", "pounds"]
 
-#: Columns holding fractions, shown as percentages (0.3 shows as 30.00%).
-PERCENT_COLUMNS = frozenset({
-    "distance_from_target",
-    "baseline_distance_from_target",
-    "growth",
-    "share",
-    "influence",
-    "p_loss",
-    "marginal_rate",
-    "population_share",
-    "need_share",
+#: Fraction columns (by the schema) this display has always shown as plain
+#: numbers, not percentages; every other fraction shows as a percentage.
+PLAIN_FRACTIONS = frozenset({
+    "activity_change", "semi_fixed", "variable", "release_fraction", "stranded_support",
+    "required_reduction_in_tier", "reduction", "cohort_50_share", "largest_shortfall",
+    "above_plan", "below_plan", "tolerance", "upto", "max_loss", "max_gain", "share:<party>",
 })
-
-#: Columns holding counts of people, shown with thousands separators.
-COUNT_PREFIXES = ("population", "weighted_population", "persons")
 
 
 def pounds(value: float, decimals: int = 2) -> str:
@@ -69,20 +65,24 @@ def formatter_for(column: str) -> Callable[[object], str] | None:
     Parameters
     ----------
     column : str
-        A column name following the style guide (``target_gbp``, ``need_index``).
+        A column name (``target_gbp``, ``need_index``), looked up in
+        :mod:`capitation.columns`.
 
     Returns
     -------
     callable or None
     """
     name = str(column)
-    if name.endswith("_gbp"):
+    entry = find(name)
+    if entry is None:  # not in the schema (or ambiguous): the style guide's money rule
+        return pounds if name.endswith("_gbp") else None
+    if entry.unit == "gbp":
         return pounds
-    if name in PERCENT_COLUMNS:
+    if entry.unit == "fraction" and (entry.pattern or entry.name) not in PLAIN_FRACTIONS:
         return _blank_or(lambda x: f"{x:.2%}")
-    if name.startswith("need_index"):
+    if entry.unit == "index":
         return _blank_or(lambda x: f"{x:.3f}")
-    if name.startswith(COUNT_PREFIXES):
+    if entry.unit == "persons":
         return _blank_or(lambda x: f"{x:,.0f}")
     return None
 

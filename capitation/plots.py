@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from capitation.columns import column as schema_column
 from capitation.files import write_atomically
 from capitation.results import Results
 
@@ -36,13 +37,12 @@ __all__ = [
     "write_charts",
 ]
 
-#: Bridge columns drawn as steps of the waterfall, in order, with their labels.
-BRIDGE_STEPS: tuple[tuple[str, str], ...] = (
-    ("growth_gbp", "Growth"),
-    ("price_gbp", "Price"),
-    ("activity_change_gbp", "Activity change"),
-    ("new_services_gbp", "New services"),
-    ("stranded_support_gbp", "Stranded support"),
+#: Bridge columns drawn as steps of the waterfall, in order, with their titles
+#: (:mod:`capitation.columns`).
+BRIDGE_STEPS: tuple[tuple[str, str], ...] = tuple(
+    (name, schema_column(name, "budget_bridge").title)
+    for name in ("growth_gbp", "price_gbp", "activity_change_gbp", "new_services_gbp",
+                 "stranded_support_gbp")
 )
 
 _INCREASE = "#c0504d"  # spend going up: red, as finance papers draw it
@@ -131,7 +131,9 @@ def budget_waterfall(
             f"(years are {', '.join(map(str, bridge.index))})"
         )
     fig, axes = _new_figure(1, len(chosen), figsize=(4.2 * len(chosen) + 1, 4.8), sharey=True)
-    labels = ["Baseline", *(label for _, label in BRIDGE_STEPS), "Budget"]
+    labels = [schema_column("baseline_gbp", "budget_bridge").title,
+              *(label for _, label in BRIDGE_STEPS),
+              schema_column("budget_gbp", "budget_bridge").title]
     for ax, year in zip(axes[0], chosen, strict=True):
         row = bridge.loc[year]
         steps = np.array([row[column] for column, _ in BRIDGE_STEPS], dtype=float)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import write_tables
 from risk_share.agreement import Agreement
@@ -128,7 +129,8 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _money(frame: pd.DataFrame) -> str:
-    formats = {c: (lambda x: f"{x:,.2f}") for c in frame.columns if str(c).endswith("_gbp")}
+    """Return the frame as text, money (by :mod:`capitation.columns`) with separators."""
+    formats = {c: (lambda x: f"{x:,.2f}") for c in frame.columns if unit_of(str(c)) == "gbp"}
     return frame.to_string(formatters=formats)
 
 
@@ -190,7 +192,9 @@ def _simulate(args: argparse.Namespace) -> None:
             index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
                             "seed"], name="item"))
         write_tables(args.out, {"summary": summary, "positions": simulation.positions,
-                                "assumptions": settings})
+                                "assumptions": settings},
+                     schema={"summary": "simulation_summary", "positions": "positions",
+                             "assumptions": "assumptions"})
     if args.charts:
         from risk_share.plots import write_charts
 

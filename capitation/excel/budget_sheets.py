@@ -42,7 +42,8 @@ import numpy as np
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from capitation.excel.tables import MONEY_FORMAT
+from capitation.columns import column as schema_column
+from capitation.excel.tables import CellFormats
 from capitation.rounding import round_pence
 from capitation.service_budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, CapitatedBudget
 
@@ -79,14 +80,10 @@ _MONEY_FORMULAS = {
     "budget_gbp": "={planned_value_gbp}{r}+{support_gbp}{r}",
 }
 
-_STEPS = (
-    ("Baseline", "baseline_gbp"),
-    ("Growth", "growth_gbp"),
-    ("Price", "price_gbp"),
-    ("Activity change", "activity_change_gbp"),
-    ("New services", "new_services_gbp"),
-    ("Stranded support", "stranded_support_gbp"),
-    ("Budget", "budget_gbp"),
+_STEPS = tuple(
+    (schema_column(name, "budget_bridge").title, name)
+    for name in ("baseline_gbp", "growth_gbp", "price_gbp", "activity_change_gbp",
+                 "new_services_gbp", "stranded_support_gbp", "budget_gbp")
 )
 _WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart beside it
 _WATERFALL_HEADER = (
@@ -111,11 +108,7 @@ def add_budget_sheets(book: xlsxwriter.Workbook, budget: CapitatedBudget) -> Non
         The budget to write. Money in pounds; every formula cell caches
         Python's value.
     """
-    formats = {
-        "money": book.add_format({"num_format": MONEY_FORMAT}),
-        "bold": book.add_format({"bold": True}),
-        "number": book.add_format({"num_format": "#,##0.######"}),
-    }
+    formats = {"bold": book.add_format({"bold": True}), "columns": CellFormats(book)}
     _write_lines(book.add_worksheet(LINES_SHEET), budget, formats)
     _write_bridge(book, book.add_worksheet(BRIDGE_SHEET), budget, formats)
 
@@ -145,11 +138,12 @@ def _write_lines(sheet, budget: CapitatedBudget, formats: dict) -> None:
     }
     columns = {name: frame[name].to_numpy() for name in BUDGET_LINE_COLUMNS}
     is_line = columns["kind"] == "line"
+    fmts = [formats["columns"](name, "budget_lines") for name in BUDGET_LINE_COLUMNS]
     for i in range(len(frame)):
         row = i + 1
         line = bool(is_line[i])
         for c, name in enumerate(BUDGET_LINE_COLUMNS):
-            fmt = formats["money"] if name.endswith("_gbp") else formats["number"]
+            fmt = fmts[c]
             value = columns[name][i]
             if name in _TEXT:
                 sheet.write_string(row, c, str(value))
@@ -192,8 +186,9 @@ def _year_blocks(budget: CapitatedBudget) -> list[tuple[int, int, int]]:
 
 def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict) -> None:
     bridge = budget.budget_bridge
-    money, bold = formats["money"], formats["bold"]
+    bold = formats["bold"]
     header = ("year", *BRIDGE_COLUMNS, "lines_budget_gbp")
+    fmt = {name: formats["columns"](name, "budget_bridge") for name in header}
     for c, name in enumerate(header):
         sheet.write_string(0, c, name, bold)
     col = {name: xl_col_to_name(c) for c, name in enumerate(header)}
@@ -233,10 +228,9 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, for
         }
         sheet.write_string(row, 0, str(year))
         for c, name in enumerate(BRIDGE_COLUMNS, start=1):
-            sheet.write_formula(row, c, formulas[name], money, float(values[name]))
-        sheet.write_formula(
-            row, len(header) - 1, f"={total('budget_gbp')}", money, float(values["budget_gbp"])
-        )
+            sheet.write_formula(row, c, formulas[name], fmt[name], float(values[name]))
+        sheet.write_formula(row, len(header) - 1, f"={total('budget_gbp')}",
+                            fmt["lines_budget_gbp"], float(values["budget_gbp"]))
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, len(header) - 1, 18)
     sheet.freeze_panes(1, 1)
@@ -247,7 +241,8 @@ def _write_waterfalls(
     book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict, col: dict, top: int
 ) -> None:
     """One waterfall per year: helper columns with live formulas, then a stacked column chart."""
-    money, bold = formats["money"], formats["bold"]
+    bold = formats["bold"]
+    fmt = {h: formats["columns"](h, "budget_waterfall") for h in _WATERFALL_HEADER[1:]}
     bridge_pence = np.asarray(round_pence(budget.budget_bridge.to_numpy(dtype=float)))
     bridge_index = {name: i for i, name in enumerate(budget.budget_bridge.columns)}
     name = {h: xl_col_to_name(c) for c, h in enumerate(_WATERFALL_HEADER)}
@@ -268,13 +263,13 @@ def _write_waterfalls(
             running = amount if is_total else running + amount
             sheet.write_string(row, 0, label)
             bridge_cell = f"{col[column]}{k + 2}"
-            sheet.write_formula(row, 1, f"={bridge_cell}", money, amount / 100)
+            sheet.write_formula(row, 1, f"={bridge_cell}", fmt["amount_gbp"], amount / 100)
             running_formula = (
                 f"={name['amount_gbp']}{r}"
                 if is_total
                 else (f"={name['running_gbp']}{r - 1}+{name['amount_gbp']}{r}")
             )
-            sheet.write_formula(row, 2, running_formula, money, running / 100)
+            sheet.write_formula(row, 2, running_formula, fmt["running_gbp"], running / 100)
             if is_total:
                 cells = {
                     "base_gbp": ("=0", 0),
@@ -294,7 +289,7 @@ def _write_waterfalls(
                 }
             for c, h in enumerate(_WATERFALL_HEADER[3:], start=3):
                 formula, pence = cells[h]
-                sheet.write_formula(row, c, formula, money, pence / 100)
+                sheet.write_formula(row, c, formula, fmt[h], pence / 100)
         chart = book.add_chart({"type": "column", "subtype": "stacked"})
         lo, hi = data_rows[0], data_rows[-1]
         categories = [BRIDGE_SHEET, lo, 0, hi, 0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from capitation.excel.tables import MONEY_FORMAT, write_cell
+from capitation.excel.tables import CellFormats, write_cell
 
 __all__ = ["add_persons_sheets"]
 
@@ -31,15 +31,15 @@ def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
         The cut analysed on the ``opportunity`` sheet (0.10 means 10%).
     """
     header = book.add_format({"bold": True, "bottom": 1, "text_wrap": True})
-    money = book.add_format({"num_format": MONEY_FORMAT})
-    percent = book.add_format({"num_format": "0.00%"})
-    count = book.add_format({"num_format": "#,##0"})
+    formats = CellFormats(book)
+    names = ["tier", "persons", "population_share", "need_share", "target_gbp",
+             "target_per_head_gbp"]
+    fmt = [formats(name, "tiers") for name in names]
     tiers = results.tiers
     n = len(tiers)
     last = n  # zero-based row of the last tier
     sheet = book.add_worksheet("tiers")
-    for c, name in enumerate(["tier", "persons", "population_share", "need_share",
-                              "target_gbp", "target_per_head_gbp"]):
+    for c, name in enumerate(names):
         sheet.write_string(0, c, name, header)
 
     def cell(row: int, col: int, absolute: bool = False) -> str:
@@ -49,18 +49,18 @@ def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
     target_range = f"{cell(1, 4, True)}:{cell(last, 4, True)}"
     for r, (name, row) in enumerate(tiers.iterrows(), start=1):  # a few tiers
         sheet.write_string(r, 0, str(name))
-        write_cell(sheet, r, 1, int(row["persons"]), count)
-        sheet.write_formula(r, 2, f"={cell(r, 1)}/SUM({persons_range})", percent,
+        write_cell(sheet, r, 1, int(row["persons"]), fmt[1])
+        sheet.write_formula(r, 2, f"={cell(r, 1)}/SUM({persons_range})", fmt[2],
                             float(row["population_share"]))
-        write_cell(sheet, r, 3, float(row["need_share"]), percent)
-        write_cell(sheet, r, 4, float(row["target_gbp"]), money)
+        write_cell(sheet, r, 3, float(row["need_share"]), fmt[3])
+        write_cell(sheet, r, 4, float(row["target_gbp"]), fmt[4])
         value = row["target_per_head_gbp"]
-        sheet.write_formula(r, 5, f'=IF({cell(r, 1)}=0,"",{cell(r, 4)}/{cell(r, 1)})', money,
+        sheet.write_formula(r, 5, f'=IF({cell(r, 1)}=0,"",{cell(r, 4)}/{cell(r, 1)})', fmt[5],
                             "" if np.isnan(value) else float(value))
     sheet.write_string(last + 2, 0, "total")
-    sheet.write_formula(last + 2, 1, f"=SUM({persons_range})", count,
+    sheet.write_formula(last + 2, 1, f"=SUM({persons_range})", fmt[1],
                         int(tiers["persons"].sum()))
-    sheet.write_formula(last + 2, 4, f"=SUM({target_range})", money,
+    sheet.write_formula(last + 2, 4, f"=SUM({target_range})", fmt[4],
                         float(tiers["target_gbp"].sum()))
     sheet.write_string(last + 3, 0, "need_share: each tier's share of the unrounded person "
                                     "budgets (domain.md 2.2)")
@@ -71,20 +71,22 @@ def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
     opportunity = results.opportunity(reduction)
     sheet = book.add_worksheet("opportunity")
     sheet.write_string(0, 0, "reduction", header)
-    sheet.write_number(0, 1, reduction, percent)
+    sheet.write_number(0, 1, reduction, formats("reduction", "opportunity"))
     sheet.write_string(1, 0, "cohort_50_share", header)
-    sheet.write_number(1, 1, opportunity.cohort_50_share, percent)
+    sheet.write_number(1, 1, opportunity.cohort_50_share, formats("cohort_50_share", "opportunity"))
     sheet.write_string(2, 0, "smallest top-ranked fraction of persons whose need reaches half "
                              "of the total")
     top = 4
-    for c, name in enumerate(["tier", "need_share", "required_reduction_in_tier", "possible"]):
+    names = ["tier", "need_share", "required_reduction_in_tier", "possible"]
+    fmt = [formats(name, "opportunity") for name in names]
+    for c, name in enumerate(names):
         sheet.write_string(top, c, name, header)
     for r, (name, row) in enumerate(opportunity.tiers.iterrows(), start=top + 1):
         sheet.write_string(r, 0, str(name))
-        write_cell(sheet, r, 1, float(row["need_share"]), percent)
+        write_cell(sheet, r, 1, float(row["need_share"]), fmt[1])
         required = float(row["required_reduction_in_tier"])
-        sheet.write_formula(r, 2, f"={cell(0, 1, True)}/{cell(r, 1)}", percent,
+        sheet.write_formula(r, 2, f"={cell(0, 1, True)}/{cell(r, 1)}", fmt[2],
                             required if np.isfinite(required) else "")
-        sheet.write_formula(r, 3, f"={cell(r, 2)}<=1", None, bool(row["possible"]))
+        sheet.write_formula(r, 3, f"={cell(r, 2)}<=1", fmt[3], bool(row["possible"]))
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 3, 22)

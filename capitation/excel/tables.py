@@ -13,11 +13,44 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from capitation.columns import GENERAL, MONEY_FORMAT, find, number_format
 from capitation.files import write_atomically
 
-__all__ = ["write_tables", "write_cell"]
+__all__ = ["write_tables", "write_cell", "CellFormats", "MONEY_FORMAT"]
 
-MONEY_FORMAT = "#,##0.00;-#,##0.00"
+
+class CellFormats:
+    """Cell formats of output columns for one workbook, by :mod:`capitation.columns`.
+
+    Each number format is added to the workbook once, when first asked for;
+    ``General`` gives None (no format), as the writers have always left it.
+
+    Parameters
+    ----------
+    book : xlsxwriter.Workbook
+        The workbook being written.
+    """
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self._book = book
+        self._made: dict[str, object] = {}
+
+    def number(self, code: str):
+        """Return the format of an Excel number format code (None for ``General``)."""
+        if code == GENERAL:
+            return None
+        if code not in self._made:
+            self._made[code] = self._book.add_format({"num_format": code})
+        return self._made[code]
+
+    def __call__(self, name: str, table: str | None = None):
+        """Return the format of column ``name`` of ``table`` (KeyError if not in the schema)."""
+        return self.number(number_format(name, table))
+
+    def known(self, name: str):
+        """Return the format of a column the schema may not know (None for those it does not)."""
+        entry = find(name)
+        return None if entry is None else self.number(entry.number_format)
 
 
 def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
@@ -44,10 +77,11 @@ def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
         sheet.write_string(row, col, str(value), fmt)
 
 
-def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame],
+                 schema: Mapping[str, str] | None = None) -> Path:
     """Write each DataFrame to its own sheet, index first, atomically.
 
-    Columns ending in ``_gbp`` get a pounds number format.
+    Each column gets the number format of :mod:`capitation.columns`.
 
     Parameters
     ----------
@@ -55,6 +89,11 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
         Output ``.xlsx`` file.
     tables : mapping of str to pandas.DataFrame
         Sheet name to table; the index (named) becomes the first column(s).
+    schema : mapping of str to str, optional
+        Sheet name to its table in :data:`capitation.columns.TABLES`: every
+        column of that sheet must be in the schema (KeyError otherwise). A
+        sheet without one formats the columns the schema knows and leaves
+        the others as they are.
 
     Returns
     -------
@@ -65,16 +104,18 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     def write(tmp: Path) -> None:
         book = xlsxwriter.Workbook(
             str(tmp), {"strings_to_formulas": False, "nan_inf_to_errors": True})
-        money = book.add_format({"num_format": MONEY_FORMAT})
         bold = book.add_format({"bold": True})
+        formats = CellFormats(book)
+
         for name, frame in tables.items():
             sheet = book.add_worksheet(name)
             flat = frame.reset_index()
             for c, column in enumerate(flat.columns):
                 sheet.write_string(0, c, str(column), bold)
             columns = [flat[c].to_numpy(dtype=object) for c in flat.columns]
+            table = None if schema is None else schema.get(name)
             for c, column in enumerate(flat.columns):
-                fmt = money if str(column).endswith("_gbp") else None
+                fmt = formats(str(column), table) if table else formats.known(str(column))
                 values = columns[c]
                 for r in range(len(flat)):
                     write_cell(sheet, r + 1, c, values[r], fmt)

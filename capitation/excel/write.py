@@ -20,7 +20,7 @@ import xlsxwriter.worksheet
 
 from capitation.excel.formulas import LevelLayout, level_templates
 from capitation.excel.names import unique_sheet_names
-from capitation.excel.tables import MONEY_FORMAT, write_cell
+from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
 __all__ = ["write_results", "flatten_parameters"]
@@ -45,30 +45,15 @@ def flatten_parameters(data: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _formats(book: xlsxwriter.Workbook) -> dict:
-    return {
-        "header": book.add_format({"bold": True, "bottom": 1, "text_wrap": True}),
-        "money": book.add_format({"num_format": MONEY_FORMAT}),
-        "percent": book.add_format({"num_format": "0.00%"}),
-        "index": book.add_format({"num_format": "0.000000"}),
-        "number": book.add_format({"num_format": "#,##0.00"}),
-    }
+    """Return the header format and the columns' number formats (:mod:`capitation.columns`)."""
+    return {"header": book.add_format({"bold": True, "bottom": 1, "text_wrap": True}),
+            "columns": CellFormats(book)}
 
 
-def _column_format(column: str, formats: dict):
-    if column.endswith("_gbp"):
-        return formats["money"]
-    if column in {"distance_from_target", "growth", "baseline_distance_from_target"}:
-        return formats["percent"]
-    if column.startswith("need_index"):
-        return formats["index"]
-    if column.startswith("population") or column.startswith("weighted_population"):
-        return formats["number"]
-    return None
-
-
-def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict) -> None:
+def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
+                 table: str) -> None:
     """Write a table as values: code column, then one column per table column."""
-    _write_level(sheet, frame, index_label, formats, {})
+    _write_level(sheet, frame, index_label, formats, {}, table)
 
 
 def _cached(value) -> float | str:
@@ -78,7 +63,7 @@ def _cached(value) -> float | str:
 
 
 def _write_level(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
-                 templates: dict[str, str | None]) -> None:
+                 templates: dict[str, str | None], table: str = "level") -> None:
     """Write one level's table; columns with a template become live formulas.
 
     Each formula cell caches Python's value, so readers that do not calculate
@@ -92,7 +77,7 @@ def _write_level(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
     for r, code in enumerate(codes, start=1):
         sheet.write_string(r, 0, str(code))
     for c, column in enumerate(frame.columns, start=1):
-        fmt = _column_format(str(column), formats)
+        fmt = formats["columns"](str(column), table)
         values = frame[column].to_numpy(dtype=object)
         template = templates.get(str(column))
         if template is None:
@@ -182,7 +167,8 @@ def write_results(results, path: str | Path) -> Path:
         if path_frame is not None:
             flat = path_frame.reset_index()
             _write_frame(book.add_worksheet("pace_of_change_path"),
-                         flat.set_index(flat.columns[0]), flat.columns[0], formats)
+                         flat.set_index(flat.columns[0]), flat.columns[0], formats,
+                         "pace_of_change_path")
         if results.budget is not None:
             from capitation.excel.budget_sheets import add_budget_sheets
 
