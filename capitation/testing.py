@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from capitation.rounding import round_pence, snap_pence
+
 __all__ = ["assert_ties_out", "assert_whole_pence", "assert_transfers_balance"]
 
 MONEY_COLUMNS = ("target_gbp", "allocation_gbp")
 
 
 def _pence(values: pd.Series) -> np.ndarray:
-    return np.round(values.to_numpy(dtype=float) * 100.0).astype(np.int64)
+    return round_pence(values.to_numpy(dtype=float))
 
 
 def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
@@ -30,8 +32,8 @@ def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
     what : str
         Named in the assertion message.
     """
-    pence = values.to_numpy(dtype=float) * 100.0
-    off = np.abs(pence - np.round(pence)) > 1e-3
+    amounts_gbp = values.to_numpy(dtype=float)
+    off = np.abs(snap_pence(amounts_gbp) - round_pence(amounts_gbp)) > 1e-3
     assert not off.any(), f"{what}: not whole pence at {list(values.index[off][:5])}"
 
 
@@ -77,5 +79,5 @@ def assert_transfers_balance(parties: pd.DataFrame, total_variance_gbp: float) -
     """
     assert int(_pence(parties["pool_transfer_gbp"]).sum()) == 0, "pool transfers do not net to 0"
     finals = int(_pence(parties["final_position_gbp"]).sum())
-    expected = int(np.round(total_variance_gbp * 100))
+    expected = round_pence(float(total_variance_gbp))
     assert finals == expected, f"final positions add up to {finals}p, variance is {expected}p"
