@@ -33,7 +33,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from capitation.errors import InputError, SolverError
-from capitation.rounding import round_pence
+from capitation.rounding import ceil_whole, round_pence
 from capitation.solver import highs, solve
 from risk_share.agreement import Agreement, Band
 from risk_share.pool import band_amounts_pence, share_pence
@@ -232,7 +232,7 @@ def tail_candidates(data: CalibrationData, party: int) -> np.ndarray:
     grid = np.linspace(data.lower[party], data.upper[party], TAIL_PIECES + 1)
     losses = data.outside[:, party][None, :] + grid[:, None] * data.shared[None, :]
     n = losses.shape[1]
-    k = n - math.ceil(data.alpha * n - 1e-9) + 1
+    k = n - int(ceil_whole(data.alpha * n)) + 1
     low = np.minimum(losses[:-1], losses[1:])
     high = np.maximum(losses[:-1], losses[1:])
     thresholds = np.partition(low, n - k, axis=1)[:, n - k]
