@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from capitation.rounding import excel_round
+from capitation.rounding import excel_round, half_up
 
 __all__ = ["CONVENTIONS", "level_tables", "TABLE_COLUMNS"]
 
@@ -40,10 +40,6 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = numerator / denominator
     return np.where(denominator == 0, np.nan, out)
-
-
-def _half_up(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.round(x, 6) + 0.5)
 
 
 def level_tables(
@@ -175,12 +171,12 @@ def _nhs_england_indices(codes: pd.Index, weighted: np.ndarray, population: np.n
     3 decimal places (Excel ROUND). A group whose rounded population is 0 has
     no index (NaN) and is named in a warning.
     """
-    wp = _half_up(weighted)
-    pop = _half_up(population)
+    wp = half_up(weighted)
+    pop = half_up(population)
     # The whole model's weighted population equals its population (section 2.4),
     # so the index against the model is the group's own rounded ratio.
     ratio = _ratio(wp, pop)
-    parent_ratio = _ratio(_half_up(parent_weighted), _half_up(parent_population))
+    parent_ratio = _ratio(half_up(parent_weighted), half_up(parent_population))
     need = excel_round(ratio, 3)
     in_parent = excel_round(_ratio(ratio, parent_ratio), 3)
     empty = pop == 0

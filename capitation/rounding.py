@@ -11,7 +11,11 @@ snap cannot absorb the noise and a floor lands a penny low. We snap to 6
 decimal places or to 15 significant digits, whichever is coarser: 15
 significant digits is what Excel itself keeps, so the workbook's ROUNDUP and
 ROUNDDOWN agree with Python, and every worked example of domain.md is
-unchanged. Largest remainder (LR) rounds a set of amounts to whole pence so that
+unchanged. The snap is the same for every rule here, in pence or not: the
+unit-free :func:`half_up`, :func:`half_away` and :func:`ceil_whole` (counts,
+ranks, amounts already in pence) snap their argument as it stands.
+
+Largest remainder (LR) rounds a set of amounts to whole pence so that
 they add up exactly to a known total; ties go to the earliest amount in a
 canonical order (string order of the codes unless an order is given).
 """
@@ -26,6 +30,9 @@ import pandas as pd
 __all__ = [
     "SNAP_DECIMALS",
     "snap_pence",
+    "half_up",
+    "half_away",
+    "ceil_whole",
     "round_pence",
     "round_gbp",
     "ceil_pence",
@@ -34,6 +41,7 @@ __all__ = [
     "largest_remainder",
     "largest_remainder_grouped",
     "largest_remainder_rows",
+    "largest_remainder_pence",
     "pence_to_gbp",
     "grown_pence",
 ]
@@ -55,7 +63,12 @@ def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
     numpy.ndarray
         Amounts in pence, snapped.
     """
-    scaled, scale = _snap_scaled(np.asarray(amount_gbp, dtype=float) * 100.0)
+    return _snap(np.asarray(amount_gbp, dtype=float) * 100.0)
+
+
+def _snap(x: np.ndarray) -> np.ndarray:
+    """``x`` snapped to 6 decimals or 15 significant digits, whichever is coarser."""
+    scaled, scale = _snap_scaled(np.asarray(x, dtype=float))
     return scaled / scale
 
 
@@ -84,6 +97,73 @@ def _floors_and_remainders(pence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _half_away(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def half_up(x: float | np.ndarray | pd.Series) -> np.ndarray:
+    """Round to whole numbers with halves up (towards +inf), after the snap.
+
+    For counts by a rule: weighted populations reported as whole persons,
+    the first rank of a risk tier, floor(from × N + 0.5) (domain.md §2.2).
+
+    Parameters
+    ----------
+    x : float or array-like
+        Values in any unit; snapped as they stand (not scaled to pence).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 whole numbers, the shape of ``x`` (0-d for a number).
+
+    Examples
+    --------
+    >>> half_up(np.array([2.5, -2.5, 0.1 * 3 * 5]))
+    array([ 3., -2.,  2.])
+    """
+    return np.floor(_snap(x) + 0.5)
+
+
+def half_away(x: float | np.ndarray | pd.Series) -> np.ndarray:
+    """Round to whole numbers with halves away from zero, after the snap.
+
+    R() on amounts already in pence (marginal payments and tolerances,
+    domain.md §7): Excel's ROUND to 0 decimal places.
+
+    Parameters
+    ----------
+    x : float or array-like
+        Values in any unit; snapped as they stand (not scaled to pence).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 whole numbers, the shape of ``x`` (0-d for a number).
+
+    Examples
+    --------
+    >>> half_away(np.array([2.5, -2.5, 0.3 * 250]))
+    array([ 3., -3., 75.])
+    """
+    return _half_away(_snap(x))
+
+
+def ceil_whole(x: float | np.ndarray | pd.Series) -> np.ndarray:
+    """Ceiling to whole numbers after the snap, so float noise above an integer stays on it.
+
+    For ranks by a rule: the ⌈αn⌉-th smallest loss of VaR (domain.md §9),
+    where 0.95 × 20 is 19.000000000000004 in float64.
+
+    Parameters
+    ----------
+    x : float or array-like
+        Values in any unit; snapped as they stand.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 whole numbers, the shape of ``x`` (0-d for a number).
+    """
+    return np.ceil(_snap(x))
 
 
 def round_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
@@ -190,7 +270,7 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.n
 
 
 def excel_round(x: float | np.ndarray, digits: int) -> float | np.ndarray:
-    """Round like Excel's ROUND: halves away from zero, after a 9-significant snap.
+    """Round like Excel's ROUND: halves away from zero, after the snap of ``x × 10**digits``.
 
     Used for indices printed to a few decimals (domain.md section 3).
 
@@ -206,8 +286,7 @@ def excel_round(x: float | np.ndarray, digits: int) -> float | np.ndarray:
     float or numpy.ndarray
         Rounded values.
     """
-    scaled = np.round(np.asarray(x, dtype=float) * 10.0**digits, SNAP_DECIMALS)
-    out = _half_away(scaled) / 10.0**digits
+    out = half_away(np.asarray(x, dtype=float) * 10.0**digits) / 10.0**digits
     return float(out) if out.ndim == 0 else out
 
 
@@ -219,8 +298,32 @@ def pence_to_gbp(pence: np.ndarray | pd.Series | int) -> np.ndarray | pd.Series 
     return float(arr) if arr.ndim == 0 else arr
 
 
-def _lr_core(pence: np.ndarray, total_pence: int) -> np.ndarray:
-    """Largest remainder on float pence already in canonical (tie) order."""
+def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int) -> np.ndarray:
+    """Largest remainder on a 1-D array of float pence already in tie-break order.
+
+    domain.md section 4 on one set of amounts: floors after the snap, then the
+    missing pence one each to the largest remainders; ties go to the earlier
+    position. :func:`largest_remainder` puts a Series in canonical order and
+    calls this; :func:`largest_remainder_rows` does the same for many rows.
+
+    Parameters
+    ----------
+    amounts_pence : numpy.ndarray
+        Shape (m,), unrounded pence, in tie-break order (earlier wins).
+    total_pence : int
+        Whole pence the amounts must add up to.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 pence of shape (m,), adding up to ``total_pence``.
+
+    Raises
+    ------
+    ValueError
+        When the amounts are more than one penny each away from the total.
+    """
+    pence = np.asarray(amounts_pence, dtype=float)
     floors, remainders = _floors_and_remainders(pence)
     missing = int(total_pence) - int(floors.sum())
     if missing < 0 or missing > len(pence):
@@ -270,7 +373,7 @@ def largest_remainder(
         canonical = amounts_gbp.iloc[np.argsort(np.asarray(keys), kind="stable")]
     else:
         canonical = amounts_gbp.reindex(list(order))
-    pence = _lr_core(canonical.to_numpy(dtype=float) * 100.0, total_pence)
+    pence = largest_remainder_pence(canonical.to_numpy(dtype=float) * 100.0, total_pence)
     rounded = pd.Series(pence, index=canonical.index, name=amounts_gbp.name)
     return rounded.reindex(amounts_gbp.index)
 
@@ -317,9 +420,13 @@ def largest_remainder_grouped(
 
 
 def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) -> np.ndarray:
-    """Largest remainder on each row of a 2-D array of float pence.
+    """Largest remainder on each row of a 2-D array of float pence, vectorised.
 
-    Ties go to the earlier column, so columns must be in tie-break order.
+    Row by row the same as :func:`largest_remainder_pence` (the same snap, so
+    remainders that are equal in exact arithmetic compare equal at any size up
+    to the snap's reach): shares of many scenarios at once. Ties go to the
+    earlier column, so columns must be in tie-break order (the canonical
+    party order).
 
     Parameters
     ----------

@@ -1,6 +1,8 @@
 """Solve a pyomo linear programme with HiGHS; solver status → a clear error.
 
-The one place that talks to a solver. It uses pyomo's persistent HiGHS
+The one place that talks to a solver, for every linear programme of the
+toolkit: pace of change (:mod:`capitation.pace_of_change`) and the risk-share
+calibration (:mod:`risk_share.calibration`). It uses pyomo's persistent HiGHS
 interface (``pyomo.contrib.solver.solvers.highs.Highs``, over ``highspy``), so
 a model solved once and then changed (a bound tightened, an objective swapped)
 is re-solved from HiGHS's warm start without being translated again.
@@ -86,7 +88,7 @@ def highs(*, time_limit_seconds: float | None = None) -> Highs:
     if not availability:
         raise SolverError(
             f"HiGHS is not available ({availability}): install highspy "
-            f"(pip install highspy) to solve the pace-of-change LP"
+            f"(pip install highspy) to solve the pace-of-change and risk-share calibration LPs"
         )
     solver.config.load_solutions = False
     solver.config.raise_exception_on_nonoptimal_result = False

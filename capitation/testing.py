@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.allocation import Allocation
+from capitation.rounding import round_pence, snap_pence
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -24,7 +25,7 @@ MONEY_COLUMNS = ("target_gbp", "allocation_gbp")
 
 
 def _pence(values: pd.Series) -> np.ndarray:
-    return np.round(values.to_numpy(dtype=float) * 100.0).astype(np.int64)
+    return round_pence(values.to_numpy(dtype=float))
 
 
 def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
@@ -37,8 +38,8 @@ def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
     what : str
         Named in the assertion message.
     """
-    pence = values.to_numpy(dtype=float) * 100.0
-    off = np.abs(pence - np.round(pence)) > 1e-3
+    amounts_gbp = values.to_numpy(dtype=float)
+    off = np.abs(snap_pence(amounts_gbp) - round_pence(amounts_gbp)) > 1e-3
     assert not off.any(), f"{what}: not whole pence at {list(values.index[off][:5])}"
 
 
@@ -97,5 +98,5 @@ def assert_transfers_balance(parties: pd.DataFrame, total_variance_gbp: float) -
     """
     assert int(_pence(parties["pool_transfer_gbp"]).sum()) == 0, "pool transfers do not net to 0"
     finals = int(_pence(parties["final_position_gbp"]).sum())
-    expected = int(np.round(total_variance_gbp * 100))
+    expected = round_pence(float(total_variance_gbp))
     assert finals == expected, f"final positions add up to {finals}p, variance is {expected}p"

@@ -12,7 +12,8 @@ programme (pyomo, HiGHS) is
 
 Three steps, each testable alone: :func:`calibration_data` (plain arrays, no
 pyomo), :func:`build_model` (arrays → ConcreteModel) and :func:`solve_model`
-(HiGHS → status), then :func:`extract_shares`. :func:`calibrate` runs them,
+(HiGHS, through :mod:`capitation.solver` like every LP of the toolkit), then
+:func:`extract_shares`. :func:`calibrate` runs them,
 refuses infeasible appetites with the pounds at stake, writes the shares into a
 new agreement and re-settles every scenario with caps and collars.
 """
@@ -32,7 +33,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from capitation.errors import InputError, SolverError
-from capitation.rounding import round_pence
+from capitation.rounding import ceil_whole, round_pence
+from capitation.solver import highs, solve
 from risk_share.agreement import Agreement, Band
 from risk_share.pool import band_amounts_pence, share_pence
 from risk_share.simulation import Simulation, cvar
@@ -230,7 +232,7 @@ def tail_candidates(data: CalibrationData, party: int) -> np.ndarray:
     grid = np.linspace(data.lower[party], data.upper[party], TAIL_PIECES + 1)
     losses = data.outside[:, party][None, :] + grid[:, None] * data.shared[None, :]
     n = losses.shape[1]
-    k = n - math.ceil(data.alpha * n - 1e-9) + 1
+    k = n - int(ceil_whole(data.alpha * n)) + 1
     low = np.minimum(losses[:-1], losses[1:])
     high = np.maximum(losses[:-1], losses[1:])
     thresholds = np.partition(low, n - k, axis=1)[:, n - k]
@@ -296,33 +298,25 @@ def build_model(data: CalibrationData, prune: bool = True) -> pyo.ConcreteModel:
 
 
 def solve_model(model: pyo.ConcreteModel) -> str:
-    """Solve with HiGHS (appsi, else the plain interface); load the solution if optimal.
+    """Solve with HiGHS through :mod:`capitation.solver` and load the optimal solution.
 
     Parameters
     ----------
     model : pyomo.environ.ConcreteModel
+        From :func:`build_model`.
 
     Returns
     -------
     str
-        The termination condition (``"optimal"``, ``"infeasible"``, ...).
+        ``"optimal"`` (anything else raises).
 
     Raises
     ------
     SolverError
-        When no HiGHS interface is available.
+        When HiGHS is not available or stops without a proven optimum, naming
+        what HiGHS reported.
     """
-    for name in ("appsi_highs", "highs"):
-        solver = pyo.SolverFactory(name)
-        if solver.available(exception_flag=False):
-            break
-    else:
-        raise SolverError("HiGHS is not available to pyomo (install highspy)")
-    results = solver.solve(model, load_solutions=False)
-    condition = results.solver.termination_condition
-    if condition == pyo.TerminationCondition.optimal:
-        model.solutions.load_from(results)
-    return str(condition)
+    return solve(model, highs(), what="the risk-share calibration LP").status
 
 
 def extract_shares(model: pyo.ConcreteModel, data: CalibrationData) -> tuple[np.ndarray, float]:
@@ -487,7 +481,12 @@ def calibrate(
     model = build_model(data)
     built = time.perf_counter()
     _step(bar, "solve")
-    condition = solve_model(model)
+    try:
+        condition = solve_model(model)
+    except SolverError as error:
+        raise SolverError(
+            f"{error}; each appetite can be met alone, so check the bounds and influences"
+        ) from error
     _step(bar, "re-settle")
     logger.info(
         "calibration LP: %d scenarios, build %.2f s, solve %.2f s, %s",
@@ -496,11 +495,6 @@ def calibrate(
         time.perf_counter() - built,
         condition,
     )
-    if condition != "optimal":
-        raise SolverError(
-            f"HiGHS did not find the calibration optimum (termination: {condition}) although "
-            "each appetite can be met; check the bounds and influences"
-        )
     shares, theta = extract_shares(model, data)
     logger.info("calibration: theta* = %.6g", theta)
 

@@ -3,7 +3,8 @@
 Each line gets the ``[[marginal_rate]]`` for its party and exact POD, else its
 party's ``"*"`` rate, else none (a block, rates 0). The commissioner's own lines
 are paid at actual value: rate 1, no tolerance, payment = variance. Money is in
-integer pence; R() rounds halves away from zero after the 6-decimal snap.
+integer pence; R() on pence is :func:`capitation.rounding.half_away` (halves away
+from zero after the snap).
 """
 
 from __future__ import annotations
@@ -14,27 +15,10 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.rounding import SNAP_DECIMALS, round_pence
+from capitation.rounding import half_away, round_pence
 from risk_share.agreement import ALL_PODS, Agreement
 
-__all__ = ["LineTerms", "line_terms", "marginal_payments", "round_half_away_pence"]
-
-
-def round_half_away_pence(amount_pence: np.ndarray) -> np.ndarray:
-    """R() on amounts already in pence: snap to 6 decimals, halves away from zero.
-
-    Parameters
-    ----------
-    amount_pence : numpy.ndarray
-        Unrounded pence.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 pence.
-    """
-    snapped = np.round(np.asarray(amount_pence, dtype=float), SNAP_DECIMALS)
-    return (np.sign(snapped) * np.floor(np.abs(snapped) + 0.5)).astype(np.int64)
+__all__ = ["LineTerms", "line_terms", "marginal_payments"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +145,7 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
         planned_pence=planned_pence,
         above_plan=above,
         below_plan=below,
-        tolerance_pence=round_half_away_pence(tolerance * planned_pence),
+        tolerance_pence=half_away(tolerance * planned_pence).astype(np.int64),
         own=own,
         rule=rule,
         tolerance=tolerance,
@@ -190,6 +174,6 @@ def marginal_payments(terms: LineTerms, actual_pence: np.ndarray) -> tuple[np.nd
     variance = np.asarray(actual_pence, dtype=np.int64) - terms.planned_pence
     excess = np.sign(variance) * np.maximum(0, np.abs(variance) - terms.tolerance_pence)
     rate = np.where(variance > 0, terms.above_plan, terms.below_plan)
-    payment = round_half_away_pence(rate * excess)
+    payment = half_away(rate * excess).astype(np.int64)
     payment = np.where(terms.own, variance, payment)
     return variance, payment

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.rounding import (
-    SNAP_DECIMALS,
-    largest_remainder,
+    largest_remainder_pence,
     largest_remainder_rows,
     round_pence,
     snap_pence,
@@ -176,15 +175,10 @@ def share_pence(agreement: Agreement | PoolTerms, variance_pence: np.ndarray) ->
     """
     terms = agreement if isinstance(agreement, PoolTerms) else pool_terms(agreement)
     variance = np.asarray(variance_pence, dtype=np.int64).reshape(-1)
-    raw = raw_shares_pence(terms, variance)
-    # domain.md §4 by row, with remainders snapped to 6 decimals so that float
-    # noise in a large amount (40,000,000.4p is 40,000,000.39999999851 in
-    # float64) never beats the party listed first on a tie.
-    snapped = np.round(raw, SNAP_DECIMALS)
-    floors = np.floor(snapped)
-    remainders = np.round(snapped - floors, SNAP_DECIMALS)
-    missing = variance - floors.sum(axis=1).astype(np.int64)
-    return floors.astype(np.int64) + largest_remainder_rows(remainders, missing)
+    # domain.md §4 by row, after rounding.py's snap, so that float noise in a
+    # large amount (40,000,000.4p is 40,000,000.39999999851 in float64) never
+    # beats the party listed first on a tie, at any pooled variance.
+    return largest_remainder_rows(raw_shares_pence(terms, variance), variance)
 
 
 def share_pence_scalar(agreement: Agreement | PoolTerms, variance_pence: int) -> list[int]:
@@ -229,13 +223,8 @@ def share_pence_scalar(agreement: Agreement | PoolTerms, variance_pence: int) ->
                 raw[o] = kept
         if not loss:
             raw = [-x for x in raw]
-    # Largest remainder as in share_pence: floors, then remainders snapped to 6 decimals.
-    snapped = np.round(np.array(raw, dtype=float), SNAP_DECIMALS)
-    floors = np.floor(snapped)
-    remainders = pd.Series(np.round(snapped - floors, SNAP_DECIMALS) / 100.0)
-    missing = variance - int(floors.sum())
-    bumps = largest_remainder(remainders, missing, order=range(n_parties)).to_numpy()
-    return (floors.astype(np.int64) + bumps).tolist()
+    # Largest remainder as in share_pence, on this one row.
+    return largest_remainder_pence(np.array(raw, dtype=float), variance).tolist()
 
 
 def band_amounts_pence(

@@ -11,7 +11,6 @@ scenarios × parties. Scenarios are numbered from 1 (index ``scenario``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.rounding import round_pence
+from capitation.rounding import ceil_whole, round_pence
 from risk_share.agreement import Agreement
 from risk_share.lines import read_lines
 from risk_share.marginal_rates import line_terms
@@ -207,7 +206,7 @@ def value_at_risk(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
     values = values.reshape(len(values), -1)
     n = values.shape[0]
     # The snap of the conventions before a ceiling: α n may carry float noise above an integer.
-    k = math.ceil(alpha * n - 1e-9)
+    k = int(ceil_whole(alpha * n))
     k = min(max(k, 1), n)
     return np.partition(values, k - 1, axis=0)[k - 1]
 

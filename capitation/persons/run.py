@@ -35,7 +35,7 @@ from capitation.persons.weights import (
     weight_tables,
 )
 from capitation.population import Population, level_name, normalise_header, read_table
-from capitation.rounding import largest_remainder
+from capitation.rounding import largest_remainder, round_pence
 
 __all__ = ["PersonsRun", "PandasPersons", "PersonResults", "start", "read_practices"]
 
@@ -198,7 +198,7 @@ class PersonsRun:
         names = self.weights.names
         table = practice_table.reindex(self.population.codes)
         targets = np.column_stack([
-            np.round(table[f"target_{c}_gbp"].to_numpy(float) * 100.0).astype(np.int64)
+            round_pence(table[f"target_{c}_gbp"].to_numpy(float))
             for c in names])
         factors = practice_factors(self.cells, self.weights, targets)
         need = cell_need(self.cells, self.weights, factors)

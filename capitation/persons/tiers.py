@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capitation.rounding import half_up
+
 __all__ = ["RiskTier", "TierBoundaries", "rank_boundaries", "order_key", "boundaries_by_sort",
            "assign_tiers", "check_tiers"]
 
@@ -126,7 +128,7 @@ def rank_boundaries(tiers: list[RiskTier], n: int) -> np.ndarray:
         int64 of length K + 1, non-decreasing, starting at 0 and ending at N.
     """
     starts = np.array([t.start for t in tiers], dtype=float)
-    ranks = np.floor(np.round(starts * n, 6) + 0.5).astype(np.int64)
+    ranks = half_up(starts * n).astype(np.int64)
     return np.append(np.clip(ranks, 0, n), np.int64(n))
 
 

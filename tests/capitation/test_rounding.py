@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 from hypothesis import given
@@ -8,8 +10,11 @@ from capitation.rounding import (
     excel_round,
     floor_pence,
     grown_pence,
+    half_away,
+    half_up,
     largest_remainder,
     largest_remainder_grouped,
+    largest_remainder_pence,
     largest_remainder_rows,
     round_gbp,
     round_pence,
@@ -129,3 +134,37 @@ def test_equal_pence_fractions_tie_exactly_at_any_size():
     assert out.tolist() == [[40_000_001, 0, 0]]
     series = pd.Series([400_000.004, 0.004, 0.002], index=["a", "b", "c"])
     assert largest_remainder(series, 40_000_001).tolist() == [40_000_001, 0, 0]
+
+
+def test_half_up_and_half_away_after_the_snap():
+    # Counts by a rule (domain.md §2.2, floor(from × N + 0.5)): halves go up, towards +inf.
+    # 0.1 × 3 × 5 is 1.5000000000000002 and 0.15 × 10 is 1.5 in float64: both are a half.
+    assert half_up(np.array([2.5, -2.5, 0.1 * 3 * 5, 0.15 * 10, 2.499999])).tolist() == [
+        3.0, -2.0, 2.0, 2.0, 2.0]
+    # R() on amounts already in pence (domain.md §7): halves away from zero.
+    assert half_away(np.array([2.5, -2.5, 0.3 * 5, -0.3 * 5])).tolist() == [3.0, -3.0, 2.0, -2.0]
+    assert half_away(0.5).ndim == 0
+
+
+def test_half_away_on_pence_is_exact_up_to_10bn():
+    # R(rate × excess) on excesses of £1m to £10bn, against exact integer arithmetic: with
+    # excess e whole pence and rate r = a / b, R is floor((2 a e + b) / (2 b)) for e > 0. Excesses
+    # ending in 5p make 0.3 × e and 0.5 × e end in exactly half a penny. A fixed 6-decimal
+    # snap (np.round(x, 6)) moves those halves above about 1e10p: x × 1e6 is past 2**53.
+    rng = np.random.default_rng(3)
+    excess = rng.integers(10**8, 10**12, 5_000)
+    excess -= excess % 10 - 5
+    for rate in (0.2, 0.3, 0.5, 0.75):
+        r = Fraction(str(rate))
+        exact = [(2 * r.numerator * int(e) + r.denominator) // (2 * r.denominator) for e in excess]
+        assert half_away(rate * excess).astype(np.int64).tolist() == exact
+        assert half_away(-rate * excess).astype(np.int64).tolist() == [-x for x in exact]
+
+
+def test_one_row_and_many_rows_agree():
+    rows = np.array([[100 / 3] * 3, [50.5, 49.5, 0.0], [40_000_000.4, 0.4, 0.2]])
+    totals = np.array([100, 100, 40_000_001])
+    by_row = [largest_remainder_pence(row, total).tolist()
+              for row, total in zip(rows, totals, strict=True)]
+    assert largest_remainder_rows(rows, totals).tolist() == by_row == [
+        [34, 33, 33], [51, 49, 0], [40_000_001, 0, 0]]

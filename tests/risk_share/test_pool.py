@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -249,3 +252,158 @@ def test_modes_agree_with_one_band(ag, variances):
     first_dollar = dataclasses.replace(ag, mode="first_dollar")
     v = np.array(variances, dtype=np.int64)
     assert share_pence(corridor, v).tolist() == share_pence(first_dollar, v).tolist()
+
+
+# -- Pooled variances of £1bn to £10bn against exact arithmetic (domain.md §4, §8.1) ------------
+#
+# Above about £10m of pooled variance a float64 step in pence is larger than 1e-6, so a raw share
+# whose exact pence fraction is 0.4 is computed as 0.40000916 or 0.39999084: two parties whose
+# exact remainders tie no longer compare equal, and float noise, not the party listed first, takes
+# the spare penny. The reference below is domain.md §8.1 in exact rational arithmetic; shares and
+# bounds of up to 2 decimal places keep every exact pence fraction on a grid (0.01p) that float64
+# resolves at £10bn (a step of 0.00015p), so the toolkit must match it exactly.
+
+
+def exact_raw_pence(ag: Agreement, variance_pence: int) -> list[Fraction]:
+    """domain.md §8.1 in Fractions: each party's raw share in pence, after caps and collars."""
+    names = ag.party_names
+    if variance_pence == 0:
+        return [Fraction(0)] * len(names)
+    loss = variance_pence > 0
+    budget_pence = Fraction(repr(ag.budget_gbp)) * 100
+    bands = ag.loss_bands if loss else ag.gain_bands
+    shares = [[Fraction(repr(b.shares.get(n, 0.0))) for n in names] for b in bands]
+    bounds = [Fraction(repr(b.upto)) * budget_pence for b in bands[:-1]]
+    absolute = Fraction(abs(variance_pence))
+    raw = [Fraction(0)] * len(names)
+    if ag.mode == "corridor":
+        lower = Fraction(0)
+        for k, row in enumerate(shares):
+            upper = bounds[k] if k < len(bounds) else None
+            piece = max(absolute - lower, Fraction(0))
+            if upper is not None:
+                piece = min(piece, upper - lower)
+            raw = [r + piece * s for r, s in zip(raw, row, strict=True)]
+            lower = upper if upper is not None else lower
+    else:
+        k = sum(1 for b in bounds if b < absolute)
+        raw = [absolute * s for s in shares[k]]
+    residual = names.index(ag.residual)
+    for o, party in enumerate(ag.parties):
+        limit = party.max_loss_gbp if loss else party.max_gain_gbp
+        if limit is not None and raw[o] > Fraction(limit) * 100:
+            raw[residual] += raw[o] - Fraction(limit) * 100
+            raw[o] = Fraction(limit) * 100
+    return raw if loss else [-r for r in raw]
+
+
+def exact_shares_pence(ag: Agreement, variance_pence: int) -> list[int]:
+    """domain.md §4 on the exact raw shares: floors, then the spare pence to the largest exact
+    remainders, ties to the party listed first."""
+    raw = exact_raw_pence(ag, variance_pence)
+    floors = [math.floor(r) for r in raw]
+    spare = variance_pence - sum(floors)
+    by_remainder = sorted(range(len(raw)), key=lambda o: (-(raw[o] - floors[o]), o))
+    for o in by_remainder[:spare]:
+        floors[o] += 1
+    return floors
+
+
+def large_pool(mode: str, shares: dict, budget_gbp: float, threshold: float | None = None,
+               **caps) -> Agreement:
+    """A pool of ``budget_gbp``: optionally the first party alone up to ``threshold`` of it,
+    then ``shares`` (loss and gain alike); ``caps`` are max_loss_gbp/max_gain_gbp of party 2."""
+    first = next(iter(shares))
+    bands = [{"shares": shares}]
+    if threshold is not None:
+        bands.insert(0, {"upto": threshold, "shares": {first: 1.0}})
+    parties = [{"name": name} for name in shares]
+    parties[1].update(caps)
+    return Agreement.from_dict(
+        {
+            "agreement": {"name": "large", "year": "2025/26", "commissioner": first},
+            "party": parties,
+            "pool": {"budget_gbp": budget_gbp, "mode": mode, "residual": first,
+                     "loss_band": bands, "gain_band": copy.deepcopy(bands)},
+        }
+    )
+
+
+FOUR = {"ICB": 0.35, "Acute": 0.15, "Community": 0.3, "Mental health": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("ag", "variance_gbp", "expected_gbp"),
+    [
+        # £1bn + 10p at 0.35/0.15/0.3/0.2 (first dollar): exact raw pence 35,000,000,003.5 /
+        # 15,000,000,001.5 / 30,000,000,003 / 20,000,000,002; floors leave one penny; ICB and
+        # Acute tie on 0.5p and ICB, listed first, takes it.
+        (large_pool("first_dollar", FOUR, 100e9), 1_000_000_000.10,
+         [350_000_000.04, 150_000_000.01, 300_000_000.03, 200_000_000.02]),
+        # The same tie with Acute listed first: the penny moves to Acute.
+        (large_pool("first_dollar", dict(reversed(FOUR.items())), 100e9), 1_000_000_000.10,
+         [200_000_000.02, 300_000_000.03, 150_000_000.02, 350_000_000.03]),
+        # Gains tie the same way (floors go down): −£7,400,000,000.30. Raw pence
+        # −259,000,000,010.5 / −111,000,000,004.5 / −222,000,000,009 / −148,000,000,006: floors
+        # −…011, −…005, −…009, −…006 leave one penny; ICB and Acute tie on 0.5p; ICB takes it.
+        (large_pool("first_dollar", FOUR, 100e9), -7_400_000_000.30,
+         [-2_590_000_000.10, -1_110_000_000.05, -2_220_000_000.09, -1_480_000_000.06]),
+        # domain.md §8.1's corridor tie at £2bn: B = £200bn, the ICB alone up to 1% (£2bn), then
+        # 0.4/0.4/0.2. V = £2,000,000,000.01: ICB 200,000,000,000.4p, Acute 0.4p, Community
+        # 0.2p; one spare penny; the ICB and Acute tie on 0.4p and the ICB is listed first.
+        (large_pool("corridor", {"ICB": 0.4, "Acute": 0.4, "Community": 0.2}, 200e9, 0.01),
+         2_000_000_000.01, [2_000_000_000.01, 0.0, 0.0]),
+        # The same at £9bn: B = £900bn, ICB alone to £9bn; V = £9,000,000,000.03: ICB
+        # 900,000,000,001.2p, Acute 1.2p, Community 0.6p; floors 900,000,000,001 + 1 + 0 leave one
+        # penny, and Community's 0.6p is the largest remainder (no tie: a control case).
+        (large_pool("corridor", {"ICB": 0.4, "Acute": 0.4, "Community": 0.2}, 900e9, 0.01),
+         9_000_000_000.03, [9_000_000_000.01, 0.01, 0.01]),
+        # And V = £9,000,000,000.06: ICB …002.4p, Acute 2.4p, Community 1.2p: floors leave one
+        # penny; ICB and Acute tie on 0.4p; the ICB takes it.
+        (large_pool("corridor", {"ICB": 0.4, "Acute": 0.4, "Community": 0.2}, 900e9, 0.01),
+         9_000_000_000.06, [9_000_000_000.03, 0.02, 0.01]),
+    ],
+)
+def test_ties_above_1bn_go_to_the_party_listed_first(ag, variance_gbp, expected_gbp):
+    expected_pence = [round_pence(x) for x in expected_gbp]
+    v = round_pence(variance_gbp)
+    assert exact_shares_pence(ag, v) == expected_pence  # the hand derivation, checked exactly
+    assert share_pence(ag, np.array([v])).tolist() == [expected_pence]
+    assert share_pence_scalar(ag, v) == expected_pence
+    assert ag.share(variance_gbp).tolist() == expected_gbp
+
+
+LARGE_POOLS = [
+    large_pool("first_dollar", FOUR, 100e9),
+    large_pool("first_dollar", {"A": 0.5, "B": 0.25, "C": 0.25}, 100e9),
+    large_pool("corridor", {"ICB": 0.4, "Acute": 0.4, "Community": 0.2}, 400e9, 0.01),
+    large_pool("corridor", {"ICB": 0.45, "Acute": 0.35, "Community": 0.2}, 500e9, 0.0025,
+               max_loss_gbp=500_000_000, max_gain_gbp=300_000_000),
+    large_pool("first_dollar", {"ICB": 0.1, "Acute": 0.3, "Community": 0.3, "GP": 0.3}, 300e9,
+               0.02),
+]
+
+
+@pytest.mark.parametrize("ag", LARGE_POOLS, ids=range(len(LARGE_POOLS)))
+def test_1bn_to_10bn_match_exact_arithmetic(ag):
+    # Seeded sweep of V in ±£1bn..£10bn, half of it 10p, 5p or 0p past a multiple of 20p, where
+    # 2-decimal shares make exact remainders tie: every share, vectorised and scalar, must equal
+    # the exact reference.
+    rng = np.random.default_rng(13)
+    magnitude = rng.integers(10**11, 10**12 + 1, 400)
+    magnitude[::2] -= magnitude[::2] % 20
+    magnitude[::4] += 10
+    magnitude[2::8] += 5
+    variance = magnitude * rng.choice([-1, 1], 400)
+    expected = [exact_shares_pence(ag, int(v)) for v in variance]
+    assert share_pence(ag, variance).tolist() == expected
+    assert [share_pence_scalar(ag, int(v)) for v in variance] == expected
+    # The sweep does test ties: in many scenarios the last spare penny is decided between
+    # parties whose exact remainders are equal.
+    ties = 0
+    for v in variance:
+        raw = exact_raw_pence(ag, int(v))
+        spare = int(v) - sum(math.floor(r) for r in raw)
+        ranked = sorted((r - math.floor(r) for r in raw), reverse=True)
+        ties += 0 < spare < len(raw) and ranked[spare - 1] == ranked[spare]
+    assert ties >= 10
