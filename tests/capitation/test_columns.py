@@ -47,8 +47,7 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         found += [("level", results.table(level)) for level in results.levels]
         found.append(("level", results.summary()))
     found += [
-        ("pace_of_change", pd.DataFrame([vars(demo.pace_of_change)],  # as over several years
-                                        index=pd.Index(["2025/26"], name="year"))),
+        ("pace_of_change", demo.pace_of_change),
         ("pace_of_change_path", demo.pace_of_change_path),
         ("budget_lines", msk.budget_lines),
         ("budget_bridge", msk.budget_bridge.assign(lines_budget_gbp=0.0)),
