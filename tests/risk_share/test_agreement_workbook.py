@@ -10,12 +10,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from capitation.excel.libreoffice import recalculate
 from capitation.excel.model_schema import POOL_MODES as WORKBOOK_MODES
 from risk_share import Agreement, InputError
 from risk_share.agreement import POOL_MODES
 from risk_share.agreement_file import export_agreement
 from risk_share.cli import main
+from tests.support.libreoffice import recalculate
 
 ROOT = Path(__file__).resolve().parents[2]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"

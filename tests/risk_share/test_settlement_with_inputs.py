@@ -21,7 +21,6 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from capitation.excel.libreoffice import recalculate, soffice
 from risk_share import Agreement
 from risk_share.agreement_file import export_agreement
 from risk_share.cli import main
@@ -29,6 +28,7 @@ from risk_share.settlement_workbook import write_settlement, write_settlement_in
 from tests.capitation.test_excel_patch import PNG, add_team_sheet, assert_kept, parts
 from tests.risk_share.test_agreement_workbook import assert_same_settlement
 from tests.risk_share.test_settlement_workbook import _compare, _formula_cells
+from tests.support.libreoffice import recalculate, soffice
 
 ROOT = Path(__file__).resolve().parents[2]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"

@@ -23,10 +23,10 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from capitation.excel.libreoffice import recalculate, soffice
 from risk_share import Agreement
 from risk_share.settlement_workbook import settlement_sheets, write_settlement
 from tests.risk_share.conftest import ISSUE_AGREEMENT
+from tests.support.libreoffice import recalculate, soffice
 
 ROOT = Path(__file__).resolve().parents[2]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"
