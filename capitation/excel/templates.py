@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from capitation.excel.agreement_workbook import AGREEMENT_ARRAYS, write_agreement_workbook
 from capitation.excel.model_export import write_model_workbook
+from risk_share.excel.agreement_workbook import AGREEMENT_ARRAYS, write_agreement_workbook
 
 __all__ = ["TEMPLATES", "write_templates", "AGREEMENT_ARRAYS"]
 
