@@ -4,7 +4,7 @@ Checks the shape of the file (known keys, required keys, types) and names the
 TOML key of any problem; :class:`~risk_share.agreement.Agreement` then checks
 that the parts are consistent. Array positions in keys count from 1.
 
-An agreement workbook (:mod:`capitation.excel.agreement_workbook`) is read
+An agreement workbook (:mod:`risk_share.excel.agreement_workbook`) is read
 into the same tables and validated by the same code; its errors name the
 sheet and cell instead of the TOML key. :func:`export_agreement` writes an
 agreement file (and plan lines) as such a workbook.
@@ -180,7 +180,7 @@ def agreement_from_excel(path: str | Path) -> Agreement:
     InputError
         Naming the workbook, sheet and cell of the first problem.
     """
-    from capitation.excel.agreement_workbook import read_agreement_workbook
+    from risk_share.excel.agreement_workbook import read_agreement_workbook
 
     book = read_agreement_workbook(path)
     try:
@@ -211,7 +211,7 @@ def export_agreement(
     Path
         ``out``.
     """
-    from capitation.excel.agreement_workbook import write_agreement_workbook
+    from risk_share.excel.agreement_workbook import write_agreement_workbook
     from risk_share.lines import read_lines
 
     agreement = Agreement.from_toml(agreement_path)

@@ -135,7 +135,7 @@ def _money(frame: pd.DataFrame) -> str:
 
 
 def _settle(args: argparse.Namespace) -> None:
-    from risk_share.settlement_workbook import write_settlement, write_settlement_into
+    from risk_share.excel.settlement_workbook import write_settlement, write_settlement_into
 
     if args.with_inputs and not _is_workbook(args.agreement):
         raise InputError(

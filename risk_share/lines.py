@@ -172,7 +172,7 @@ def read_lines(
 
 def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> pd.DataFrame:
     """Validate a workbook's ``plan_lines`` sheet, naming the sheet and cell of a problem."""
-    from capitation.excel.agreement_workbook import PLAN_LINES_SHEET, read_plan_lines_sheet
+    from risk_share.excel.agreement_workbook import PLAN_LINES_SHEET, read_plan_lines_sheet
 
     if not path.exists():
         raise InputError("lines workbook not found", file=path)

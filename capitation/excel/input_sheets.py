@@ -1,8 +1,8 @@
 """Input sheets → TOML tables, each value checked in its cell.
 
-The model workbook (:mod:`capitation.excel.model_workbook`) and the agreement
-workbook (:mod:`capitation.excel.agreement_workbook`) share two kinds of input
-sheet (:mod:`capitation.excel.model_schema` describes the layout):
+The model workbook (:mod:`capitation.excel.model_workbook`) and the risk share
+agreement workbook share two kinds of input sheet
+(:mod:`capitation.excel.model_schema` describes the layout):
 
 - a key/value sheet (:func:`read_key_value`): the TOML key in column A, its
   value in column B, an optional ``key`` header row;
@@ -21,7 +21,15 @@ import re
 from pathlib import Path
 
 from capitation.errors import InputError
-from capitation.excel.model_schema import Cell, Problem, base_key, convert, kind_of, unflatten
+from capitation.excel.model_schema import (
+    MODEL_SCHEMA,
+    Cell,
+    Problem,
+    Schema,
+    base_key,
+    convert,
+    unflatten,
+)
 from capitation.excel.read import (
     column_letter,
     hidden_rows,
@@ -42,11 +50,16 @@ class SheetReader:
     ----------
     path : Path
         The ``.xlsx`` workbook (checked for zip and XML bombs when opened).
+    schema : Schema, optional
+        What each key holds (default: the model's,
+        :data:`~capitation.excel.model_schema.MODEL_SCHEMA`).
 
     Attributes
     ----------
     path : Path
         The workbook, named in every error and note.
+    schema : Schema
+        What each key holds, which decides how its cell is converted.
     book : python_calamine.CalamineWorkbook
         The open workbook.
     names : list of str
@@ -59,8 +72,9 @@ class SheetReader:
         a whole sheet).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, schema: Schema | None = None) -> None:
         self.path = path
+        self.schema = MODEL_SCHEMA if schema is None else schema
         self.book = open_workbook(path)
         self.names = list(self.book.sheet_names)
         self.notes: list[str] = []
@@ -139,7 +153,7 @@ class SheetReader:
         """
         notes: list[str] = []
         try:
-            value = convert(raw, kind_of(section, base_key(section, key)), notes)
+            value = convert(raw, self.schema.kind_of(section, base_key(section, key)), notes)
         except Problem as problem:
             raise self.error(str(problem), sheet, ref) from None
         for text in notes:

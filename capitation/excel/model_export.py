@@ -29,14 +29,12 @@ import pandas as pd
 import xlsxwriter
 
 from capitation.excel.model_schema import (
-    ABOUT,
     ARRAY_SHEETS,
-    CHOICES,
-    FRACTION_BOUNDS,
+    MODEL_SCHEMA,
     YEARS_OF,
+    Schema,
     base_key,
     flatten,
-    kind_of,
 )
 from capitation.excel.tables import MONEY_FORMAT
 from capitation.files import write_atomically
@@ -99,7 +97,8 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
                          source: str | Path | None = None,
                          arrays: dict[str, tuple[str | None, str]] | None = None,
                          tables: dict[str, pd.DataFrame] | None = None,
-                         instructions: list[str] | None = None) -> Path:
+                         instructions: list[str] | None = None,
+                         schema: Schema | None = None) -> Path:
     """Write a parsed model (or any TOML of tables and arrays of tables) as a workbook.
 
     Parameters
@@ -119,6 +118,9 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
         More input tables to add as sheets (such as ``plan_lines``).
     instructions : list of str, optional
         Lines of the ``instructions`` sheet (default: the model's).
+    schema : Schema, optional
+        What each key holds, for formats, drop-down lists and checks
+        (default: the model's, :data:`~capitation.excel.model_schema.MODEL_SCHEMA`).
 
     Returns
     -------
@@ -130,6 +132,7 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
     out = Path(out)
     source = Path(source) if source is not None else base / "model.toml"
     arrays = ARRAY_SHEETS if arrays is None else arrays
+    schema = MODEL_SCHEMA if schema is None else schema
     sheet_of = {where: sheet for sheet, where in arrays.items()}
     embedded = _embed_files(data, base, out, source)
     embedded.update(tables or {})
@@ -154,18 +157,19 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
                 sheet = sheet_of.get((None, name), name)
                 if value:
                     _array_sheet(book.add_worksheet(sheet), sheet, value, years_of(sheet),
-                                 formats)
+                                 formats, schema)
                 continue
             if not isinstance(value, dict):
                 continue
             nested = [k for k in value if (name, k) in sheet_of]
             table = {k: v for k, v in value.items() if k not in nested}
-            _key_value_sheet(book.add_worksheet(name), name, table, years_of(name), formats)
+            _key_value_sheet(book.add_worksheet(name), name, table, years_of(name), formats,
+                             schema)
             for key in nested:
                 sheet = sheet_of[(name, key)]
                 if value[key]:
                     _array_sheet(book.add_worksheet(sheet), sheet, value[key], years_of(sheet),
-                                 formats)
+                                 formats, schema)
         for sheet_name, frame in embedded.items():
             _data_sheet(book.add_worksheet(sheet_name), frame, formats)
         book.close()
@@ -297,9 +301,9 @@ def _instructions(sheet, formats: dict, lines: list[str]) -> None:
     sheet.set_column(0, 0, 110)
 
 
-def _input_format(section: str, key: str, value: object, formats: dict):
+def _input_format(section: str, key: str, value: object, formats: dict, schema: Schema):
     base = base_key(section, key)
-    kind = kind_of(section, base)
+    kind = schema.kind_of(section, base)
     if kind == "fraction":
         return formats["fraction"]
     if base.endswith(_MONEY_KEYS):
@@ -321,17 +325,17 @@ def _write_value(sheet, row: int, col: int, value: object, fmt) -> None:
         sheet.write_string(row, col, str(value), fmt)
 
 
-def _validate(sheet, row: int, col: int, section: str, key: str,
+def _validate(sheet, row: int, col: int, section: str, key: str, schema: Schema,
               last_row: int | None = None) -> None:
     last_row = row if last_row is None else last_row
     base = base_key(section, key)
-    choices = CHOICES.get((section, base))
+    choices = schema.choices.get((section, base))
     if choices is not None:
         sheet.data_validation(row, col, last_row, col, {
             "validate": "list", "source": list(choices),
             "error_message": f"{base}: one of {', '.join(choices)}"})
-    elif kind_of(section, base) == "fraction":
-        low, high = FRACTION_BOUNDS.get(section, (-1.0, 1.0))
+    elif schema.kind_of(section, base) == "fraction":
+        low, high = schema.fraction_bounds.get(section, (-1.0, 1.0))
         sheet.data_validation(row, col, last_row, col, {
             "validate": "decimal", "criteria": "between", "minimum": low, "maximum": high,
             "error_title": "A fraction",
@@ -339,14 +343,15 @@ def _validate(sheet, row: int, col: int, section: str, key: str,
                              "(not 5)."})
 
 
-def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats: dict) -> None:
+def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats: dict,
+                     schema: Schema) -> None:
     for c, title in enumerate(("key", "value", "about")):
         sheet.write_string(0, c, title, formats["header"])
     for r, (key, value) in enumerate(flatten(section, table, years), start=1):
         sheet.write_string(r, 0, key, formats["key"])
-        _write_value(sheet, r, 1, value, _input_format(section, key, value, formats))
-        _validate(sheet, r, 1, section, key)
-        about = ABOUT.get((section, base_key(section, key)))
+        _write_value(sheet, r, 1, value, _input_format(section, key, value, formats, schema))
+        _validate(sheet, r, 1, section, key, schema)
+        about = schema.about.get((section, base_key(section, key)))
         if about:
             sheet.write_string(r, 2, about, formats["about"])
     sheet.set_column(0, 0, 30)
@@ -355,7 +360,8 @@ def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats
     sheet.freeze_panes(1, 0)
 
 
-def _array_sheet(sheet, section: str, entries: list, years: list[str], formats: dict) -> None:
+def _array_sheet(sheet, section: str, entries: list, years: list[str], formats: dict,
+                 schema: Schema) -> None:
     rows = [dict(flatten(section, entry, years)) if isinstance(entry, dict) else {}
             for entry in entries]
     header: list[str] = []
@@ -366,10 +372,11 @@ def _array_sheet(sheet, section: str, entries: list, years: list[str], formats: 
     for r, row in enumerate(rows, start=1):
         for c, key in enumerate(header):
             value = row.get(key)
-            _write_value(sheet, r, c, value, _input_format(section, key, value, formats))
+            _write_value(sheet, r, c, value, _input_format(section, key, value, formats,
+                                                            schema))
     for c, key in enumerate(header):
         if rows:
-            _validate(sheet, 1, c, section, key, last_row=len(rows))
+            _validate(sheet, 1, c, section, key, schema, last_row=len(rows))
     sheet.set_column(0, max(len(header) - 1, 0), 18)
     sheet.freeze_panes(1, 0)
 

@@ -16,23 +16,25 @@ either, a key's value is spread over several rows (or columns) when it is:
 Input files named in the model (the population table, baselines, cost
 weights, ...) are sheets of the workbook: the key's value is the sheet's name.
 
-A risk share agreement workbook (:mod:`capitation.excel.agreement_workbook`)
-follows the same conventions; its sections (``agreement``, ``pool``,
-``party``, ``loss_band``, ``gain_band``, ``marginal_rate``) are described
-here too, so the writer and reader treat both alike.
+What each key holds (text, a number, a fraction, one of a few choices) is a
+:class:`Schema`; the model's is :data:`MODEL_SCHEMA`. Another workbook laid
+out the same way (the risk share agreement workbook) passes its own schema to
+the writer (:func:`capitation.excel.model_export.write_model_workbook`) and
+the reader (:class:`capitation.excel.input_sheets.SheetReader`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from capitation.model_file import CONVENTIONS, METHODS, year_suffix
 
 __all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "PER_YEAR", "LISTS", "TEXT", "FRACTIONS",
-           "FRACTION_BOUNDS", "FILES", "CHOICES", "ABOUT", "POOL_MODES", "kind_of", "flatten",
-           "Cell", "unflatten", "convert", "Problem"]
+           "FILES", "CHOICES", "ABOUT", "Schema", "MODEL_SCHEMA", "flatten", "Cell",
+           "unflatten", "convert", "Problem"]
 
 KEY_VALUE_SHEETS = ("model", "population", "pace_of_change", "service_budget")
 #: Array sheet → (TOML table holding the array or None for the top level, key of the array).
@@ -59,11 +61,6 @@ TEXT = {
     "service_budget": {"name", "baseline_year", "years", "lines", "new_services"},
     "line": {"provider", "pod"},
     "new_service": {"provider", "name"},
-    # risk share agreement
-    "agreement": {"name", "year", "commissioner"},
-    "pool": {"mode", "residual"},
-    "party": {"name"},
-    "marginal_rate": {"party", "pod"},
 }
 NUMBERS = {
     "model": {"envelope_gbp"},
@@ -73,9 +70,6 @@ NUMBERS = {
     "line": {"activity", "price_gbp", "fixed", "semi_fixed", "variable", "fixed_release_years",
              "semi_fixed_release_years", "activity_change"},
     "new_service": {"patients", "cost_per_patient_gbp"},
-    # risk share agreement
-    "pool": {"budget_gbp"},
-    "party": {"max_loss_gbp", "max_gain_gbp"},
 }
 #: Fractions: 0.05 means 5%; a value above 1 (up to 100) is a percentage typed by mistake.
 FRACTIONS = {
@@ -83,15 +77,7 @@ FRACTIONS = {
     "pace_of_change": {"min_growth", "max_growth"},
     "service_budget": {"growth", "price_uplift", "stranded_support"},
     "line": {"fixed", "semi_fixed", "variable", "activity_change"},
-    # risk share agreement
-    "party": {"influence", "max_loss", "max_gain"},
-    "loss_band": {"upto", "shares"},
-    "gain_band": {"upto", "shares"},
-    "marginal_rate": {"above_plan", "below_plan", "tolerance"},
 }
-#: Range of a fraction cell's data validation, by section (default -1 to 1: growth may fall).
-FRACTION_BOUNDS = {section: (0.0, 1.0) for section in
-                   ("party", "loss_band", "gain_band", "marginal_rate")}
 #: Keys whose value is a file: in a workbook, the name of a sheet holding the table.
 FILES = {
     "population": {"file", "register", "practices"},
@@ -99,10 +85,7 @@ FILES = {
     "pace_of_change": {"baseline"},
     "service_budget": {"lines", "new_services"},
 }
-#: A risk share pool's modes (risk_share.agreement.POOL_MODES; a test keeps the two equal).
-POOL_MODES = ("corridor", "first_dollar")
-CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS,
-           ("pool", "mode"): POOL_MODES}
+CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS}
 ABOUT = {
     ("model", "name"): "name of the model, shown on results",
     ("model", "year"): 'first financial year, like "2025/26"',
@@ -122,30 +105,51 @@ ABOUT = {
     ("service_budget", "growth"): "demographic growth a year (fraction)",
     ("service_budget", "price_uplift"): "price uplift a year (fraction)",
     ("service_budget", "stranded_support"): "share of stranded cost funded (0 to 1)",
-    ("agreement", "name"): "title of the agreement",
-    ("agreement", "year"): 'financial year, like "2018/19"',
-    ("agreement", "commissioner"): "party that pays the plan and holds the pooled variance "
-                                   "before sharing",
-    ("pool", "budget_gbp"): "pool budget (£): band bounds and cap fractions refer to it",
-    ("pool", "mode"): "corridor (each slice at its band's shares) or first_dollar (all of "
-                      "it at the shares of the band it falls in)",
-    ("pool", "residual"): "party that takes what a capped party cannot (blank: the "
-                          "commissioner); it may have no cap",
 }
 
 _YEAR_KEY = re.compile(r"^(.+)_(\d{4})_(\d{2})$")
 _LIST_KEY = re.compile(r"^(.+?)_(\d+)(?:_(\d+))?$")
 
 
-def kind_of(section: str, key: str) -> str:
-    """Return how a key's cells are read: ``text``, ``fraction``, ``number`` or ``any``."""
-    if key in TEXT.get(section, ()):
-        return "text"
-    if key in FRACTIONS.get(section, ()):
-        return "fraction"
-    if key in NUMBERS.get(section, ()):
-        return "number"
-    return "any"
+@dataclass(frozen=True, eq=False)
+class Schema:
+    """What each key of a workbook's sections holds, for its writer and its reader.
+
+    Attributes
+    ----------
+    text, numbers, fractions : dict of str to set of str
+        Section → keys read as text, as numbers, as fractions (0.05 means 5%;
+        a value above 1, up to 100, is a percentage typed by mistake).
+    choices : dict of (str, str) to tuple of str
+        (section, key) → the values its drop-down list offers.
+    about : dict of (str, str) to str
+        (section, key) → what column C of a key/value sheet says about it.
+    fraction_bounds : dict of str to (float, float)
+        Section → range of its fraction cells' data validation (default -1
+        to 1: growth may fall).
+    """
+
+    text: Mapping[str, set[str]]
+    numbers: Mapping[str, set[str]]
+    fractions: Mapping[str, set[str]]
+    choices: Mapping[tuple[str, str], tuple[str, ...]]
+    about: Mapping[tuple[str, str], str]
+    fraction_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def kind_of(self, section: str, key: str) -> str:
+        """Return how a key's cells are read: ``text``, ``fraction``, ``number`` or ``any``."""
+        if key in self.text.get(section, ()):
+            return "text"
+        if key in self.fractions.get(section, ()):
+            return "fraction"
+        if key in self.numbers.get(section, ()):
+            return "number"
+        return "any"
+
+
+#: The model workbook's schema.
+MODEL_SCHEMA = Schema(text=TEXT, numbers=NUMBERS, fractions=FRACTIONS, choices=CHOICES,
+                      about=ABOUT)
 
 
 def flatten(section: str, table: dict, years: list[str] | None) -> list[tuple[str, object]]:

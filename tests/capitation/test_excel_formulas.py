@@ -20,8 +20,8 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from capitation import Model
-from capitation.excel.libreoffice import recalculate, soffice
 from tests.capitation.helpers import write_model
+from tests.support.libreoffice import recalculate, soffice
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "models" / "demo.toml"

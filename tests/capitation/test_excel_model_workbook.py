@@ -10,10 +10,10 @@ from python_calamine import CalamineWorkbook
 
 from capitation import InputError, Model
 from capitation.cli import main
-from capitation.excel.libreoffice import recalculate
 from capitation.excel.model_export import export_model
 from capitation.excel.templates import TEMPLATES, write_templates
 from tests.capitation.test_excel_formulas import _pace_model
+from tests.support.libreoffice import recalculate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "models" / "demo.toml"

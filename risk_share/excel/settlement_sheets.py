@@ -101,7 +101,7 @@ _BANDS_HEADER_ROW = len(TERM_ROWS) + 2  # zero-based: one blank row after the ke
 
 @dataclass(frozen=True, eq=False)
 class SettlementSheets:
-    """What a settlement workbook shows, computed by the caller (``risk_share``).
+    """What a settlement workbook shows, computed by :mod:`risk_share.excel.settlement_workbook`.
 
     Attributes
     ----------

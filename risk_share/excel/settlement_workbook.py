@@ -5,7 +5,7 @@ every figure the settlement workbook shows beyond the settlement's own
 tables (the rates and excess of each line; each band's bounds and slice of
 the pooled variance; each party's share of each band, before and after caps),
 with the same functions that settled it. :func:`write_settlement` hands them to
-the writer (:mod:`capitation.excel.settlement_sheets`), which turns each into
+the writer (:mod:`risk_share.excel.settlement_sheets`), which turns each into
 a live formula caching this value; :func:`write_settlement_into` adds those
 sheets to a copy of the agreement workbook (``settle --with-inputs``).
 """
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from capitation.excel.patch import write_into
-from capitation.excel.settlement_sheets import SettlementSheets, write_settlement_workbook
 from capitation.rounding import round_pence
+from risk_share.excel.settlement_sheets import SettlementSheets, write_settlement_workbook
 from risk_share.lines import read_lines
 from risk_share.marginal_rates import line_terms
 from risk_share.pool import band_amounts_pence, pool_terms, raw_shares_pence
@@ -40,7 +40,7 @@ def settlement_sheets(settlement: Settlement) -> SettlementSheets:
     -------
     SettlementSheets
         Pounds; the settlement's lines and parties tables with their working
-        columns appended (see :class:`capitation.excel.settlement_sheets.SettlementSheets`).
+        columns appended (see :class:`risk_share.excel.settlement_sheets.SettlementSheets`).
     """
     agreement = settlement.agreement
     names = agreement.party_names

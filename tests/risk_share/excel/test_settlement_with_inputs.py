@@ -8,7 +8,7 @@ kept byte for byte (only the index parts may change, and the styles and
 shared strings only by appending: tests/capitation/test_excel_patch.py's
 ``assert_kept``). The patched sheets hold the same formulas and cached values
 as ``write_settlement`` writes, and LibreOffice recalculates them to Python's
-values (tests/risk_share/test_settlement_workbook.py's ``_compare``: money
+values (tests/risk_share/excel/test_settlement_workbook.py's ``_compare``: money
 within £0.01, other numbers within 1e-9 x max(1, |value|)).
 """
 
@@ -21,16 +21,16 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from capitation.excel.libreoffice import recalculate, soffice
 from risk_share import Agreement
 from risk_share.agreement_file import export_agreement
 from risk_share.cli import main
-from risk_share.settlement_workbook import write_settlement, write_settlement_into
+from risk_share.excel.settlement_workbook import write_settlement, write_settlement_into
 from tests.capitation.test_excel_patch import PNG, add_team_sheet, assert_kept, parts
-from tests.risk_share.test_agreement_workbook import assert_same_settlement
-from tests.risk_share.test_settlement_workbook import _compare, _formula_cells
+from tests.risk_share.excel.test_agreement_workbook import assert_same_settlement
+from tests.risk_share.excel.test_settlement_workbook import _compare, _formula_cells
+from tests.support.libreoffice import recalculate, soffice
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"
 MSK_OUTTURN = ROOT / "models" / "msk_outturn.csv"
 SETTLEMENT_SHEETS = ["settled_lines", "parties", "agreement_terms"]

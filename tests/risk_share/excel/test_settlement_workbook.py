@@ -23,12 +23,12 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from capitation.excel.libreoffice import recalculate, soffice
 from risk_share import Agreement
-from risk_share.settlement_workbook import settlement_sheets, write_settlement
+from risk_share.excel.settlement_workbook import settlement_sheets, write_settlement
 from tests.risk_share.conftest import ISSUE_AGREEMENT
+from tests.support.libreoffice import recalculate, soffice
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"
 MSK_OUTTURN = ROOT / "models" / "msk_outturn.csv"
 HOSTILE = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "-2+3", "@SUM(A1)"]

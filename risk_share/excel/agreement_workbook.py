@@ -1,7 +1,8 @@
 """Risk share agreement (TOML tables) ↔ agreement workbook, one to one.
 
 The layout follows the model workbook's conventions
-(:mod:`capitation.excel.model_schema`): a sheet ``instructions`` first;
+(:mod:`capitation.excel.model_schema`; what each key holds is
+:data:`risk_share.excel.agreement_schema.AGREEMENT_SCHEMA`): a sheet ``instructions`` first;
 key/value sheets ``agreement`` and ``pool`` (TOML key in column A, value in
 column B); one sheet per array of tables, ``party``, ``loss_band``,
 ``gain_band`` and ``marginal_rate``, with a header row of TOML keys and a
@@ -35,6 +36,7 @@ from capitation.excel.input_sheets import SheetReader, is_blank, read_array, rea
 from capitation.excel.model_export import write_model_workbook
 from capitation.excel.model_schema import Problem, convert
 from capitation.excel.read import column_letter
+from risk_share.excel.agreement_schema import AGREEMENT_SCHEMA
 
 __all__ = [
     "AGREEMENT_ARRAYS",
@@ -104,7 +106,7 @@ def write_agreement_workbook(data: dict, out: str | Path,
     out = Path(out)
     tables = {PLAN_LINES_SHEET: plan_lines} if plan_lines is not None else None
     return write_model_workbook(data, out.parent, out, arrays=AGREEMENT_ARRAYS, tables=tables,
-                                instructions=AGREEMENT_INSTRUCTIONS)
+                                instructions=AGREEMENT_INSTRUCTIONS, schema=AGREEMENT_SCHEMA)
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +209,7 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
     path = Path(path)
     if not path.exists():
         raise InputError("agreement workbook not found", file=path)
-    reader = SheetReader(path)
+    reader = SheetReader(path, AGREEMENT_SCHEMA)
     for sheet in _REQUIRED:
         if sheet not in reader.names:
             similar = [n for n in reader.names if n.strip().lower() == sheet]
@@ -283,7 +285,7 @@ def read_plan_lines_sheet(path: str | Path) -> PlanLinesSheet:
         No ``plan_lines`` sheet, or a value in the wrong form, naming sheet and cell.
     """
     path = Path(path)
-    reader = SheetReader(path)
+    reader = SheetReader(path, AGREEMENT_SCHEMA)
     if PLAN_LINES_SHEET not in reader.names:
         raise reader.error(f'no sheet "{PLAN_LINES_SHEET}": give the plan lines as a CSV file '
                            f'or add the sheet (sheets are: {", ".join(reader.names)})')
