@@ -13,8 +13,8 @@ not finite             ``expected a finite number, found inf``
 out of range           ``-0.2 is below 0 (must be at least 0)``,
                        ``1.5 is above 1 (must be between 0 and 1)``,
                        ``0 is not above 0 (must be above 0)``
-looks like a percent   ``90 is above 1 and looks like a percentage (expected a
-                       fraction: 0.9 for 90%)``
+looks like a percent   ``90 is above 1 (must be between 0 and 1); it looks like a
+                       percentage (expected a fraction: 0.9 for 90%)``
 not a choice           ``"corridoor" is not one of corridor, first_dollar``
 wrong count per year   ``has 3 values for 2 years (2025/26, 2026/27); expected 2 values,
                        one per year``
@@ -254,7 +254,7 @@ class TomlKeys:
             raise self.error(key, f"{number:g} is not above {above:g} (must be above {above:g})")
         if high is not None and number > high:
             if fraction and 1 < abs(number) <= 100:
-                raise self.error(key, f"{number:g} is above {high:g} and looks like a "
+                raise self.error(key, f"{number:g} is above {high:g} ({must}); it looks like a "
                                       f"percentage (expected a fraction: {number / 100:g} for "
                                       f"{number:g}%)")
             raise self.error(key, f"{number:g} is above {high:g} ({must})")
