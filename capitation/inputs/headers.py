@@ -54,7 +54,8 @@ def find_columns(columns: Iterable[object],
     Returns
     -------
     dict of str to str
-        Result name → header as written in the table.
+        Result name → header as written in the table (the column label itself,
+        so that ``frame[found[name]]`` works for labels that are not text).
 
     Raises
     ------
@@ -63,10 +64,10 @@ def find_columns(columns: Iterable[object],
         naming the file, the missing column and the key; or when two headers
         are the same after whitespace is tidied and one of them is wanted.
     """
-    headers = [str(c) for c in columns]
+    headers = list(columns)
     fold = (lambda s: s) if case_sensitive else str.casefold
-    index: dict[str, str] = {}
-    twice: dict[str, tuple[str, str]] = {}
+    index: dict[str, object] = {}
+    twice: dict[str, tuple[object, object]] = {}
     for header in headers:
         tidy = fold(normalise_header(header))
         if not tidy:
@@ -82,7 +83,7 @@ def find_columns(columns: Iterable[object],
         match = next((fold(normalise_header(n)) for n in alternatives
                       if fold(normalise_header(n)) in index), None)
         if match is None:
-            shown = ", ".join(h for h in headers[:MAX_SHOWN_COLUMNS]) or "none"
+            shown = ", ".join(str(h) for h in headers[:MAX_SHOWN_COLUMNS]) or "none"
             more = " ..." if len(headers) > MAX_SHOWN_COLUMNS else ""
             label = " or ".join(f'"{n}"' for n in alternatives)
             notes = []
@@ -97,5 +98,5 @@ def find_columns(columns: Iterable[object],
             first, second = twice[match]
             raise InputError(f'headers "{first}" and "{second}" are the same name after '
                              "whitespace is tidied; rename one", file=file, sheet=sheet)
-        found[result] = index[match]
+        found[result] = index[match]  # type: ignore[assignment]
     return found
