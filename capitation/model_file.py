@@ -7,13 +7,11 @@ reads the data files themselves: :mod:`capitation.model` does that.
 
 from __future__ import annotations
 
-import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from capitation.errors import InputError
+from capitation.inputs import TomlKeys, financial_year, financial_years, read_toml
+from capitation.inputs.years import next_year, year_suffix
 from capitation.rounding import round_pence, snap_pence
 
 __all__ = ["ModelSpec", "PopulationSpec", "ComponentSpec", "PaceSpec", "read_model_file",
@@ -23,24 +21,6 @@ CONVENTIONS = ("toolkit", "nhs_england")
 METHODS = ("lp", "rule")
 KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
                 "risk_tier"}
-
-
-def next_year(year: str) -> str:
-    """Return the financial year after ``year`` ("2025/26" → "2026/27")."""
-    start = int(year[:4]) + 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-def year_suffix(year: str) -> str:
-    """Sheet and column suffix of a year ("2026/27" → "2026_27")."""
-    return year.replace("/", "_")
-
-
-def _is_year(text: object) -> bool:
-    if not isinstance(text, str) or len(text) != 7 or text[4] != "/":
-        return False
-    head, tail = text[:4], text[5:]
-    return head.isdigit() and tail.isdigit() and (int(head) + 1) % 100 == int(tail)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,79 +120,6 @@ class ModelSpec:
     risk_tiers: list | None = None  # [[risk_tier]] as capitation.persons.RiskTier, rank order
 
 
-class _Reader:
-    """Typed access to TOML values with errors naming the file and key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.base = path.parent
-
-    def error(self, key: str, message: str) -> InputError:
-        return InputError(message, file=self.path, key=key)
-
-    def table(self, data: dict, key: str, required: bool = True) -> dict | None:
-        value = data.get(key.split(".")[-1])
-        if value is None:
-            if required:
-                raise self.error(key, "missing table")
-            return None
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, found {type(value).__name__}")
-        return value
-
-    def text(self, data: dict, key: str, required: bool = True,
-             default: str | None = None) -> str | None:
-        value = data.get(key.split(".")[-1])
-        if value is None:
-            if required:
-                raise self.error(key, "missing (expected text)")
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"expected text, found {value!r}")
-        return value
-
-    def number(self, value: Any, key: str, low: float | None = None,
-               high: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"expected a number, found {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise self.error(key, f"expected a finite number, found {value!r}")
-        if low is not None and value < low:
-            raise self.error(key, f"{value:g} is below {low:g}")
-        if high is not None and value > high:
-            raise self.error(key, f"{value:g} is above {high:g}")
-        return value
-
-    def per_year(self, data: dict, key: str, years: list[str], required: bool = True,
-                 **bounds: float) -> list | None:
-        value = data.get(key.split(".")[-1])
-        if value is None:
-            if required:
-                raise self.error(key, "missing (expected a number)")
-            return None
-        if isinstance(value, list):
-            if len(value) != len(years):
-                raise self.error(key, f"has {len(value)} values for {len(years)} years "
-                                      f"({', '.join(years)}); expected one per year")
-            return [self.number(v, f"{key}[{i + 1}]", **bounds) for i, v in enumerate(value)]
-        return [self.number(value, key, **bounds)] * len(years)
-
-    def path_of(self, value: Any, key: str) -> Path:
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"expected a file path, found {value!r}")
-        path = (self.base / value).resolve()
-        if not path.exists():
-            raise self.error(key, f'file "{value}" not found (looked in {self.base})')
-        return path
-
-    def check_keys(self, data: dict, key: str, allowed: set[str]) -> None:
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise self.error(f"{key}.{unknown[0]}" if key else unknown[0],
-                             f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-
 def read_model_file(path: str | Path) -> ModelSpec:
     """Read and validate a model file.
 
@@ -231,47 +138,25 @@ def read_model_file(path: str | Path) -> ModelSpec:
         Naming the file and key of the first problem found.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("model file not found", file=path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"is not valid TOML ({exc})", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text", file=path) from None
-    return parse_model(data, path)
+    return parse_model(read_toml(path, what="model file"), path)
 
 
 def parse_model(data: dict, path: Path) -> ModelSpec:
     """Validate a parsed model (TOML or workbook) read from ``path``."""
-    r = _Reader(path)
+    r = TomlKeys(path)
     r.check_keys(data, "", KNOWN_TABLES)
     model = r.table(data, "model")
     r.check_keys(model, "model", {"name", "year", "envelope_gbp", "need_index_convention"})
     name = r.text(model, "model.name")
-    year = r.text(model, "model.year")
-    if not _is_year(year):
-        raise r.error("model.year", f'"{year}" is not a financial year (expected like "2025/26")')
-    convention = r.text(model, "model.need_index_convention", required=False,
-                        default="toolkit")
-    if convention not in CONVENTIONS:
-        raise r.error("model.need_index_convention",
-                      f'"{convention}" is not one of {", ".join(CONVENTIONS)}')
+    year = financial_year(r.text(model, "model.year"), file=path, key="model.year")
+    convention = r.choice(model.get("need_index_convention", "toolkit"),
+                          "model.need_index_convention", CONVENTIONS)
 
     pace_table = r.table(data, "pace_of_change", required=False)
     years = [year]
     if pace_table is not None and "years" in pace_table:
-        years = pace_table["years"]
-        if not isinstance(years, list) or not years or not all(_is_year(y) for y in years):
-            raise r.error("pace_of_change.years", 'expected a list of years like "2025/26"')
-        if years[0] != year:
-            raise r.error("pace_of_change.years",
-                          f'starts at "{years[0]}"; expected the model year "{year}"')
-        for before, after in zip(years, years[1:], strict=False):
-            if next_year(before) != after:
-                raise r.error("pace_of_change.years",
-                              f'"{after}" does not follow "{before}"; expected consecutive years')
+        years = financial_years(pace_table["years"], first=year, first_is="the model year",
+                                file=path, key="pace_of_change.years")
 
     components = _components(r, data, years)
     envelope = r.per_year(model, "model.envelope_gbp", years, required=False, low=0.0)
@@ -350,7 +235,7 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
                      service_budget=service_budget, raw=data, risk_tiers=risk_tiers)
 
 
-def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]:
+def _components(r: TomlKeys, data: dict, years: list[str]) -> list[ComponentSpec]:
     entries = data.get("component", [])
     if not isinstance(entries, list):
         raise r.error("component", "expected [[component]] entries")
@@ -366,7 +251,8 @@ def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]
         if name in seen:
             raise r.error(f"{key}.name", f'component "{name}" is named twice')
         seen.add(name)
-        shares = r.per_year(entry, f"{key}.share", years, required=False, low=0.0, high=1.0)
+        shares = r.per_year(entry, f"{key}.share", years, required=False, low=0.0, high=1.0,
+                            fraction=True)
         pots = r.per_year(entry, f"{key}.pot_gbp", years, required=False, low=0.0)
         if (shares is None) == (pots is None):
             raise r.error(key, "give exactly one of share and pot_gbp")
@@ -396,7 +282,7 @@ def _components(r: _Reader, data: dict, years: list[str]) -> list[ComponentSpec]
     return out
 
 
-def _population(r: _Reader, data: dict, years: list[str],
+def _population(r: TomlKeys, data: dict, years: list[str],
                 risk_tiers: list | None = None) -> PopulationSpec:
     table = r.table(data, "population")
     from capitation.persons.spec import PERSON_KEYS, parse_persons
@@ -460,7 +346,7 @@ def _population(r: _Reader, data: dict, years: list[str],
                           population=r.text(table, "population.population"), levels=levels)
 
 
-def _pace(r: _Reader, table: dict, years: list[str]) -> PaceSpec:
+def _pace(r: TomlKeys, table: dict, years: list[str]) -> PaceSpec:
     key = "pace_of_change"
     r.check_keys(table, key, {"level", "baseline", "baseline_column", "min_growth",
                               "max_growth", "method", "years"})
@@ -480,8 +366,6 @@ def _pace(r: _Reader, table: dict, years: list[str]) -> PaceSpec:
         if high is not None and high < low:
             raise r.error(f"{key}.max_growth",
                           f"{high:g} is below min_growth {low:g} in {years[i]}")
-    method = r.text(table, f"{key}.method", required=False, default="lp")
-    if method not in METHODS:
-        raise r.error(f"{key}.method", f'"{method}" is not one of {", ".join(METHODS)}')
+    method = r.choice(table.get("method", "lp"), f"{key}.method", METHODS)
     return PaceSpec(level=level, baseline=baseline_path, baseline_column=column,
                     min_growth=min_growth, max_growth=max_growth, method=method)

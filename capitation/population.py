@@ -21,15 +21,11 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import find_columns, normalise_header, number_column, read_csv, text_column
 
 __all__ = ["Population", "LevelSpec", "normalise_header", "level_name", "read_table"]
 
 LevelSpec = str | Sequence[str]
-
-
-def normalise_header(name: object) -> str:
-    """Strip a header and collapse inner runs of whitespace to one space."""
-    return " ".join(str(name).split())
 
 
 def level_name(spec: LevelSpec) -> str:
@@ -80,86 +76,37 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
         from capitation.excel.read import read_sheet_table
 
         return read_sheet_table(path, sheet)
-    try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                            na_values=[""])
-    except UnicodeDecodeError as exc:
-        raise InputError(f"is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8",
-                         file=path) from None
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty (expected a header row and data rows)",
-                         file=path) from None
-    except pd.errors.ParserError as exc:
-        raise InputError(f"is not a well-formed CSV ({exc})", file=path) from None
-    if frame.empty:
-        raise InputError("has a header but no data rows", file=path)
-    return frame
+    frame = read_csv(path, expect_rows=_ROWS).frame
+    return frame.mask(frame == "")  # blank cells are None, as in a worksheet
 
 
-def _header_map(frame: pd.DataFrame, where: _Where) -> dict[str, tuple[str, int]]:
-    """Map normalised header → (header as written, position); duplicates are an error."""
-    mapping: dict[str, tuple[str, int]] = {}
-    for position, header in enumerate(frame.columns):
-        key = normalise_header(header)
-        if not key:
-            continue
-        if key in mapping:
-            raise where.error(
-                f'headers "{mapping[key][0]}" and "{header}" are the same name after '
-                "whitespace is tidied; rename one")
-        mapping[key] = (str(header), position)
-    return mapping
+_ROWS = "one row per practice"
 
 
-def _resolve(headers: dict[str, tuple[str, int]], name: str, where: _Where,
-             key: str | None, named_by: str | None = None) -> tuple[str, int]:
-    found = headers.get(normalise_header(name))
-    if found is None:
-        shown = ", ".join(h for h, _ in list(headers.values())[:40])
-        by = f"named by {named_by}; " if named_by else ""
-        raise where.error(f'no column "{name}" ({by}the columns are: {shown})', key=key)
-    return found
+def _resolve(raw: pd.DataFrame, name: str, where: _Where, key: str | None,
+             named_by: str | None = None) -> tuple[str, int]:
+    """Find the column ``name`` (whitespace-collapsed, case kept): header and position."""
+    header = find_columns(raw.columns, [name], file=where.file, sheet=where.sheet, key=key,
+                          named_by={name: named_by} if named_by else None)[name]
+    return header, raw.columns.get_loc(header)
 
 
-def _rows(mask: np.ndarray, offset: int = 2) -> list[int]:
-    return (np.flatnonzero(mask)[:5] + offset).tolist()
+def _fail(where: _Where, rows: np.ndarray, label: str, position: int):
+    return lambda message, i: where.error(message, row=int(rows[i]), column=label,
+                                          position=position)
 
 
-def _text_column(raw: pd.Series, label: str, position: int, where: _Where) -> pd.Series:
-    text = raw.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                   else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
-    text = text.str.strip()
-    blank = (text.isna() | (text == "")).to_numpy()
-    if blank.any():
-        rows = _rows(blank)
-        raise where.error(f"blank code in rows {rows} (expected a code in every row)",
-                          row=rows[0], column=label, position=position)
-    return text
+def _text_column(raw: pd.Series, label: str, position: int, where: _Where,
+                 rows: np.ndarray) -> pd.Series:
+    return text_column(raw, what="a code", fail=_fail(where, rows, label, position),
+                       rows=rows)
 
 
 def _number_column(raw: pd.Series, label: str, position: int, where: _Where,
-                   allow_negative: bool = False) -> pd.Series:
-    values = pd.to_numeric(raw, errors="coerce").astype(float)
-    bad = values.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        shown = raw.iloc[i]
-        what = "is blank" if shown is None or (isinstance(shown, float) and np.isnan(shown)) \
-            or str(shown).strip() == "" else f'"{shown}" is not a number'
-        more = f" (rows {_rows(bad)})" if bad.sum() > 1 else ""
-        raise where.error(f"{what}{more}; expected a number", row=i + 2, column=label,
-                          position=position)
-    if not allow_negative:
-        negative = (values < 0).to_numpy()
-        if negative.any():
-            i = int(np.flatnonzero(negative)[0])
-            raise where.error(f"{values.iloc[i]:g} is negative; expected a count of 0 or more",
-                              row=i + 2, column=label, position=position)
-    infinite = ~np.isfinite(values.to_numpy())
-    if infinite.any():
-        i = int(np.flatnonzero(infinite)[0])
-        raise where.error("is not a finite number", row=i + 2, column=label, position=position)
-    return values
+                   rows: np.ndarray) -> pd.Series:
+    values = number_column(raw, what="a number, 0 or more", rows=rows,
+                           fail=_fail(where, rows, label, position))
+    return pd.Series(values, index=raw.index, name=raw.name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,9 +172,15 @@ class Population:
         -------
         Population
         """
-        raw = read_table(path, sheet)
+        path = Path(path)
+        rows = None
+        if path.suffix.lower() in {".xlsx", ".xlsm"} or not path.exists():
+            raw = read_table(path, sheet)
+        else:
+            table = read_csv(path, expect_rows=_ROWS)
+            raw, rows = table.frame, table.rows
         return cls._from_raw(raw, id=id, population=population, levels=levels, columns=columns,
-                             where=_Where(str(path), sheet), source=Path(path).name)
+                             where=_Where(str(path), sheet), source=path.name, rows=rows)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, id: str, population: str,
@@ -241,31 +194,32 @@ class Population:
     @classmethod
     def _from_raw(cls, raw: pd.DataFrame, *, id: str, population: str,
                   levels: Sequence[LevelSpec], columns: Sequence[str], where: _Where,
-                  source: str) -> Population:
-        headers = _header_map(raw, where)
-        id_header, id_pos = _resolve(headers, id, where, "population.id")
-        codes = _text_column(raw[id_header], id_header, id_pos, where)
+                  source: str, rows: np.ndarray | None = None) -> Population:
+        # Row numbers as the user sees them (the header is row 1).
+        rows = np.arange(2, len(raw) + 2) if rows is None else rows
+        id_header, id_pos = _resolve(raw, id, where, "population.id")
+        codes = _text_column(raw[id_header], id_header, id_pos, where, rows)
         duplicated = codes.duplicated(keep=False).to_numpy()
         if duplicated.any():
             first = codes[duplicated].iloc[0]
-            rows = (np.flatnonzero((codes == first).to_numpy()) + 2).tolist()
-            raise where.error(f'practice code "{first}" appears in rows {rows}; '
-                              "expected each practice once", row=rows[-1], column=id_header,
+            again = rows[(codes == first).to_numpy()].tolist()
+            raise where.error(f'practice code "{first}" appears in rows {again}; '
+                              "expected each practice once", row=again[-1], column=id_header,
                               position=id_pos)
         data: dict[str, pd.Series] = {}
-        pop_header, pop_pos = _resolve(headers, population, where, "population.population")
-        data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where)
+        pop_header, pop_pos = _resolve(raw, population, where, "population.population")
+        data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where, rows)
         named_by = columns if isinstance(columns, Mapping) else {}
         for name in dict.fromkeys(columns):
-            header, pos = _resolve(headers, name, where, None, named_by.get(name))
-            data[name] = _number_column(raw[header], header, pos, where)
+            header, pos = _resolve(raw, name, where, None, named_by.get(name))
+            data[name] = _number_column(raw[header], header, pos, where, rows)
         level_names: list[str] = []
         for spec in levels:
             parts = [spec] if isinstance(spec, str) else list(spec)
             pieces = []
             for part in parts:
-                header, pos = _resolve(headers, part, where, "population.levels")
-                pieces.append(_text_column(raw[header], header, pos, where))
+                header, pos = _resolve(raw, part, where, "population.levels")
+                pieces.append(_text_column(raw[header], header, pos, where, rows))
             joined = pieces[0]
             for piece in pieces[1:]:
                 joined = joined + "/" + piece

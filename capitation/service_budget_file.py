@@ -16,7 +16,6 @@ without a year, means the same value every year.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +24,17 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import (
+    TomlKeys,
+    financial_year,
+    financial_years,
+    find_columns,
+    next_year,
+    normalise_header,
+    number_column,
+    read_csv,
+    text_column,
+)
 from capitation.service_budget import ServiceBudgetInputs, year_suffix
 
 __all__ = ["read_service_budget", "COST_SHARE_TOLERANCE"]
@@ -45,7 +55,6 @@ _TOP_KEYS = (
     "new_service",
     "new_services",
 )
-_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 
 # Per table kind: text columns, numeric columns given once, numeric columns given per year.
 _LINE_TEXT = ("provider", "pod")
@@ -94,45 +103,29 @@ def read_service_budget(table: Mapping, base_dir: Path, file: Path) -> ServiceBu
         from the year after ``baseline_year``, or stranded support outside [0, 1].
     """
     base_dir = Path(base_dir)
-    if not isinstance(table, Mapping):
-        raise InputError("[service_budget] must be a table", file=file, key=_PREFIX)
-    unknown = [k for k in table if k not in _TOP_KEYS]
-    if unknown:
-        raise InputError(
-            f"unknown key {unknown[0]!r} (expected one of {', '.join(_TOP_KEYS)})",
-            file=file,
-            key=f"{_PREFIX}.{unknown[0]}",
-        )
-    name = _text(_require(table, "name", file), f"{_PREFIX}.name", file)
-    baseline_year = _financial_year(_require(table, "baseline_year", file), "baseline_year", file)
-    years = _years(_require(table, "years", file), baseline_year, file)
-
-    growth = _number(_require(table, "growth", file), f"{_PREFIX}.growth", file)
-    if growth <= -1:
-        raise InputError(f"growth {growth} must be above -1", file=file, key=f"{_PREFIX}.growth")
-    uplift = _per_year(
-        _require(table, "price_uplift", file), f"{_PREFIX}.price_uplift", file, years
-    )
-    for year, value in zip(years, uplift, strict=True):
-        if value <= -1:
-            raise InputError(
-                f"price uplift {value} in {year} must be above -1",
-                file=file,
-                key=f"{_PREFIX}.price_uplift",
-            )
-    support = _per_year(
-        _require(table, "stranded_support", file), f"{_PREFIX}.stranded_support", file, years
-    )
-    for year, value in zip(years, support, strict=True):
-        if not 0.0 <= value <= 1.0:
-            raise InputError(
-                f"stranded support {value} in {year} must be between 0 and 1",
-                file=file,
-                key=f"{_PREFIX}.stranded_support",
-            )
+    keys = TomlKeys(file, base=base_dir)
+    keys.check_keys(table, _PREFIX, _TOP_KEYS, {
+        "name": "text, the budget's title",
+        "baseline_year": 'a financial year such as "2016/17"',
+        "years": 'a list of the budget years, such as ["2017/18", "2018/19"]',
+        "growth": "a fraction such as 0.03",
+        "price_uplift": "a fraction, or a list of one per year",
+        "stranded_support": "a fraction, or a list of one per year"})
+    name = keys.text_value(table["name"], f"{_PREFIX}.name").strip()
+    baseline_year = financial_year(table["baseline_year"], file=file,
+                                   key=f"{_PREFIX}.baseline_year")
+    years = tuple(financial_years(
+        table["years"], first=next_year(baseline_year),
+        first_is=f"the year after baseline_year {baseline_year}", file=file,
+        key=f"{_PREFIX}.years"))
+    growth = keys.number(table["growth"], f"{_PREFIX}.growth", above=-1.0)
+    uplift = keys.per_year_value(table["price_uplift"], f"{_PREFIX}.price_uplift", years,
+                                 above=-1.0)
+    support = keys.per_year_value(table["stranded_support"], f"{_PREFIX}.stranded_support",
+                                  years, low=0.0, high=1.0, fraction=True)
 
     lines, locate_line = _rows(
-        table, "line", "lines", _LINE_TEXT, _LINE_NUMBERS, _LINE_PER_YEAR, years, base_dir, file
+        table, "line", "lines", _LINE_TEXT, _LINE_NUMBERS, _LINE_PER_YEAR, years, keys
     )
     new, locate_new = _rows(
         table,
@@ -142,8 +135,7 @@ def read_service_budget(table: Mapping, base_dir: Path, file: Path) -> ServiceBu
         _NEW_NUMBERS,
         _NEW_PER_YEAR,
         years,
-        base_dir,
-        file,
+        keys,
     )
     if len(lines) == 0 and len(new) == 0:
         raise InputError(
@@ -174,70 +166,6 @@ def read_service_budget(table: Mapping, base_dir: Path, file: Path) -> ServiceBu
     )
 
 
-# -- scalars -----------------------------------------------------------------
-
-
-def _require(table: Mapping, key: str, file: Path) -> object:
-    if key not in table:
-        raise InputError(f"missing required key {key!r}", file=file, key=f"{_PREFIX}.{key}")
-    return table[key]
-
-
-def _text(value: object, key: str, file: Path) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"expected non-empty text, got {value!r}", file=file, key=key)
-    return value.strip()
-
-
-def _number(value: object, key: str, file: Path) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{value!r} is not a number", file=file, key=key)
-    number = float(value)
-    if not math.isfinite(number):
-        raise InputError(f"{value!r} is not a finite number", file=file, key=key)
-    return number
-
-
-def _financial_year(value: object, name: str, file: Path) -> str:
-    key = f"{_PREFIX}.{name}"
-    match = _YEAR.match(value) if isinstance(value, str) else None
-    if match is None or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
-        raise InputError(
-            f'{value!r} is not a financial year (expected text like "2017/18")', file=file, key=key
-        )
-    return value
-
-
-def _years(value: object, baseline_year: str, file: Path) -> tuple[str, ...]:
-    key = f"{_PREFIX}.years"
-    if not isinstance(value, list) or not value:
-        raise InputError('expected a non-empty list of years like ["2017/18"]', file=file, key=key)
-    years = tuple(_financial_year(v, "years", file) for v in value)
-    first = int(baseline_year[:4])
-    expected = tuple(f"{first + k}/{(first + k + 1) % 100:02d}" for k in range(1, len(years) + 1))
-    if years != expected:
-        raise InputError(
-            f"years {list(years)} must be consecutive, starting the year after baseline_year "
-            f"{baseline_year}: expected {list(expected)}",
-            file=file,
-            key=key,
-        )
-    return years
-
-
-def _per_year(value: object, key: str, file: Path, years: tuple[str, ...]) -> list[float]:
-    """Read one number per budget year: a list of them, or one number for every year."""
-    if isinstance(value, list):
-        if len(value) != len(years):
-            raise InputError(
-                f"expected {len(years)} values, one per year {', '.join(years)}; got {len(value)}",
-                file=file,
-                key=key,
-            )
-        return [_number(v, f"{key}[{k}]", file) for k, v in enumerate(value, start=1)]
-    return [_number(value, key, file)] * len(years)
-
-
 # -- rows: inline TOML tables or a CSV file ------------------------------------
 
 
@@ -249,10 +177,10 @@ def _rows(
     numbers: tuple[str, ...],
     per_year: tuple[str, ...],
     years: tuple[str, ...],
-    base_dir: Path,
-    file: Path,
+    keys: TomlKeys,
 ) -> tuple[pd.DataFrame, _Locate]:
     """Rows as a frame (text, numbers, one column per field and year) and a locator."""
+    file = keys.file
     if inline_key in table and csv_key in table:
         raise InputError(
             f'give either [[{_PREFIX}.{inline_key}]] tables or {csv_key} = "file.csv", not both',
@@ -261,7 +189,7 @@ def _rows(
         )
     columns = list(text + numbers) + [f"{f}_{year_suffix(y)}" for f in per_year for y in years]
     if csv_key in table:
-        return _csv_rows(table[csv_key], csv_key, text, numbers, per_year, years, base_dir, file)
+        return _csv_rows(table[csv_key], csv_key, text, numbers, per_year, years, keys)
     entries = table.get(inline_key, [])  # absent: no rows of this kind, which is allowed
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
         raise InputError(
@@ -271,23 +199,16 @@ def _rows(
     for i, entry in enumerate(entries, start=1):
         where = f"{_PREFIX}.{inline_key}[{i}]"
         allowed = text + numbers + per_year
-        extra = [k for k in entry if k not in allowed]
-        if extra:
-            raise InputError(
-                f"unknown key {extra[0]!r} (expected {', '.join(allowed)})",
-                file=file,
-                key=f"{where}.{extra[0]}",
-            )
+        keys.check_keys(entry, where, allowed,
+                        {k: "text" for k in text} | {k: "a number" for k in numbers}
+                        | {k: "a number, or a list of one per year" for k in per_year})
         record: dict[str, object] = {}
-        for k in text + numbers + per_year:
-            if k not in entry:
-                raise InputError(f"missing required key {k!r}", file=file, key=f"{where}.{k}")
         for k in text:
-            record[k] = _text(entry[k], f"{where}.{k}", file)
+            record[k] = keys.text_value(entry[k], f"{where}.{k}").strip()
         for k in numbers:
-            record[k] = _number(entry[k], f"{where}.{k}", file)
+            record[k] = keys.number(entry[k], f"{where}.{k}")
         for k in per_year:
-            values = _per_year(entry[k], f"{where}.{k}", file, years)
+            values = keys.per_year_value(entry[k], f"{where}.{k}", years)
             for year, v in zip(years, values, strict=True):
                 record[f"{k}_{year_suffix(year)}"] = v
         records.append(record)
@@ -314,23 +235,14 @@ def _csv_rows(
     numbers: tuple[str, ...],
     per_year: tuple[str, ...],
     years: tuple[str, ...],
-    base_dir: Path,
-    file: Path,
+    keys: TomlKeys,
 ) -> tuple[pd.DataFrame, _Locate]:
-    key = f"{_PREFIX}.{csv_key}"
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"expected a CSV file name, got {value!r}", file=file, key=key)
-    path = base_dir / value
-    if not path.is_file():
-        raise InputError(f"CSV file {str(path)!r} not found", file=file, key=key)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read as CSV: {err}", file=path) from err
-    raw.columns = [str(c).strip() for c in raw.columns]
+    path = keys.path_of(value, f"{_PREFIX}.{csv_key}")
+    table = read_csv(path, expect_rows=None)
+    raw = table.frame.set_axis([normalise_header(c) for c in table.frame.columns], axis=1)
 
     def locate(position: int, column: str) -> dict:
-        return {"file": path, "row": position + 2, "column": column}
+        return {"file": path, "row": int(table.rows[position]), "column": column}
 
     suffixes = {year_suffix(y) for y in years}
     year_column = re.compile(rf"^({'|'.join(map(re.escape, per_year))})_(\d{{4}}_\d{{2}})$")
@@ -356,16 +268,12 @@ def _csv_rows(
                 file=path,
                 column=column,
             )
-    for column in text + numbers:
-        if column not in raw.columns:
-            raise InputError("missing required column", file=path, column=column)
+    find_columns(raw.columns, text + numbers, file=path)
 
     frame = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for column in text:
-        values = raw[column].str.strip()
-        blank = np.flatnonzero((values == "").to_numpy())
-        if blank.size:
-            raise InputError("expected text, found a blank cell", **locate(int(blank[0]), column))
+        values = text_column(raw[column], what="text", file=path, column=column,
+                             rows=table.rows)
         frame[column] = values.to_numpy(dtype=object)
     for column in numbers:
         frame[column] = _csv_numbers(raw[column], column, locate)
@@ -397,14 +305,9 @@ def _csv_rows(
 
 
 def _csv_numbers(raw: pd.Series, column: str, locate: _Locate) -> np.ndarray:
-    text = raw.str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(numbers))
-    if bad.size:
-        cell = text.iloc[int(bad[0])]
-        reason = "a number is missing" if cell == "" else f"{cell!r} is not a number"
-        raise InputError(reason, **locate(int(bad[0]), column))
-    return numbers
+    # Ranges are checked below, on CSV and inline rows alike.
+    return number_column(raw, what="a number", minimum=None,
+                         fail=lambda message, i: InputError(message, **locate(i, column)))
 
 
 # -- checks common to both forms (vectorised over rows) -------------------------

@@ -11,7 +11,6 @@ reader counts the ``[[pool.loss_band]]`` tables in the file.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import TomlKeys, read_toml
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -210,18 +210,7 @@ class Agreement:
             Naming the file and the TOML key at fault.
         """
         path = Path(path)
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise InputError("agreement file not found", file=path) from None
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(f"not valid TOML: {error}", file=path) from None
-        except UnicodeDecodeError as error:
-            raise InputError(
-                f"not UTF-8 text (byte {error.start}): save it as UTF-8", file=path
-            ) from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_toml(path, what="agreement file"), source=str(path))
 
     @classmethod
     def from_excel(cls, path: str | Path) -> Agreement:
@@ -419,16 +408,12 @@ class Agreement:
 # ---------------------------------------------------------------------- validation
 
 
+_KEYS = TomlKeys()  # errors name the key; __post_init__ adds the file
+
+
 def number_at(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
     """Return ``value`` as a finite float ≥ ``minimum``, else an InputError naming ``key``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"expected a number, got {value!r}", key=key)
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {value!r}", key=key)
-    if minimum is not None and value < minimum:
-        raise InputError(f"must be at least {minimum:g}, got {value:g}", key=key)
-    return value
+    return _KEYS.number(value, key, low=minimum)
 
 
 def _validate_parties(ag: Agreement) -> None:
@@ -440,14 +425,12 @@ def _validate_parties(ag: Agreement) -> None:
         if p.name in seen:
             raise InputError(f"{p.name!r} is already party[{seen[p.name]}]", key=f"{key}.name")
         seen[p.name] = i
-        for attr in ("influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
+        for attr in ("max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
             value = getattr(p, attr)
             if value is not None:
                 number_at(value, f"{key}.{attr}")
-        if p.influence is not None and p.influence > 1:
-            raise InputError(
-                f"must be between 0 and 1, got {p.influence:g}", key=f"{key}.influence"
-            )
+        if p.influence is not None:
+            _KEYS.number(p.influence, f"{key}.influence", low=0.0, high=1.0, fraction=True)
         for kind in ("loss", "gain"):
             if getattr(p, f"max_{kind}") is not None and getattr(p, f"max_{kind}_gbp") is not None:
                 raise InputError(
@@ -470,11 +453,8 @@ def _validate_parties(ag: Agreement) -> None:
             f"so it may have no max_loss or max_gain (see party[{seen[ag.residual]}])",
             key="pool.residual",
         )
-    if ag.mode not in POOL_MODES:
-        raise InputError(f"{ag.mode!r} is not one of {', '.join(POOL_MODES)}", key="pool.mode")
-    budget = number_at(ag.budget_gbp, "pool.budget_gbp")
-    if budget <= 0:
-        raise InputError(f"must be positive, got {budget:g}", key="pool.budget_gbp")
+    _KEYS.choice(ag.mode, "pool.mode", POOL_MODES)
+    _KEYS.number(ag.budget_gbp, "pool.budget_gbp", above=0.0)
 
 
 def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:

@@ -12,7 +12,6 @@ agreement file (and plan lines) as such a workbook.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import TomlKeys, read_toml
 from risk_share.agreement import Agreement, Band, MarginalRate, Party, number_at
 
 __all__ = ["agreement_from_dict", "agreement_from_excel", "export_agreement"]
@@ -44,27 +44,16 @@ _RATE_REQUIRED = {"party": "text, the name of a [[party]]",
                   "above_plan": "a fraction such as 0.2", "below_plan": "a fraction such as 0.2"}
 
 
+_KEYS = TomlKeys()  # errors name the key; Agreement.from_dict adds the file
+
+
 def _check_keys(table: Any, allowed: set[str], key: str, required: Mapping[str, str]
                 ) -> Mapping[str, Any]:
-    if not isinstance(table, Mapping):
-        raise InputError("expected a table", key=key)
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(
-            f"unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})",
-            key=f"{key}.{unknown[0]}" if key else unknown[0],
-        )
-    for name in sorted(required):
-        if name not in table:
-            raise InputError(f"is missing (expected {required[name]})",
-                             key=f"{key}.{name}" if key else name)
-    return table
+    return _KEYS.check_keys(table, key, allowed, required)
 
 
 def _text(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"expected non-empty text, got {value!r}", key=key)
-    return value
+    return _KEYS.text_value(value, key)
 
 
 def _optional_number(table: Mapping[str, Any], name: str, key: str) -> float | None:
@@ -215,8 +204,7 @@ def export_agreement(
     from risk_share.lines import read_lines
 
     agreement = Agreement.from_toml(agreement_path)
-    with open(agreement_path, "rb") as handle:
-        data = tomllib.load(handle)
+    data = read_toml(agreement_path, what="agreement file")
     frame = None
     if lines is not None:
         read_lines(lines, agreement.party_names, need_actual=False)

@@ -16,6 +16,14 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import (
+    find_columns,
+    normalise_header,
+    number_column,
+    read_csv,
+    text_column,
+)
+from capitation.inputs.csv_tables import Fail
 
 __all__ = ["LINE_COLUMNS", "WORKBOOK_SUFFIXES", "read_lines"]
 
@@ -30,13 +38,14 @@ LINE_COLUMNS = {
     "price_gbp": "price per unit of activity in pounds, ≥ 0",
     "fixed": "optional: true for a line that never varies in a simulation",
 }
+_ROWS = "one plan line per party and POD"
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
 
-def _where(file: str | None, position: int, label: object) -> dict:
-    if file is not None:
-        return {"file": file, "row": position + 2}  # row 1 is the header
+def _where(file: str | None, rows: np.ndarray | None, position: int, label: object) -> dict:
+    if file is not None and rows is not None:
+        return {"file": file, "row": int(rows[position])}  # as a spreadsheet numbers it
     return {"key": f"lines index {label!r}"}
 
 
@@ -74,22 +83,13 @@ def read_lines(
         column.
     """
     file: str | None = None
+    rows: np.ndarray | None = None
     if isinstance(lines, (str, Path)) and Path(lines).suffix.lower() in WORKBOOK_SUFFIXES:
         return _read_lines_sheet(Path(lines), parties, need_actual=need_actual)
     if isinstance(lines, (str, Path)):
         file = str(lines)
-        try:
-            frame = pd.read_csv(lines, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                                skipinitialspace=True)
-        except FileNotFoundError:
-            raise InputError("lines file not found", file=file) from None
-        except UnicodeDecodeError as error:
-            # As capitation.population.read_table: Excel's "CSV" (not "CSV UTF-8") is cp1252.
-            raise InputError(f"is not UTF-8 text (byte {error.start}): save it as CSV UTF-8",
-                             file=file) from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise InputError(f"not a readable CSV file: {error}", file=file) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
+        table = read_csv(lines, what="lines file", expect_rows=_ROWS)
+        frame, rows = table.frame, table.rows
     elif isinstance(lines, pd.DataFrame):
         frame = lines.copy()
     else:
@@ -100,29 +100,18 @@ def read_lines(
     required = ["party", "pod", "planned_activity", "price_gbp"]
     if need_actual:
         required.insert(3, "actual_activity")
-    for column in required:
-        if column not in frame.columns:
-            raise InputError(
-                f"missing column {column!r} ({LINE_COLUMNS[column]}); columns found: "
-                f"{', '.join(map(str, frame.columns))}",
-                file=file,
-                column=column,
-            )
+    found = find_columns(frame.columns, [*required, *(["fixed"] if _has(frame, "fixed") else [])],
+                         file=file, about=LINE_COLUMNS)
+    frame = frame.rename(columns={header: name for name, header in found.items()})
     if len(frame) == 0:
-        raise InputError("no plan lines", file=file)
+        raise InputError(f"the lines have no rows (expected {_ROWS})", file=file)
 
     out = pd.DataFrame(index=pd.RangeIndex(len(frame), name="line"))
     labels = frame.index
     known = set(parties)
     for column in ("party", "pod"):
-        values = frame[column]
-        text = values.astype(str).str.strip().to_numpy(dtype=str)
-        blank = np.flatnonzero((text == "") | values.isna().to_numpy())
-        if blank.size:
-            i = int(blank[0])
-            raise InputError(f"is blank (expected the {LINE_COLUMNS[column]})", column=column,
-                             **_where(file, i, labels[i]))
-        out[column] = text
+        out[column] = text_column(frame[column], what=f"the {LINE_COLUMNS[column]}",
+                                  fail=_fail(file, rows, labels, column)).to_numpy(dtype=str)
     unknown = np.flatnonzero(~out["party"].isin(known).to_numpy())
     if unknown.size:
         i = int(unknown[0])
@@ -130,32 +119,13 @@ def read_lines(
             f"{out['party'].iloc[i]!r} is not a party to the agreement "
             f"(parties: {', '.join(parties)})",
             column="party",
-            **_where(file, i, labels[i]),
+            **_where(file, rows, i, labels[i]),
         )
     for column in required[2:]:
-        raw = frame[column]
-        numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(numbers))
-        if bad.size:
-            i = int(bad[0])
-            value = raw.iloc[i]
-            what = (
-                f"is blank (expected the {LINE_COLUMNS[column]})"
-                if str(value).strip() in ("", "nan", "None")
-                else (f"{value!r} is not a number")
-            )
-            raise InputError(what, column=column, **_where(file, i, labels[i]))
-        negative = np.flatnonzero(numbers < 0)
-        if negative.size:
-            i = int(negative[0])
-            raise InputError(
-                f"{numbers[i]:g} is negative ({LINE_COLUMNS[column]})",
-                column=column,
-                **_where(file, i, labels[i]),
-            )
-        out[column] = numbers
+        out[column] = number_column(frame[column], what=f"the {LINE_COLUMNS[column]}",
+                                    fail=_fail(file, rows, labels, column))
     if "fixed" in frame.columns:
-        out["fixed"] = _flags(frame["fixed"], file, labels)
+        out["fixed"] = _flags(frame["fixed"], file, rows, labels)
     else:
         out["fixed"] = False
     repeated = np.flatnonzero(out.duplicated(["party", "pod"]).to_numpy())
@@ -165,9 +135,19 @@ def read_lines(
         raise InputError(
             f"{party!r}, {pod!r} appears twice: give each party one line per POD",
             column="pod",
-            **_where(file, i, labels[i]),
+            **_where(file, rows, i, labels[i]),
         )
     return out
+
+
+def _has(frame: pd.DataFrame, name: str) -> bool:
+    return any(normalise_header(c) == name for c in frame.columns)
+
+
+def _fail(file: str | None, rows: np.ndarray | None, labels: pd.Index, column: str) -> Fail:
+    """Name a bad cell by file and row (a CSV) or by index label (a DataFrame)."""
+    return lambda message, i: InputError(message, column=column,
+                                         **_where(file, rows, i, labels[i]))
 
 
 def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> pd.DataFrame:
@@ -191,7 +171,8 @@ def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> p
         raise InputError(error.reason, file=path, sheet=PLAN_LINES_SHEET, cell=cell) from None
 
 
-def _flags(raw: pd.Series, file: str | None, labels: pd.Index) -> np.ndarray:
+def _flags(raw: pd.Series, file: str | None, rows: np.ndarray | None,
+           labels: pd.Index) -> np.ndarray:
     """Parse the optional ``fixed`` column; a blank cell means the line varies."""
     if raw.dtype == bool:
         return raw.to_numpy(dtype=bool)
@@ -202,6 +183,7 @@ def _flags(raw: pd.Series, file: str | None, labels: pd.Index) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{raw.iloc[i]!r} is not true or false", column="fixed", **_where(file, i, labels[i])
+            f"{raw.iloc[i]!r} is not true or false", column="fixed",
+            **_where(file, rows, i, labels[i])
         )
     return true

@@ -1,7 +1,8 @@
 """The person-level keys of the model file: ``[population] persons = ...`` and ``[[risk_tier]]``.
 
-Called by :mod:`capitation.model_file` with its key-naming reader, so every
-error names the model file and the TOML key.
+Called by :mod:`capitation.model_file` with its key reader
+(:class:`capitation.inputs.TomlKeys`), so every error names the model file and
+the TOML key in the words every reader uses.
 """
 
 from __future__ import annotations
@@ -72,14 +73,14 @@ def parse_risk_tiers(r, data: dict) -> list[RiskTier] | None:
         key = f"risk_tier[{i + 1}]"
         if not isinstance(entry, dict):
             raise r.error(key, "expected a table")
-        r.check_keys(entry, key, {"name", "from", "to", "weight"})
+        r.check_keys(entry, key, {"name", "from", "to", "weight"},
+                     {"from": "a number", "to": "a number", "weight": "a number"})
         name = r.text(entry, f"{key}.name")
-        for needed in ("from", "to", "weight"):
-            if needed not in entry:
-                raise r.error(f"{key}.{needed}", "missing (expected a number)")
         tiers.append(RiskTier(name=name,
-                              start=r.number(entry["from"], f"{key}.from", low=0.0, high=1.0),
-                              stop=r.number(entry["to"], f"{key}.to", low=0.0, high=1.0),
+                              start=r.number(entry["from"], f"{key}.from", low=0.0, high=1.0,
+                                             fraction=True),
+                              stop=r.number(entry["to"], f"{key}.to", low=0.0, high=1.0,
+                                            fraction=True),
                               weight=r.number(entry["weight"], f"{key}.weight", low=0.0)))
     problem = check_tiers(tiers)
     if problem is not None:

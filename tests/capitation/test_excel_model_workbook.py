@@ -109,7 +109,7 @@ def small(tmp_path):
      r"component!B3: 20 looks like a percentage; expected a fraction such as 0\.2"),
     ({("pace_of_change", "B6"): 2},
      r"pace_of_change!B6: 2 looks like a percentage"),
-    ({("model", "B2"): None}, r"model!B2: missing \(expected text\)"),
+    ({("model", "B2"): None}, r"model!B2: is missing \(expected text\)"),
     ({("component", "A3"): "core"}, r'component!A3: component "core" is named twice'),
     ({("model", "B6"): "metric"}, r'model!B6: "metric" is not one of toolkit, nhs_england'),
 ])

@@ -172,7 +172,8 @@ BAD = [
         "pool.budget_gbp",
         "expected a number",
     ),
-    ("zero budget", _set(("pool", "budget_gbp"), 0), "pool.budget_gbp", "must be positive"),
+    ("zero budget", _set(("pool", "budget_gbp"), 0), "pool.budget_gbp",
+     "0 is not above 0 (must be above 0)"),
     (
         "missing commissioner",
         _delete(("agreement", "commissioner")),
@@ -222,7 +223,7 @@ def test_bad_file_names_the_file_and_key(tmp_path):
 def test_not_toml_and_missing_file(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("[agreement\nname = ")
-    with pytest.raises(InputError, match=r"^broken.toml: not valid TOML"):
+    with pytest.raises(InputError, match=r"^broken.toml: is not valid TOML"):
         Agreement.from_toml(path)
     with pytest.raises(InputError, match="not found"):
         Agreement.from_toml(tmp_path / "absent.toml")

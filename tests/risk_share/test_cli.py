@@ -95,7 +95,7 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["settle", AGREEMENT, "LINES"], "lines.csv, row 3, column actual_activity: '41,3OO'"),
+        (["settle", AGREEMENT, "LINES"], 'lines.csv, row 3, column actual_activity: "41,3OO"'),
         (["settle", "AGREEMENT", OUTTURN], "key pool.loss_band[2].shares: shares add up to 0.9"),
         (
             ["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--correlation", "-0.9"],

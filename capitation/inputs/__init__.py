@@ -1,0 +1,58 @@
+"""The one input edge for files: TOML keys, CSV tables, headers and financial years.
+
+Every reader of a model file, service budget, GP register, cost weights,
+practice table, person rows, risk-share agreement or plan lines reads through
+these functions, so that the same mistake gets the same words everywhere and
+every :class:`~capitation.errors.InputError` names the file and the place
+(TOML key, row and column).
+
+=====================  ========================================================
+``toml_keys``          :func:`read_toml`, :class:`TomlKeys` (keys, types,
+                       ranges, percentages, per-year lists, file paths)
+``csv_tables``         :func:`read_csv` → :class:`CsvTable`; :func:`number_column`
+                       and :func:`text_column`, the first-bad-row checks
+``headers``            :func:`normalise_header`, :func:`find_columns`
+``years``              ``"2025/26"`` parsing and consecutive years
+=====================  ========================================================
+"""
+
+from capitation.inputs.csv_tables import (
+    CsvTable,
+    also_rows,
+    first_bad,
+    number_column,
+    read_csv,
+    text_column,
+)
+from capitation.inputs.headers import find_columns, normalise_header
+from capitation.inputs.toml_keys import TomlKeys, read_toml, suggest
+from capitation.inputs.years import (
+    check_consecutive,
+    consecutive_years,
+    financial_year,
+    financial_years,
+    is_financial_year,
+    next_year,
+    year_suffix,
+)
+
+__all__ = [
+    "CsvTable",
+    "TomlKeys",
+    "also_rows",
+    "check_consecutive",
+    "consecutive_years",
+    "financial_year",
+    "financial_years",
+    "find_columns",
+    "first_bad",
+    "is_financial_year",
+    "next_year",
+    "normalise_header",
+    "number_column",
+    "read_csv",
+    "read_toml",
+    "suggest",
+    "text_column",
+    "year_suffix",
+]

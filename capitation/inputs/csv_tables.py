@@ -1,0 +1,295 @@
+"""CSV files at the edge: one reader, and one check of a column's cells.
+
+:func:`read_csv` reads any input CSV the same way: UTF-8 with or without a
+byte-order mark (Excel's "CSV UTF-8"), every cell as stripped text, rows
+numbered as a user sees them in a spreadsheet (the header is row 1). Rows
+whose cells are all blank are dropped, keeping the numbers of the others.
+
+:func:`number_column` and :func:`text_column` check a column's cells and
+raise at the first bad row, naming the file, the row and the column, with one
+wording per kind of mistake:
+
+=============  ==============================================================
+blank          ``is blank (expected a number, 0 or more)``
+not a number   ``"2k" is not a number (expected a number, 0 or more)``
+not whole      ``"400.5" is not a whole number (expected a count of patients, 0 or more)``
+negative       ``-1500 is negative (expected a number, 0 or more)``
+=============  ==============================================================
+
+When more rows share the first bad row's problem, the message adds
+``(also rows 5, 9 and 3 more)``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError
+from capitation.inputs.headers import normalise_header
+
+__all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
+           "MAX_LISTED_ROWS"]
+
+#: Further rows named in one message.
+MAX_LISTED_ROWS = 5
+_BOM = b"\xef\xbb\xbf"
+
+#: Builds the error for the cell at a position: (message, position) → InputError.
+Fail = Callable[[str, int], InputError]
+
+
+@dataclass(frozen=True, eq=False)
+class CsvTable:
+    """A CSV file read as text.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One column per header cell, named by the header as written (use
+        :func:`capitation.inputs.find_columns` to find one). Every cell is a
+        ``str`` with outer whitespace stripped; a blank cell is ``""``. On a
+        fresh ``RangeIndex``.
+    rows : numpy.ndarray
+        int64, one per row of ``frame``: its row number as a user sees the
+        file in a spreadsheet (the header is row 1).
+    file : Path
+        The file read.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    file: Path = field(default_factory=Path)
+
+    def __len__(self) -> int:
+        """Return the number of data rows."""
+        return len(self.frame)
+
+
+def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
+             keep: Collection[str] | None = None, what: str = "file") -> CsvTable:
+    """Read a UTF-8 CSV file with every cell as stripped text.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    expect_rows : str or None
+        What the data rows are, named when the file has a header but no rows
+        (``"one row per practice, sex and age"``); None allows no rows.
+    keep : collection of str, optional
+        Read only the columns whose header matches one of these names after
+        whitespace is tidied, ignoring case (for large files); None reads all.
+    what : str
+        What the file is, for the not-found message (``"lines file"``).
+
+    Returns
+    -------
+    CsvTable
+
+    Raises
+    ------
+    InputError
+        ``file not found``; ``cannot be read (...)``; ``is not UTF-8 text (byte
+        219): save it as CSV UTF-8`` (naming the row of that byte); ``the file is
+        empty (expected a header row and data rows)``; ``the file has a header
+        but no data rows (expected ...)``; ``is not a well-formed CSV (Expected 6
+        fields in line 4, saw 8)`` (naming the row).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})",
+                         file=path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (len(_BOM) if raw.startswith(_BOM) else 0)
+        raise InputError(f"is not UTF-8 text (byte {offset}): save it as CSV UTF-8", file=path,
+                         row=raw.count(b"\n", 0, offset) + 1) from None
+    if not text.strip():
+        raise InputError("the file is empty (expected a header row and data rows)", file=path)
+    wanted = None if keep is None else {normalise_header(k).casefold() for k in keep}
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+            skip_blank_lines=False,
+            usecols=None if wanted is None
+            else (lambda name: normalise_header(name).casefold() in wanted))
+    except pd.errors.ParserError as exc:
+        reason = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        found = re.search(r"line (\d+)", reason)
+        raise InputError(f"is not a well-formed CSV ({reason})", file=path,
+                         row=int(found.group(1)) if found else None) from None
+    frame.columns = [str(c) for c in frame.columns]
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    if len(frame):
+        frame = frame.apply(_strip_text)
+        filled = (frame != "").any(axis=1).to_numpy()
+        frame = frame.loc[filled].reset_index(drop=True)
+        rows = rows[filled]
+    if len(frame) == 0 and expect_rows is not None:
+        raise InputError(f"the file has a header but no data rows (expected {expect_rows})",
+                         file=path)
+    return CsvTable(frame=frame, rows=rows, file=path)
+
+
+def _strip_text(column: pd.Series) -> pd.Series:
+    """Strip outer whitespace from each cell, working on the distinct values only."""
+    codes, uniques = pd.factorize(column.fillna(""))
+    stripped = pd.Index(uniques, dtype=str).str.strip()
+    return pd.Series(stripped.take(codes), index=column.index, dtype=str, name=column.name)
+
+
+def first_bad(mask: np.ndarray | pd.Series) -> int | None:
+    """Return the position of the first True in ``mask``, or None."""
+    hits = np.flatnonzero(np.asarray(mask))
+    return int(hits[0]) if hits.size else None
+
+
+def also_rows(rows: np.ndarray) -> str:
+    """Say which further rows have the same problem: ``" (also rows 5, 9 and 3 more)"``."""
+    if len(rows) == 0:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
+    more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
+    return f" (also {'row' if len(rows) == 1 else 'rows'} {shown}{more})"
+
+
+def _failer(fail: Fail | None, file: str | Path | None, column: str | None,
+            rows: np.ndarray | None) -> Fail:
+    if fail is not None:
+        return fail
+
+    def default(message: str, position: int) -> InputError:
+        row = int(rows[position]) if rows is not None else position + 2
+        return InputError(message, file=file, row=row, column=column)
+
+    return default
+
+
+def _raise_first(mask: np.ndarray, message: Callable[[int], str], fail: Fail,
+                 rows: np.ndarray | None) -> None:
+    hits = np.flatnonzero(mask)
+    if hits.size:
+        suffix = also_rows(rows[hits[1:]]) if rows is not None else ""
+        raise fail(message(int(hits[0])) + suffix, int(hits[0]))
+
+
+def _is_blank(cells: pd.Series) -> np.ndarray:
+    text = cells.astype(object).where(cells.notna(), "").astype(str).str.strip()
+    return (text == "").to_numpy()
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    return str(value).strip()
+
+
+def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
+                  file: str | Path | None = None, column: str | None = None,
+                  rows: np.ndarray | None = None, minimum: float | None = 0.0,
+                  whole: bool = False, blank: float | None = None,
+                  fail: Fail | None = None) -> np.ndarray:
+    """Return a column's cells as numbers, raising at the first bad row.
+
+    Parameters
+    ----------
+    cells : pandas.Series
+        The column as read (text, or numbers and None from a worksheet or DataFrame).
+    what : str
+        What a good cell holds, with its range (``"a count of patients, 0 or
+        more"``), shown after "expected".
+    file, column : optional
+        Where the cells are, named in errors.
+    rows : numpy.ndarray, optional
+        Row number of each cell as a user sees it (default: position + 2,
+        the header being row 1). When given, other bad rows are listed too.
+    minimum : float or None
+        Smallest allowed value (None: any); only 0 is worded "is negative".
+    whole : bool
+        Whether each value must be a whole number.
+    blank : float or None
+        Value of a blank cell; None makes a blank cell an error.
+    fail : callable, optional
+        ``(message, position) → InputError`` for tables whose location is not a
+        file row (a worksheet cell, a DataFrame's index label).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one per cell.
+
+    Raises
+    ------
+    InputError
+        At the first blank (when not allowed), non-numeric, non-finite, negative
+        (below ``minimum``) or, with ``whole``, fractional cell.
+    """
+    fail = _failer(fail, file, column, rows)
+    is_blank = _is_blank(cells)
+    values = pd.to_numeric(cells.where(~is_blank, None), errors="coerce").to_numpy(dtype=float)
+    if blank is None:
+        _raise_first(is_blank, lambda i: f"is blank (expected {what})", fail, rows)
+    else:
+        values = np.where(is_blank, blank, values)
+    _raise_first(~is_blank & np.isnan(values),
+                 lambda i: f'"{_shown(cells.iloc[i])}" is not a number (expected {what})',
+                 fail, rows)
+    _raise_first(np.isinf(values),
+                 lambda i: f'"{_shown(cells.iloc[i])}" is not a finite number (expected {what})',
+                 fail, rows)
+    if whole:
+        with np.errstate(invalid="ignore"):
+            fractional = (np.mod(values, 1) != 0) | (np.abs(values) >= 2.0**53)
+        _raise_first(fractional,
+                     lambda i: f'"{_shown(cells.iloc[i])}" is not a whole number '
+                               f"(expected {what})", fail, rows)
+    if minimum is not None:
+        word = "is negative" if minimum == 0 else f"is below {minimum:g}"
+        _raise_first(values < minimum,
+                     lambda i: f"{values[i]:g} {word} (expected {what})", fail, rows)
+    return values
+
+
+def text_column(cells: pd.Series, *, what: str, file: str | Path | None = None,
+                column: str | None = None, rows: np.ndarray | None = None,
+                fail: Fail | None = None) -> pd.Series:
+    """Return a column's cells as stripped text, raising at the first blank cell.
+
+    Parameters
+    ----------
+    cells : pandas.Series
+        The column as read. Whole numbers from a worksheet (``1001.0``) read as
+        ``"1001"``.
+    what : str
+        What a good cell holds (``"a GP practice code such as A81001"``).
+    file, column, rows, fail : optional
+        As for :func:`number_column`.
+
+    Returns
+    -------
+    pandas.Series
+        str, on the index of ``cells``.
+
+    Raises
+    ------
+    InputError
+        ``is blank (expected a GP practice code such as A81001)``.
+    """
+    fail = _failer(fail, file, column, rows)
+    text = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                     else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    text = text.astype(str).str.strip()
+    _raise_first((text == "").to_numpy(), lambda i: f"is blank (expected {what})", fail, rows)
+    return text
