@@ -24,7 +24,7 @@ from capitation.columns import (
     unit_of,
 )
 from capitation.excel.budget_sheets import _WATERFALL_HEADER
-from risk_share.settlement_workbook import settlement_sheets
+from risk_share.excel.settlement_workbook import settlement_sheets
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
