@@ -1,6 +1,6 @@
 """Benchmark: the whole embedded national run, and the register path at national size.
 
-Printed, never asserted. Target (issue 3): embedded run / baseline <= 3, under 1 GB.
+Printed, never asserted. Target: embedded run / baseline <= 3, under 1 GB.
 Baseline, measured in the same run: pandas reading the same CSV plus xlsxwriter
 writing a plain table the size of results.table("practice"). Each case runs in
 its own process so that its peak resident memory is its own; the embedded run

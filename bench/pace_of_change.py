@@ -10,7 +10,7 @@ same seeded instance, in the same run:
   numpy (passModel), stage 2 by changing s's bound and the costs, then the
   column values read back as an array.
 
-Target (issue 4): ratio pyomo / raw <= 25, and the pyomo path under 2 s.
+Target: ratio pyomo / raw <= 25, and the pyomo path under 2 s.
 
 Run: .venv/bin/python bench/pace_of_change.py [organisations] [repeats]
 """

@@ -1,4 +1,4 @@
-"""Person-level path at England scale (issue 10): Dask vs pandas engines, printed.
+"""Person-level path at England scale: Dask vs pandas engines, printed.
 
 Generates SYNTHETIC persons for the 6,348 practices of models/demo.toml
 (63.8 million at fraction 1.0) into a temporary folder, runs ``Model.run()``

@@ -16,7 +16,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from capitation.service_budget import BUDGET_LINE_COLUMNS, ServiceBudgetInputs, build_budget
+from capitation.service_budget.budget import BUDGET_LINE_COLUMNS, ServiceBudgetInputs, build_budget
 
 N_LINES = 50_000
 YEARS = ("2017/18", "2018/19", "2019/20", "2020/21", "2021/22")

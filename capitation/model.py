@@ -26,7 +26,7 @@ from capitation.results import Results
 from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
 
 if TYPE_CHECKING:
-    from capitation.persons.run import PersonsRun
+    from capitation.persons.engine import PersonsRun
 
 __all__ = ["Model"]
 
@@ -155,8 +155,8 @@ class Model:
                     source.close()  # the person-level engine may hold a Dask cluster
         budget = None
         if spec.service_budget is not None:
-            from capitation.service_budget import build_budget
-            from capitation.service_budget_file import read_service_budget
+            from capitation.service_budget.budget import build_budget
+            from capitation.service_budget.budget_file import read_service_budget
 
             budget = build_budget(read_service_budget(spec.service_budget, spec.path.parent,
                                                       spec.path))
@@ -172,7 +172,7 @@ class Model:
         if spec.persons is not None:  # person-level rows (domain.md 2.2)
             key = spec.persons.path
             if key not in cache:
-                from capitation.persons.run import start
+                from capitation.persons.engine import start
 
                 cache[key] = start(self.spec, progress)
                 inputs["persons"] = spec.persons.path

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from capitation.inputs import TomlKeys, financial_year, financial_years, read_toml
-from capitation.inputs.years import next_year, year_suffix
 from capitation.rounding import round_pence, snap_pence
 
 __all__ = ["ModelSpec", "PopulationSpec", "ComponentSpec", "PaceSpec", "read_model_file",
-           "parse_model", "next_year", "year_suffix"]
+           "parse_model"]
 
 CONVENTIONS = ("toolkit", "nhs_england")
 METHODS = ("lp", "rule")
@@ -71,7 +70,7 @@ class ComponentSpec:
 
 @dataclass(frozen=True, eq=False)
 class PaceSpec:
-    """The ``[pace_of_change]`` table (issue 4)."""
+    """The ``[pace_of_change]`` table (domain.md section 5)."""
 
     level: str
     baseline: Path | None
@@ -101,7 +100,7 @@ class ModelSpec:
     components : list of ComponentSpec
     pace : PaceSpec or None
     service_budget : dict or None
-        The raw ``[service_budget]`` table, read by ``capitation.service_budget_file``.
+        The raw ``[service_budget]`` table, read by ``capitation.service_budget.budget_file``.
     raw : dict
         The whole parsed TOML, for the assumptions sheet.
     """

@@ -59,7 +59,7 @@ class Results:
     run_seconds: float
     run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds"))
-    persons: object | None = None  # capitation.persons.run.PersonResults (domain.md 2.2)
+    persons: object | None = None  # capitation.persons.results.PersonResults (domain.md 2.2)
 
     @property
     def years(self) -> list[str]:

@@ -9,7 +9,7 @@ Three kinds exist (domain.md section 2):
   multipliers, read from the practice table itself (section 2.3);
 - :class:`RegisterPopulation`: cost weights by sex and age applied to the
   GP register, times an optional need index (section 2.1);
-- :class:`capitation.persons.run.PersonsRun`: person-level rows with risk
+- :class:`capitation.persons.engine.PersonsRun`: person-level rows with risk
   tiers (section 2.2), counted by the pandas or the Dask engine.
 
 A plain :class:`~capitation.population.Population` given to ``allocate`` is
@@ -25,8 +25,8 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.needs import NeedsFormula
+from capitation.needs.weighting import weighted_counts
 from capitation.population import Population
-from capitation.weighting import weighted_counts
 
 __all__ = ["PopulationSource", "PracticeTable", "RegisterPopulation"]
 

@@ -201,7 +201,7 @@ def export_agreement(
         ``out``.
     """
     from risk_share.excel.agreement_workbook import write_agreement_workbook
-    from risk_share.lines import read_lines
+    from risk_share.plan_lines_file import read_lines
 
     agreement = Agreement.from_toml(agreement_path)
     data = read_toml(agreement_path, what="agreement file")

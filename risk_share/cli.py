@@ -31,7 +31,7 @@ from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import write_tables
 from risk_share.agreement import Agreement
-from risk_share.lines import WORKBOOK_SUFFIXES
+from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
 
 __all__ = ["main", "parser"]

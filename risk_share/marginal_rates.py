@@ -66,7 +66,7 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
     agreement : Agreement
         The agreement.
     lines : pandas.DataFrame
-        Validated plan lines (:func:`risk_share.lines.read_lines`).
+        Validated plan lines (:func:`risk_share.plan_lines_file.read_lines`).
 
     Returns
     -------

@@ -22,8 +22,8 @@ import pandas as pd
 
 from capitation.rounding import round_pence
 from risk_share.agreement import Agreement
-from risk_share.lines import read_lines
 from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
+from risk_share.plan_lines_file import read_lines
 from risk_share.pool import PoolTerms, pool_terms, share_pence
 
 __all__ = ["Settlement", "SettledPence", "settle", "settle_pence"]

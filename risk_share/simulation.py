@@ -21,8 +21,8 @@ import pandas as pd
 from capitation.errors import InputError
 from capitation.rounding import ceil_whole, round_pence
 from risk_share.agreement import Agreement
-from risk_share.lines import read_lines
 from risk_share.marginal_rates import line_terms
+from risk_share.plan_lines_file import read_lines
 from risk_share.pool import pool_terms, share_pence
 from risk_share.settlement import settle_pence
 

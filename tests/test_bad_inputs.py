@@ -1,4 +1,4 @@
-"""Bad inputs (style.md, "Tests"; issue 7, "Reading back, and bad input").
+"""Bad inputs (style.md, "Tests": one file per case, a manifest of message fragments).
 
 tests/bad_inputs/ holds one small malformed file per case (TOML, CSV, XLSX) and
 manifest.toml, giving for each how it is loaded and the message fragments the

@@ -45,7 +45,7 @@ from xlsxwriter.utility import xl_col_to_name
 from capitation.columns import column as schema_column
 from capitation.excel.tables import CellFormats
 from capitation.rounding import round_pence
-from capitation.service_budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, CapitatedBudget
+from capitation.service_budget.budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, CapitatedBudget
 
 __all__ = ["add_budget_sheets", "LINES_SHEET", "BRIDGE_SHEET"]
 

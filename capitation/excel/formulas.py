@@ -1,6 +1,6 @@
 """The Excel formula behind each audited number of a level sheet.
 
-A level sheet (issue 3's layout) has the organisation code in column A and
+A level sheet (the layout of capitation.excel.write) has the organisation code in column A and
 then exactly the columns of :meth:`capitation.results.Results.table`, one row
 per organisation from row 2, no total rows. :func:`level_templates` says, per
 column, whether the cell is a value (an input, or money rounded by largest

@@ -38,7 +38,8 @@ from capitation.excel.model_schema import (
 )
 from capitation.excel.tables import MONEY_FORMAT
 from capitation.files import write_atomically
-from capitation.model_file import read_model_file, year_suffix
+from capitation.inputs.years import year_suffix
+from capitation.model_file import read_model_file
 from capitation.population import read_table
 
 __all__ = ["export_model", "write_model_workbook", "INSTRUCTIONS", "MAX_SHEET_ROWS"]

@@ -30,7 +30,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from capitation.model_file import CONVENTIONS, METHODS, year_suffix
+from capitation.inputs.years import year_suffix
+from capitation.model_file import CONVENTIONS, METHODS
 
 __all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "PER_YEAR", "LISTS", "TEXT", "FRACTIONS",
            "FILES", "CHOICES", "ABOUT", "Schema", "MODEL_SCHEMA", "flatten", "Cell",

@@ -242,7 +242,7 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
         except InputError as exc:
             raise _relocate(reader, exc) from None
         if spec.service_budget is not None:
-            from capitation.service_budget_file import read_service_budget
+            from capitation.service_budget.budget_file import read_service_budget
 
             try:
                 read_service_budget(spec.service_budget, path.parent, path)

@@ -1,6 +1,6 @@
 """Results → workbook: one sheet per level (per year), pace of change, budget, assumptions.
 
-Level sheets keep the contract of issue 3: a header row with the level's name
+Level sheets keep a fixed contract: a header row with the level's name
 over the code column and then exactly the ``results.table`` column names, one
 row per organisation, no total rows. Text is always written as text.
 

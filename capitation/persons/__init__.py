@@ -6,7 +6,8 @@ banded into tiers (:mod:`capitation.persons.tiers`), counted into cells of
 practice × sex × age × tier (:mod:`capitation.persons.weights`), and summed to
 practices so that the practice-level pipeline (targets, pace of change, level
 tables) runs unchanged. Two engines give the same figures to the penny:
-pandas (:mod:`capitation.persons.pandas_engine`) and Dask
+pandas (:mod:`capitation.persons.engine`, which also holds what both share;
+:mod:`capitation.persons.results` holds what the run adds) and Dask
 (:mod:`capitation.persons.dask_engine`).
 """
 

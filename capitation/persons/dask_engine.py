@@ -39,7 +39,7 @@ import pandas as pd
 from capitation.errors import InputError
 from capitation.persons.budgets import BudgetPlan, budget_frame
 from capitation.persons.counting import count_keys
-from capitation.persons.run import PersonsRun
+from capitation.persons.engine import PersonsRun
 from capitation.persons.tiers import TierBoundaries, assign_tiers, rank_boundaries
 from capitation.persons.weights import combine_cells, count_cells, person_need
 

@@ -20,8 +20,8 @@ import pandas as pd
 from capitation.excel.patch import write_into
 from capitation.rounding import round_pence
 from risk_share.excel.settlement_sheets import SettlementSheets, write_settlement_workbook
-from risk_share.lines import read_lines
 from risk_share.marginal_rates import line_terms
+from risk_share.plan_lines_file import read_lines
 from risk_share.pool import band_amounts_pence, pool_terms, raw_shares_pence
 from risk_share.settlement import Settlement
 

@@ -1,4 +1,4 @@
-"""models/msk.toml through Model and the command line (issue 5)."""
+"""models/msk.toml through Model and the command line."""
 
 from pathlib import Path
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from capitation.needs import Component, NeedsFormula
+from capitation.needs.weighting import weighted_counts
 from capitation.population import Population
-from capitation.weighting import weighted_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "capitation" / "data" / "gp_practice_weighted_populations_2025_26.csv"

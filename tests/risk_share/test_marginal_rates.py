@@ -8,8 +8,8 @@ import pytest
 
 from capitation.rounding import round_pence
 from risk_share import Agreement, InputError
-from risk_share.lines import read_lines
 from risk_share.marginal_rates import line_terms, marginal_payments
+from risk_share.plan_lines_file import read_lines
 
 
 def one_line_agreement(tolerance: float, above: float = 0.2, below: float = 0.2) -> Agreement:

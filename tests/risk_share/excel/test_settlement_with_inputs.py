@@ -25,7 +25,7 @@ from risk_share import Agreement
 from risk_share.agreement_file import export_agreement
 from risk_share.cli import main
 from risk_share.excel.settlement_workbook import write_settlement, write_settlement_into
-from tests.capitation.test_excel_patch import PNG, add_team_sheet, assert_kept, parts
+from tests.capitation.excel.test_patch import PNG, add_team_sheet, assert_kept, parts
 from tests.risk_share.excel.test_agreement_workbook import assert_same_settlement
 from tests.risk_share.excel.test_settlement_workbook import _compare, _formula_cells
 from tests.support.libreoffice import recalculate, soffice

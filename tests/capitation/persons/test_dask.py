@@ -1,4 +1,4 @@
-"""The Dask engine gives the pandas engine's figures to the penny (issue 10, domain.md §2.2)."""
+"""The Dask engine gives the pandas engine's figures to the penny (domain.md §2.2)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from capitation import InputError, Model
 from capitation.persons.synthetic import write_synthetic_persons
-from tests.capitation.persons_helpers import ROLAND_TIERS, practices_frame, write_model
+from tests.capitation.persons.helpers import ROLAND_TIERS, practices_frame, write_model
 
 
 def _with_engine(model: Model, **changes) -> Model:
@@ -81,7 +81,7 @@ def test_dask_error_names_the_part_and_closes_its_cluster(tmp_path):
 
 def test_dask_finds_a_person_id_repeated_across_parts(tmp_path, cluster):
     """Overlapping id ranges send the Dask engine to its distributed count of ids."""
-    from tests.capitation.persons_helpers import tiered_persons, write_persons
+    from tests.capitation.persons.helpers import tiered_persons, write_persons
 
     frame = tiered_persons([5, 45, 150, 800], practices=3)
     frame["person_id"] = np.arange(1, len(frame) + 1)

@@ -14,7 +14,7 @@ from capitation.persons.tiers import (
     order_key,
     rank_boundaries,
 )
-from tests.capitation.persons_helpers import (
+from tests.capitation.persons.helpers import (
     practices_frame,
     tiered_persons,
     write_model,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from capitation import InputError, Model
-from tests.capitation.persons_helpers import (
+from tests.capitation.persons.helpers import (
     ROLAND_TIERS,
     practices_frame,
     tiered_persons,

@@ -127,7 +127,7 @@ def test_rounded_allocation_is_within_a_penny_of_the_fairest(instance):
 @PROFILE
 @given(instances(fixed_targets=True), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
 def test_largest_shortfall_never_rises_as_the_envelope_grows(instance, first, second):
-    # Issue 4: stage 1's optimum is non-increasing in the envelope (targets held fixed).
+    # domain.md §5.1: stage 1's optimum is non-increasing in the envelope (targets held fixed).
     room = instance.cap_total if instance.cap_total is not None else 2 * instance.floor_total
     room -= instance.floor_total
     smaller, larger = sorted(instance.floor_total + int(x * room) for x in (first, second))
@@ -139,7 +139,7 @@ def test_largest_shortfall_never_rises_as_the_envelope_grows(instance, first, se
 @PROFILE
 @given(instances())
 def test_organisation_at_or_above_target_gets_only_its_floor_unless_forced(instance):
-    # Issue 4: an organisation whose floor is at or above its target gets no more
+    # domain.md §5.1: an organisation whose floor is at or above its target gets no more
     # than its floor, unless the envelope is more than bringing everyone else to
     # target (or cap) costs: E > Σ max(F_i, min(T_i, C_i)).
     outcome = run(instance)

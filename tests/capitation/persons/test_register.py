@@ -11,9 +11,9 @@ import pandas as pd
 from capitation import Model
 from capitation.persons.synthetic import write_synthetic_persons
 from capitation.synthetic_register import write_register_csv
-from tests.capitation.persons_helpers import practices_frame, write_model
+from tests.capitation.persons.helpers import practices_frame, write_model
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "models" / "persons_demo" / "weights_core.csv"
+WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "persons_demo" / "weights_core.csv"
 MONEY = ["target_gbp", "allocation_gbp", "target_core_gbp"]
 
 

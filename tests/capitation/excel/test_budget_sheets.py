@@ -15,13 +15,13 @@ import pytest
 import xlsxwriter
 
 from capitation.excel.budget_sheets import BRIDGE_SHEET, LINES_SHEET, add_budget_sheets
-from capitation.service_budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, build_budget
-from capitation.service_budget_file import read_service_budget
+from capitation.service_budget.budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, build_budget
+from capitation.service_budget.budget_file import read_service_budget
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 _spec = importlib.util.spec_from_file_location(
-    "_sb_example", Path(__file__).with_name("test_service_budget.py")
+    "_sb_example", Path(__file__).resolve().parents[1] / "service_budget" / "test_budget.py"
 )
 _example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_example)
@@ -226,7 +226,7 @@ def random_budget(seed: int = 2017, n_lines: int = 300):
     """Many lines with awkward numbers, to look for an R(x) that LibreOffice rounds another way."""
     import pandas as pd
 
-    from capitation.service_budget import ServiceBudgetInputs
+    from capitation.service_budget.budget import ServiceBudgetInputs
 
     rng = np.random.default_rng(seed)
     years = ("2017/18", "2018/19", "2019/20", "2020/21")

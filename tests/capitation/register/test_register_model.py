@@ -7,7 +7,7 @@ import pytest
 
 from capitation import InputError, Model
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "models" / "register_example"
+EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
 
 
 def test_worked_example_with_need_index():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from capitation.needs import NeedsFormula
+from capitation.needs.formula import NeedsFormula
 from capitation.population import Population
 
 __all__ = ["weighted_counts"]

@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitation.rounding import round_pence
-from capitation.service_budget import (
+from capitation.service_budget.budget import (
     BRIDGE_COLUMNS,
     BUDGET_LINE_COLUMNS,
     ServiceBudgetInputs,
     build_budget,
 )
-from capitation.service_budget_file import read_service_budget
+from capitation.service_budget.budget_file import read_service_budget
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CI = settings(deadline=None, derandomize=True, max_examples=60)
 
 YEARS = ("2017/18", "2018/19", "2019/20")
@@ -108,7 +108,7 @@ MONEY = ["planned_value_gbp", "removed_value_gbp", "released_cost_gbp", "strande
 
 
 def test_budget_lines_columns_are_the_contract(example):
-    # issue 5: the twelve named columns first, in order; extras after them.
+    # The budget_lines contract: the twelve named columns first, in order; extras after them.
     assert list(example.budget_lines.columns[:12]) == [
         "provider", "pod", "year", "grown_activity", "planned_activity", "price_gbp",
         "planned_value_gbp", "removed_value_gbp", "released_cost_gbp", "stranded_cost_gbp",

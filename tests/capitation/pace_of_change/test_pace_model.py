@@ -1,4 +1,4 @@
-"""Pace of change through the model file (issue 4): domain.md §5.3 end to end."""
+"""Pace of change through the model file: domain.md §5.3 end to end."""
 
 from pathlib import Path
 
@@ -105,7 +105,7 @@ def test_missing_baseline_named(tmp_path):
 
 
 def test_demo_pace_of_change_ties_out():
-    demo = Model.from_toml(Path(__file__).resolve().parents[2] / "models" / "demo.toml").run()
+    demo = Model.from_toml(Path(__file__).resolve().parents[3] / "models" / "demo.toml").run()
     icb = demo.table("ICB")
     pence = np.round(icb["allocation_gbp"] * 100).astype(np.int64)
     assert pence.sum() == 12_000_000_000_000

@@ -18,8 +18,8 @@ from capitation.errors import InputError
 from capitation.register import read_register
 from capitation.synthetic_register import synthetic_register
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "register"
-EXAMPLE = Path(__file__).resolve().parents[2] / "models" / "register_example"
+DATA = Path(__file__).resolve().parents[2] / "data" / "register"
+EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
 
 FOLDERS = {
     "tests": (

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from capitation.errors import InputError
-from capitation.service_budget import build_budget
-from capitation.service_budget_file import read_service_budget
+from capitation.service_budget.budget import build_budget
+from capitation.service_budget.budget_file import read_service_budget
 
 _spec = importlib.util.spec_from_file_location(
-    "_sb_example", Path(__file__).with_name("test_service_budget.py")
+    "_sb_example", Path(__file__).with_name("test_budget.py")
 )
 _example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_example)

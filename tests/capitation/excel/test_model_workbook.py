@@ -12,10 +12,10 @@ from capitation import InputError, Model
 from capitation.cli import main
 from capitation.excel.model_export import export_model
 from capitation.excel.templates import TEMPLATES, write_templates
-from tests.capitation.test_excel_formulas import _pace_model
+from tests.capitation.excel.test_formulas import _pace_model
 from tests.support.libreoffice import recalculate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "models" / "demo.toml"
 MSK = ROOT / "models" / "msk.toml"
 

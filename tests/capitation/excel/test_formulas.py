@@ -1,4 +1,4 @@
-"""Live formulas in results workbooks, recalculated by LibreOffice (issue 7).
+"""Live formulas in results workbooks, recalculated by LibreOffice.
 
 Every formula cell of each results workbook is recalculated by a real
 spreadsheet engine (LibreOffice, headless, with a throwaway profile set to
@@ -23,7 +23,7 @@ from capitation import Model
 from tests.capitation.helpers import write_model
 from tests.support.libreoffice import recalculate, soffice
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "models" / "demo.toml"
 MSK = ROOT / "models" / "msk.toml"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from risk_share import InputError
-from risk_share.lines import read_lines
+from risk_share.plan_lines_file import read_lines
 
 PARTIES = ["CCG", "Acute trust", "Community MSK"]
 GOOD = """party,pod,planned_activity,actual_activity,price_gbp

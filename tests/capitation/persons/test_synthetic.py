@@ -12,7 +12,7 @@ from capitation import Model
 from capitation.cli import main
 from capitation.persons.synthetic import ILLUSTRATIVE_PROFILE_NOTE
 
-DEMO = Path(__file__).resolve().parents[2] / "models" / "persons_demo.toml"
+DEMO = Path(__file__).resolve().parents[3] / "models" / "persons_demo.toml"
 
 
 def test_synth_persons_matches_list_sizes(tmp_path, capsys):

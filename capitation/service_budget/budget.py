@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.rounding import round_pence
-from capitation.stranded_costs import release_fraction, released_pence, support_pence
+from capitation.service_budget.stranded_costs import release_fraction, released_pence, support_pence
 
 __all__ = [
     "LINE_COLUMNS",
@@ -30,7 +30,6 @@ __all__ = [
     "ServiceBudgetInputs",
     "CapitatedBudget",
     "build_budget",
-    "year_suffix",
 ]
 
 #: Columns of :attr:`ServiceBudgetInputs.lines`: text, counts (activity a year),
@@ -100,11 +99,6 @@ BRIDGE_COLUMNS = (
 _YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 
 
-def year_suffix(year: str) -> str:
-    """Column suffix for a financial year: ``"2017/18"`` gives ``"2017_18"``."""
-    return year.replace("/", "_")
-
-
 def _check_year(year: str) -> int:
     match = _YEAR.match(year)
     if match is None or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
@@ -116,7 +110,7 @@ def _check_year(year: str) -> int:
 class ServiceBudgetInputs:
     """Validated inputs of a capitated service budget (domain.md section 6.1).
 
-    Build it with :func:`capitation.service_budget_file.read_service_budget`,
+    Build it with :func:`capitation.service_budget.budget_file.read_service_budget`,
     which validates a model file's ``[service_budget]`` table. Frames are
     copied on the way in and never changed.
 
@@ -271,7 +265,7 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
 
     Examples
     --------
-    >>> from capitation.service_budget_file import read_service_budget
+    >>> from capitation.service_budget.budget_file import read_service_budget
     >>> inputs = read_service_budget(table, base_dir, file)  # doctest: +SKIP
     >>> build_budget(inputs).budget_bridge["net_saving_gbp"]  # doctest: +SKIP
     """

@@ -11,7 +11,7 @@ from python_calamine import CalamineWorkbook
 from capitation import Model
 from capitation.cli import main
 from capitation.excel.patch import write_results_into
-from tests.capitation.test_excel_formulas import _compare
+from tests.capitation.excel.test_formulas import _compare
 from tests.support.libreoffice import recalculate
 
 INDEX_PARTS = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",

@@ -35,7 +35,8 @@ from capitation.inputs import (
     read_csv,
     text_column,
 )
-from capitation.service_budget import ServiceBudgetInputs, year_suffix
+from capitation.inputs.years import year_suffix
+from capitation.service_budget.budget import ServiceBudgetInputs
 
 __all__ = ["read_service_budget", "COST_SHARE_TOLERANCE"]
 

@@ -14,8 +14,8 @@ from capitation.errors import InputError
 from capitation.register import REGISTER_COLUMNS, read_register
 from capitation.synthetic_register import synthetic_register, write_register_csv
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "register"
-EXAMPLE = Path(__file__).resolve().parents[2] / "models" / "register_example"
+DATA = Path(__file__).resolve().parents[2] / "data" / "register"
+EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
 HEADER = (
     "EXTRACT_DATE,SUB_ICB_LOCATION_CODE,ONS_SUB_ICB_LOCATION_CODE,ORG_CODE,POSTCODE,"
     "SEX,AGE,NUMBER_OF_PATIENTS"
