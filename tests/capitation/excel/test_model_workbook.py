@@ -56,7 +56,6 @@ def test_workbook_layout_mirrors_the_toml(demo_workbook):
                             "weighted_population:Health Ineq WP"]
 
 
-@pytest.mark.skipif(not MSK.exists(), reason="models/msk.toml not in this checkout")
 def test_service_budget_workbook_gives_exactly_the_toml_results(tmp_path):
     out = export_model(MSK, tmp_path / "msk.xlsx")
     book = CalamineWorkbook.from_path(str(out))
