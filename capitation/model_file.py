@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from capitation.inputs import TomlKeys, financial_year, financial_years, read_toml
 from capitation.rounding import round_pence, snap_pence
+
+if TYPE_CHECKING:
+    from capitation.persons.spec import PersonsSpec
+    from capitation.persons.tiers import RiskTier
+    from capitation.population import LevelSpec
 
 __all__ = ["ModelSpec", "PopulationSpec", "ComponentSpec", "PaceSpec", "read_model_file",
            "parse_model"]
@@ -48,10 +54,10 @@ class PopulationSpec:
     sheet: str | None
     id: str
     population: str
-    levels: list
+    levels: list[LevelSpec]
     register: Path | None = None
     practices: Path | None = None
-    persons: object | None = None  # capitation.persons.spec.PersonsSpec (domain.md 2.2)
+    persons: PersonsSpec | None = None  # person-level rows (domain.md 2.2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +71,8 @@ class ComponentSpec:
     multipliers: list[str]
     cost_weights: Path | None
     need_index: Path | None
-    tier_weights: dict | None = None  # tier name → weight (person-level path, domain.md 2.2)
+    # tier name → weight (person-level path, domain.md 2.2)
+    tier_weights: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,9 +121,9 @@ class ModelSpec:
     population: PopulationSpec | None
     components: list[ComponentSpec]
     pace: PaceSpec | None
-    service_budget: dict | None
-    raw: dict = field(default_factory=dict)
-    risk_tiers: list | None = None  # [[risk_tier]] as capitation.persons.RiskTier, rank order
+    service_budget: dict[str, Any] | None
+    raw: dict[str, Any] = field(default_factory=dict)
+    risk_tiers: list[RiskTier] | None = None  # [[risk_tier]] in rank order
 
 
 def read_model_file(path: str | Path) -> ModelSpec:
@@ -140,7 +147,7 @@ def read_model_file(path: str | Path) -> ModelSpec:
     return parse_model(read_toml(path, what="model file"), path)
 
 
-def parse_model(data: dict, path: Path) -> ModelSpec:
+def parse_model(data: dict[str, Any], path: Path) -> ModelSpec:
     """Validate a parsed model (TOML or workbook) read from ``path``."""
     r = TomlKeys(path)
     r.check_keys(data, "", KNOWN_TABLES)
@@ -166,27 +173,31 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
             if abs(snap_pence(e) - envelope_pence[i]) > 1e-3:  # float64 noise at £bn scale
                 raise r.error("model.envelope_gbp", f"{e!r} is not whole pence")
     if components:
-        gives_share = [c.shares is not None for c in components]
-        if all(gives_share):
+        # _components gives each component exactly one of shares and pots_pence
+        shares = [c.shares for c in components if c.shares is not None]
+        pots = [c.pots_pence for c in components if c.pots_pence is not None]
+        if len(shares) == len(components):
             if envelope is None:
                 raise r.error("model.envelope_gbp",
                               "missing: components give shares of the envelope")
             for i, y in enumerate(years):
-                total = sum(c.shares[i] for c in components)
+                total = sum(s[i] for s in shares)
                 if abs(total - 1.0) > 1e-9:
-                    shown = ", ".join(f"{c.name} {c.shares[i]:g}" for c in components)
+                    shown = ", ".join(f"{c.name} {s[i]:g}"
+                                      for c, s in zip(components, shares, strict=True))
                     raise r.error("component.share",
                                   f"shares add up to {total:.10g} in {y} ({shown}); "
                                   "expected 1")
-        elif not any(gives_share):
+        elif not shares:
             for i, y in enumerate(years):
-                total = sum(c.pots_pence[i] for c in components)
-                if envelope_pence[i] is None:
-                    envelope_pence[i] = total
-                elif envelope_pence[i] != total:
+                total_pence = sum(p[i] for p in pots)
+                given = envelope_pence[i]
+                if given is None:
+                    envelope_pence[i] = total_pence
+                elif given != total_pence:
                     raise r.error("model.envelope_gbp",
-                                  f"£{envelope_pence[i] / 100:,.2f} in {y} but the components' "
-                                  f"pot_gbp add up to £{total / 100:,.2f}")
+                                  f"£{given / 100:,.2f} in {y} but the components' "
+                                  f"pot_gbp add up to £{total_pence / 100:,.2f}")
         else:
             raise r.error("component", "every component gives share, or every one gives "
                                        "pot_gbp; they cannot be mixed")
@@ -234,7 +245,7 @@ def parse_model(data: dict, path: Path) -> ModelSpec:
                      service_budget=service_budget, raw=data, risk_tiers=risk_tiers)
 
 
-def _components(r: TomlKeys, data: dict, years: list[str]) -> list[ComponentSpec]:
+def _components(r: TomlKeys, data: dict[str, Any], years: list[str]) -> list[ComponentSpec]:
     entries = data.get("component", [])
     if not isinstance(entries, list):
         raise r.error("component", "expected [[component]] entries")
@@ -281,8 +292,8 @@ def _components(r: TomlKeys, data: dict, years: list[str]) -> list[ComponentSpec
     return out
 
 
-def _population(r: TomlKeys, data: dict, years: list[str],
-                risk_tiers: list | None = None) -> PopulationSpec:
+def _population(r: TomlKeys, data: dict[str, Any], years: list[str],
+                risk_tiers: list[RiskTier] | None = None) -> PopulationSpec:
     table = r.table(data, "population")
     from capitation.persons.spec import PERSON_KEYS, parse_persons
 
@@ -345,7 +356,7 @@ def _population(r: TomlKeys, data: dict, years: list[str],
                           population=r.text(table, "population.population"), levels=levels)
 
 
-def _pace(r: TomlKeys, table: dict, years: list[str]) -> PaceSpec:
+def _pace(r: TomlKeys, table: dict[str, Any], years: list[str]) -> PaceSpec:
     key = "pace_of_change"
     r.check_keys(table, key, {"level", "baseline", "baseline_column", "min_growth",
                               "max_growth", "method", "years"})
@@ -358,9 +369,9 @@ def _pace(r: TomlKeys, table: dict, years: list[str]) -> PaceSpec:
     if column is not None and not isinstance(column, str):
         raise r.error(f"{key}.baseline_column", "expected a column name")
     min_growth = r.per_year(table, f"{key}.min_growth", years, low=-1.0)
-    max_growth = r.per_year(table, f"{key}.max_growth", years, required=False, low=-1.0)
-    if max_growth is None:
-        max_growth = [None] * len(years)
+    max_given = r.per_year(table, f"{key}.max_growth", years, required=False, low=-1.0)
+    max_growth: list[float | None] = ([None] * len(years) if max_given is None
+                                      else list(max_given))
     for i, (low, high) in enumerate(zip(min_growth, max_growth, strict=True)):
         if high is not None and high < low:
             raise r.error(f"{key}.max_growth",

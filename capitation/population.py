@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
 from capitation.inputs import find_columns, normalise_header, number_column, read_csv, text_column
+from capitation.inputs.csv_tables import Fail
 
 __all__ = ["Population", "LevelSpec", "normalise_header", "level_name", "read_table"]
 
@@ -88,10 +90,11 @@ def _resolve(raw: pd.DataFrame, name: str, where: _Where, key: str | None,
     """Find the column ``name`` (whitespace-collapsed, case kept): header and position."""
     header = find_columns(raw.columns, [name], file=where.file, sheet=where.sheet, key=key,
                           named_by={name: named_by} if named_by else None)[name]
-    return header, raw.columns.get_loc(header)
+    # find_columns refuses a header twice, so get_loc gives one position (not a slice or mask)
+    return header, cast(int, raw.columns.get_loc(header))
 
 
-def _fail(where: _Where, rows: np.ndarray, label: str, position: int):
+def _fail(where: _Where, rows: np.ndarray, label: str, position: int) -> Fail:
     return lambda message, i: where.error(message, row=int(rows[i]), column=label,
                                           position=position)
 
@@ -193,7 +196,8 @@ class Population:
 
     @classmethod
     def _from_raw(cls, raw: pd.DataFrame, *, id: str, population: str,
-                  levels: Sequence[LevelSpec], columns: Sequence[str], where: _Where,
+                  levels: Sequence[LevelSpec], columns: Sequence[str] | Mapping[str, str],
+                  where: _Where,
                   source: str, rows: np.ndarray | None = None) -> Population:
         # Row numbers as the user sees them (the header is row 1).
         rows = np.arange(2, len(raw) + 2) if rows is None else rows

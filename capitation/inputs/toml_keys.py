@@ -28,7 +28,7 @@ import math
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from capitation.errors import InputError
 
@@ -37,7 +37,7 @@ __all__ = ["TomlKeys", "read_toml", "suggest"]
 _MISSING = object()
 
 
-def read_toml(path: str | Path, *, what: str = "file") -> dict:
+def read_toml(path: str | Path, *, what: str = "file") -> dict[str, Any]:
     """Parse a TOML file, refusing a missing file, bad syntax or text that is not UTF-8.
 
     Parameters
@@ -184,7 +184,15 @@ class TomlKeys:
 
     # ------------------------------------------------------------------ values
 
-    def table(self, data: Mapping[str, Any], key: str, required: bool = True) -> dict | None:
+    @overload
+    def table(self, data: Mapping[str, Any], key: str,
+              required: Literal[True] = True) -> dict[str, Any]: ...
+    @overload
+    def table(self, data: Mapping[str, Any], key: str,
+              required: bool) -> dict[str, Any] | None: ...
+
+    def table(self, data: Mapping[str, Any], key: str,
+              required: bool = True) -> dict[str, Any] | None:
         """Return the sub-table ``key``; None when absent and not required."""
         value = self.get(data, key, "a table", required)
         if value is None:
@@ -192,6 +200,15 @@ class TomlKeys:
         if not isinstance(value, dict):
             raise self.error(key, f"expected a table, found {type(value).__name__}")
         return value
+
+    @overload
+    def text(self, data: Mapping[str, Any], key: str, required: Literal[True] = True,
+             default: str | None = None) -> str: ...
+    @overload
+    def text(self, data: Mapping[str, Any], key: str, required: bool, default: str) -> str: ...
+    @overload
+    def text(self, data: Mapping[str, Any], key: str, required: bool,
+             default: None = None) -> str | None: ...
 
     def text(self, data: Mapping[str, Any], key: str, required: bool = True,
              default: str | None = None) -> str | None:
@@ -259,6 +276,13 @@ class TomlKeys:
                                       f"{number:g}%)")
             raise self.error(key, f"{number:g} is above {high:g} ({must})")
         return number
+
+    @overload
+    def per_year(self, data: Mapping[str, Any], key: str, years: Sequence[str],
+                 required: Literal[True] = True, **bounds: Any) -> list[float]: ...
+    @overload
+    def per_year(self, data: Mapping[str, Any], key: str, years: Sequence[str],
+                 required: bool, **bounds: Any) -> list[float] | None: ...
 
     def per_year(self, data: Mapping[str, Any], key: str, years: Sequence[str],
                  required: bool = True, **bounds: Any) -> list[float] | None:

@@ -13,8 +13,12 @@ A component (core services, primary medical care, prescribing, ...) has a pot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from capitation.cost_weights import CostWeights
 
 __all__ = ["Component", "NeedsFormula"]
 
@@ -35,8 +39,8 @@ class Component:
         Weighted-population column → weight (section 2.3); empty on the register path.
     multipliers : tuple of str
         Columns that multiply this component's blend.
-    cost_weights : object or None
-        ``capitation.cost_weights.CostWeights`` for the register path.
+    cost_weights : CostWeights or None
+        Cost weights by sex and age for the register path.
     need_index : pandas.Series or None
         Need index per practice for the register path.
     """
@@ -46,7 +50,7 @@ class Component:
     pot_pence: int | None = None
     blend: dict[str, float] = field(default_factory=dict)
     multipliers: tuple[str, ...] = ()
-    cost_weights: object | None = None
+    cost_weights: CostWeights | None = None
     need_index: pd.Series | None = None
 
     @property

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from capitation.persons.read import PartReader
-from capitation.persons.tiers import TierBoundaries, assign_tiers
+from capitation.persons.tiers import TierBoundaries, assign_tiers, require_bounds
 from capitation.persons.weights import PersonWeights
 from capitation.rounding import largest_remainder_grouped
 
@@ -65,14 +66,15 @@ class BudgetPlan:
     tier_names: tuple[str, ...]
     engine: str
     frame: pd.DataFrame | None = None
-    dask: dict = field(default_factory=dict)
+    dask: dict[str, Any] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
 
     def with_tiers(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Add the ``tier`` column to validated persons (from the boundary keys)."""
         if "tier" in frame.columns:
             return frame
-        tier = assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(), self.bounds)
+        tier = assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(),
+                            require_bounds(self.bounds))
         return frame.assign(tier=tier)
 
 

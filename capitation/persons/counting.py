@@ -10,11 +10,23 @@ weights are added in input order.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 __all__ = ["count_keys", "DENSE_FACTOR"]
 
 DENSE_FACTOR = 8  # bincount while the key range is at most this many times the keys (+ 2**20)
+
+
+@overload
+def count_keys(keys: np.ndarray, weights: None = None) -> tuple[np.ndarray, np.ndarray, None]: ...
+@overload
+def count_keys(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ...
+@overload
+def count_keys(keys: np.ndarray, weights: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
 
 
 def count_keys(keys: np.ndarray, weights: np.ndarray | None = None

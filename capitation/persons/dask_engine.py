@@ -31,7 +31,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -40,8 +42,19 @@ from capitation.errors import InputError
 from capitation.persons.budgets import BudgetPlan, budget_frame
 from capitation.persons.counting import count_keys
 from capitation.persons.engine import PersonsRun
-from capitation.persons.tiers import TierBoundaries, assign_tiers, rank_boundaries
-from capitation.persons.weights import combine_cells, count_cells, person_need
+from capitation.persons.read import PartReader
+from capitation.persons.spec import PersonsSpec
+from capitation.persons.tiers import (
+    TierBoundaries,
+    assign_tiers,
+    rank_boundaries,
+    require_bounds,
+)
+from capitation.persons.weights import PersonWeights, combine_cells, count_cells, person_need
+from capitation.population import LevelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
 
 __all__ = ["DaskPersons", "connect", "local_cluster", "write_person_budgets", "COLLECT_LIMIT"]
 
@@ -51,8 +64,23 @@ COLLECT_LIMIT = 2_000_000  # persons near one boundary collected to the driver a
 _SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
 _MMAP_THRESHOLD = 32 * 2**20  # glibc's largest
 
+_T = TypeVar("_T")
+# Need in pence as a measure: (factors, weights, tier boundaries); None counts persons.
+_Need = tuple[np.ndarray, PersonWeights, TierBoundaries | None]
+# A person selected by rank: (key u, person_id, persons ranked before it).
+_Found = tuple[Any, Any, int]
 
-def connect(scheduler: str | None, workers: int):
+
+class _Selection(TypedDict):
+    """Progress of one selection in :meth:`DaskPersons._select`."""
+
+    group: tuple[int, int]  # (shift, prefix): the key bits of the bin narrowed to
+    before_n: int  # persons ranked before the bin
+    before_m: float  # their measure
+    done: Literal["collect"] | _Found | None
+
+
+def connect(scheduler: str | None, workers: int) -> tuple[Client, LocalCluster | None]:
     """Connect to a cluster, or start a LocalCluster of ``workers`` processes.
 
     Returns
@@ -72,7 +100,7 @@ def connect(scheduler: str | None, workers: int):
         raise
 
 
-def local_cluster(workers: int, **kwargs):
+def local_cluster(workers: int, **kwargs: Any) -> LocalCluster:
     """Start a LocalCluster of ``workers`` single-threaded worker processes.
 
     The workers' C allocator serves arrays up to 32 MiB from its heap
@@ -102,7 +130,7 @@ def local_cluster(workers: int, **kwargs):
                             dashboard_address=":0", **kwargs)
 
 
-def disconnect(client, cluster) -> None:
+def disconnect(client: Client | None, cluster: LocalCluster | None) -> None:
     """Close a client and any cluster this engine started."""
     try:
         if client is not None:
@@ -112,7 +140,7 @@ def disconnect(client, cluster) -> None:
             cluster.close()
 
 
-def _meta(reader, part: Path) -> pd.DataFrame:
+def _meta(reader: PartReader, part: Path) -> pd.DataFrame:
     """Empty frame with the validated columns' dtypes (person_id type from the first part)."""
     integer_ids = True
     if part.suffix.lower() == ".parquet":
@@ -124,8 +152,9 @@ def _meta(reader, part: Path) -> pd.DataFrame:
     else:
         head = pd.read_csv(part, nrows=1000, usecols=[reader.spec.person_id])
         integer_ids = pd.api.types.is_integer_dtype(head[reader.spec.person_id].dtype)
-    columns = {"person_id": np.int64 if integer_ids else object, "practice": np.int32,
-               "sex": np.int8, "age": np.int8, "u": np.uint64}
+    columns: dict[str, type] = {"person_id": np.int64 if integer_ids else object,
+                                "practice": np.int32, "sex": np.int8, "age": np.int8,
+                                "u": np.uint64}
     if reader.spec.risk_tier is not None:
         columns["tier"] = np.int8
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in columns.items()})
@@ -134,7 +163,8 @@ def _meta(reader, part: Path) -> pd.DataFrame:
 # -- functions run on the workers, one partition at a time -------------------------
 
 
-def _part_stats(frame: pd.DataFrame, shift: int | None) -> tuple:
+def _part_stats(frame: pd.DataFrame, shift: int | None
+                ) -> tuple[int, Any, Any, pd.DataFrame | None]:
     """Persons, lowest and highest person_id; with ``shift``, the first histogram pass too."""
     ids = frame["person_id"].to_numpy()
     hist = None if shift is None else _histogram(frame, [(64, 0)], shift, None)
@@ -143,7 +173,7 @@ def _part_stats(frame: pd.DataFrame, shift: int | None) -> tuple:
     return len(ids), ids.min(), ids.max(), hist
 
 
-def _measure(frame: pd.DataFrame, need: tuple | None, rows: np.ndarray | slice
+def _measure(frame: pd.DataFrame, need: _Need | None, rows: np.ndarray | slice
              ) -> np.ndarray | None:
     """Measure of the persons at ``rows``: None for a count, else each one's need in pence."""
     if need is None:
@@ -151,7 +181,7 @@ def _measure(frame: pd.DataFrame, need: tuple | None, rows: np.ndarray | slice
     factors, weights, bounds = need
     tier = (frame["tier"].to_numpy()[rows] if "tier" in frame.columns else
             assign_tiers(frame["u"].to_numpy()[rows], frame["person_id"].to_numpy()[rows],
-                         bounds))
+                         require_bounds(bounds)))
     return person_need(factors, weights, frame["practice"].to_numpy()[rows],
                        frame["sex"].to_numpy()[rows], frame["age"].to_numpy()[rows], tier)
 
@@ -164,7 +194,7 @@ def _in_group(u: np.ndarray, shift: int, prefix: int) -> np.ndarray | slice:
 
 
 def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
-               need: tuple | None) -> pd.DataFrame:
+               need: _Need | None) -> pd.DataFrame:
     """Count (and need) per bin of key bits, for persons in each (prefix shift, prefix) group."""
     u = frame["u"].to_numpy()
     out = []
@@ -182,7 +212,7 @@ def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
     return pd.concat(out, ignore_index=True)
 
 
-def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: tuple | None
+def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: _Need | None
              ) -> pd.DataFrame:
     """Persons in each (shift, bin) group: key, person_id and measure."""
     u = frame["u"].to_numpy()
@@ -198,17 +228,18 @@ def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: tuple | N
 
 def _cells(frame: pd.DataFrame, bounds: TierBoundaries | None, n_tiers: int) -> pd.DataFrame:
     tier = (frame["tier"].to_numpy() if "tier" in frame.columns else
-            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(), bounds))
+            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(),
+                         require_bounds(bounds)))
     return count_cells(frame["practice"].to_numpy(), frame["sex"].to_numpy(),
                        frame["age"].to_numpy(), tier, n_tiers)
 
 
-def _with_args(frame: pd.DataFrame, args: tuple, function) -> object:
+def _with_args(frame: pd.DataFrame, args: tuple[Any, ...], function: Callable[..., _T]) -> _T:
     """``function(frame, *args)``: arguments scattered once, as one tuple."""
     return function(frame, *args)
 
 
-def _find_ids(frame: pd.DataFrame, ids: list, part: str) -> pd.DataFrame:
+def _find_ids(frame: pd.DataFrame, ids: list[Any], part: str) -> pd.DataFrame:
     hit = frame["person_id"].isin(ids).to_numpy()
     return pd.DataFrame({"person_id": frame["person_id"].to_numpy()[hit], "part": part})
 
@@ -218,13 +249,25 @@ class DaskPersons(PersonsRun):
 
     engine = "dask"
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.client = self.cluster = None
-        self.frames: list | None = None  # futures of the validated parts, one per part
+    def __init__(self, spec: PersonsSpec, practices: pd.DataFrame, practices_path: Path,
+                 levels: list[LevelSpec], multipliers: list[list[str]],
+                 tier_weights: list[dict[str, float] | None], progress: bool = False) -> None:
+        super().__init__(spec, practices, practices_path, levels, multipliers, tier_weights,
+                         progress)
+        self.client: Client | None = None
+        self.cluster: LocalCluster | None = None
+        # futures of the validated parts, one per part
+        self.frames: list[Future[pd.DataFrame]] | None = None
         self.meta: pd.DataFrame | None = None
 
-    def _compute(self, function, *args, scatter: bool = False) -> list:
+    def _connected(self) -> tuple[Client, list[Future[pd.DataFrame]]]:
+        """Return the client and the parts' futures, which :meth:`read` sets up."""
+        if self.client is None or self.frames is None:
+            raise RuntimeError("DaskPersons: call start() first")
+        return self.client, self.frames
+
+    def _compute(self, function: Callable[..., _T], *args: Any, scatter: bool = False
+                 ) -> list[_T]:
         """Run ``function(frame, *args)`` on the workers holding each part; results in part order.
 
         Tasks go straight to the part's futures (no task graph to build or
@@ -232,22 +275,23 @@ class DaskPersons(PersonsRun):
         ``scatter``, the arguments (the practice factors of need, say) go to
         every worker once instead of once per task.
         """
-        n = len(self.frames)
+        client, frames = self._connected()
+        n = len(frames)
         if scatter:
-            shared = self.client.scatter([args], broadcast=True)[0]
-            futures = self.client.map(_with_args, self.frames, [shared] * n,
-                                      function=function, pure=False)
+            shared = client.scatter([args], broadcast=True)[0]
+            futures = client.map(_with_args, frames, [shared] * n, function=function,
+                                 pure=False)
         else:
-            futures = self.client.map(function, self.frames, *[[a] * n for a in args],
-                                      pure=False)
-        return self.client.gather(futures)
+            futures = client.map(function, frames, *[[a] * n for a in args], pure=False)
+        return client.gather(futures)
 
     def read(self) -> None:
         """Read and validate the parts on the workers, rank into tiers and count cells."""
-        self.client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
-        log.info("dask: %s", self.client)
+        client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
+        self.client = client
+        log.info("dask: %s", client)
         self.meta = _meta(self.reader, self.parts[0])
-        self.frames = self.client.map(self.reader, self.parts, pure=False)
+        self.frames = client.map(self.reader, self.parts, pure=False)
         if self.progress:
             from distributed import progress
 
@@ -263,18 +307,20 @@ class DaskPersons(PersonsRun):
         self._check_unique([s[:3] for s in stats])
         n_tiers = len(self.tiers)
         if ranked:
-            self.bounds = self._boundaries([s[3] for s in stats])
+            # with a shift, every part's stats carry their histogram
+            self.bounds = self._boundaries([s[3] for s in stats if s[3] is not None])
         parts = self._compute(_cells, self.bounds, n_tiers)
-        self.cells = combine_cells(parts, n_tiers)
+        self._cells = combine_cells(parts, n_tiers)
 
-    def _check_unique(self, stats: list[tuple]) -> None:
+    def _check_unique(self, stats: list[tuple[int, Any, Any]]) -> None:
         """person_id unique across parts: by id ranges, else a distributed count."""
         ranges = sorted((lo, hi) for n, lo, hi in stats if n)
         if all(b[0] > a[1] for a, b in zip(ranges, ranges[1:], strict=False)):
             return
         import dask.dataframe as dd
 
-        data = dd.from_delayed(self.frames, meta=self.meta, verify_meta=False)
+        _, frames = self._connected()
+        data = dd.from_delayed(frames, meta=self.meta, verify_meta=False)
         counts = data["person_id"].value_counts(split_out=data.npartitions)
         dups = counts[counts > 1].head(5, npartitions=-1).index.tolist()
         if not dups:
@@ -285,14 +331,15 @@ class DaskPersons(PersonsRun):
                          f"parts {', '.join(files[:5])} (expected each person once)",
                          file=files[0], column=self.spec.person_id)
 
-    def _compute_parts(self, function, *args) -> pd.DataFrame:
-        n = len(self.frames)
-        futures = self.client.map(function, self.frames, *[[a] * n for a in args],
-                                  [p.name for p in self.parts], pure=False)
-        return pd.concat(self.client.gather(futures), ignore_index=True)
+    def _compute_parts(self, function: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
+        client, frames = self._connected()
+        n = len(frames)
+        futures = client.map(function, frames, *[[a] * n for a in args],
+                             [p.name for p in self.parts], pure=False)
+        return pd.concat(client.gather(futures), ignore_index=True)
 
-    def _select(self, targets: list[float], need: tuple | None,
-                first: list[pd.DataFrame] | None = None) -> list[tuple]:
+    def _select(self, targets: list[float], need: _Need | None,
+                first: list[pd.DataFrame] | None = None) -> list[_Found]:
         """First person (in rank order) whose inclusive cumulative measure reaches each target.
 
         Parameters
@@ -310,8 +357,8 @@ class DaskPersons(PersonsRun):
         list of tuple
             Per target: (key u, person_id, persons before it).
         """
-        state = [{"group": (64, 0), "before_n": 0, "before_m": 0.0, "done": None}
-                 for _ in targets]
+        state: list[_Selection] = [{"group": (64, 0), "before_n": 0, "before_m": 0.0,
+                                    "done": None} for _ in targets]
         for shift in _SHIFTS:
             active = [i for i, s in enumerate(state) if s["done"] is None]
             if not active:
@@ -330,7 +377,7 @@ class DaskPersons(PersonsRun):
                 rows = hist.loc[groups.index(s["group"])]
                 m = rows["count"].to_numpy(float) if need is None else rows["measure"].to_numpy()
                 cum = s["before_m"] + np.cumsum(m)
-                at = int(min(np.searchsorted(cum, targets[i], side="left"), len(cum) - 1))
+                at = min(int(np.searchsorted(cum, targets[i], side="left")), len(cum) - 1)
                 s["before_n"] += int(rows["count"].to_numpy()[:at].sum())
                 s["before_m"] = float(cum[at - 1]) if at > 0 else s["before_m"]
                 s["group"] = (shift, int(rows.index[at]))
@@ -348,11 +395,17 @@ class DaskPersons(PersonsRun):
                     rows = found[found["group"] == collect.index(s["group"])]
                     order = np.lexsort((rows["person_id"].to_numpy(), rows["u"].to_numpy()))
                     cum = s["before_m"] + np.cumsum(rows["measure"].to_numpy()[order])
-                    at = int(min(np.searchsorted(cum, targets[i], side="left"), len(cum) - 1))
+                    at = min(int(np.searchsorted(cum, targets[i], side="left")), len(cum) - 1)
                     pick = order[at]
                     s["done"] = (rows["u"].to_numpy()[pick], rows["person_id"].to_numpy()[pick],
                                  s["before_n"] + at)
-        return [s["done"] for s in state]
+        found_all: list[_Found] = []
+        for s in state:
+            done = s["done"]
+            if not isinstance(done, tuple):  # the last shift (0) collects every selection
+                raise RuntimeError("rank selection did not finish")
+            found_all.append(done)
+        return found_all
 
     def _boundaries(self, first: list[pd.DataFrame] | None = None) -> TierBoundaries:
         """Boundary keys of the tiers (``first``: the first histogram pass, if made)."""
@@ -362,7 +415,10 @@ class DaskPersons(PersonsRun):
         wanted = sorted({int(b) for b in starts[present]})
         found = dict(zip(wanted, self._select([b + 1.0 for b in wanted], None, first),
                          strict=True))
-        id_dtype = self.meta["person_id"].dtype
+        if self.meta is None:
+            raise RuntimeError("DaskPersons: call start() first")
+        # _meta makes person_id int64 or object: a NumPy dtype, not an extension dtype
+        id_dtype = cast(np.dtype, self.meta["person_id"].dtype)
         keys_u = np.zeros(len(starts), dtype=np.uint64)
         keys_id = np.zeros(len(starts), dtype=id_dtype) if id_dtype is not np.dtype(object) else \
             np.array([""] * len(starts), dtype=object)
@@ -390,14 +446,16 @@ class DaskPersons(PersonsRun):
         self.client = self.cluster = None
 
 
-def _budgets_part(frame: pd.DataFrame, plan: BudgetPlan, tiers: list | None) -> pd.DataFrame:
+def _budgets_part(frame: pd.DataFrame, plan: BudgetPlan, tiers: list[str] | None
+                  ) -> pd.DataFrame:
     out = budget_frame(plan.with_tiers(frame), plan)
     if tiers is not None:
         out = out[out["tier"].isin(tiers)]
     return out
 
 
-def write_person_budgets(plan: BudgetPlan, tiers: list | None, practices: np.ndarray | None,
+def write_person_budgets(plan: BudgetPlan, tiers: list[str] | None,
+                         practices: np.ndarray | None,
                          to: Path) -> Path:
     """Person budgets on Dask: shuffle by practice, round within each, write Parquet parts.
 

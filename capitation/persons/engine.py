@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,15 +34,25 @@ from capitation.persons.weights import (
     practice_factors,
     weight_tables,
 )
-from capitation.population import Population, level_name, normalise_header, read_table
+from capitation.population import (
+    LevelSpec,
+    Population,
+    level_name,
+    normalise_header,
+    read_table,
+)
 from capitation.rounding import largest_remainder, round_pence
+
+if TYPE_CHECKING:
+    from capitation.model_file import ModelSpec
 
 __all__ = ["PersonsRun", "start", "read_practices"]
 
 log = logging.getLogger(__name__)
 
 
-def read_practices(path: Path, id: str, levels: list, columns: list[str]) -> pd.DataFrame:
+def read_practices(path: Path, id: str, levels: list[LevelSpec], columns: list[str]
+                   ) -> pd.DataFrame:
     """Read the practices file: one row per practice, its level codes and multiplier columns.
 
     Returns
@@ -82,7 +93,7 @@ class PersonsRun:
     practices : pandas.DataFrame
         From :func:`read_practices`.
     practices_path : Path
-    levels : list
+    levels : list of LevelSpec
         Level specs of the model.
     multipliers : list of list of str
         Per component, multiplier columns of the practices file.
@@ -95,8 +106,8 @@ class PersonsRun:
     engine = "pandas"
 
     def __init__(self, spec: PersonsSpec, practices: pd.DataFrame, practices_path: Path,
-                 levels: list, multipliers: list[list[str]], tier_weights: list[dict | None],
-                 progress: bool = False) -> None:
+                 levels: list[LevelSpec], multipliers: list[list[str]],
+                 tier_weights: list[dict[str, float] | None], progress: bool = False) -> None:
         self.spec = spec
         self.tiers = spec.tiers
         self.practices = practices
@@ -112,10 +123,33 @@ class PersonsRun:
                                  practices_file=Path(practices_path).name,
                                  tier_names=tuple(t.name for t in self.tiers))
         self.bounds: TierBoundaries | None = None
-        self.cells: pd.DataFrame | None = None
         self.n = 0
-        self.population: Population | None = None
-        self.weights: PersonWeights | None = None
+        self._cells: pd.DataFrame | None = None
+        self._population: Population | None = None
+        self._weights: PersonWeights | None = None
+
+    # -- set by the steps: an error to ask for before the step ran ----------------
+
+    @property
+    def population(self) -> Population:
+        """The practice population (persons counted per practice), built by :meth:`start`."""
+        if self._population is None:
+            raise RuntimeError("PersonsRun.population: call start() first")
+        return self._population
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        """Persons counted per cell (:func:`~capitation.persons.weights.combine_cells`)."""
+        if self._cells is None:
+            raise RuntimeError("PersonsRun.cells: call start() first")
+        return self._cells
+
+    @property
+    def weights(self) -> PersonWeights:
+        """The components' weights, collected by :meth:`weighted_counts`."""
+        if self._weights is None:
+            raise RuntimeError("PersonsRun.weights: call weighted_counts() first")
+        return self._weights
 
     # -- engine steps (overridden by the Dask engine) ---------------------------
 
@@ -139,7 +173,7 @@ class PersonsRun:
             tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
             frame = frame.assign(tier=tier.astype(np.int8))
         self.frame = frame
-        self.cells = combine_cells([count_cells(
+        self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
             frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
 
@@ -150,7 +184,7 @@ class PersonsRun:
                            f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
                            f["tier"].to_numpy(np.int64))
         cumulative = np.cumsum(need[self.order])
-        return int(min(np.searchsorted(cumulative, half, side="left") + 1, self.n))
+        return int(min(int(np.searchsorted(cumulative, half, side="left")) + 1, self.n))
 
     def close(self) -> None:
         """Release engine resources (the Dask engine shuts its cluster down)."""
@@ -175,17 +209,18 @@ class PersonsRun:
         frame["population"] = pd.Series(counts, index=self.codes).reindex(
             frame["practice"].to_numpy(dtype=str)).to_numpy()
         columns = [m for ms in self.multipliers for m in ms]
-        self.population = Population.from_frame(
+        population = Population.from_frame(
             frame, id="practice", population="population",
             levels=[level_name(lv) for lv in self.levels], columns=columns)
-        if not np.array_equal(self.population.codes.to_numpy(dtype=str), self.codes):
+        self._population = population
+        if not np.array_equal(population.codes.to_numpy(dtype=str), self.codes):
             raise InputError("practice codes must be unique text", file=self.practices_path)
-        return self.population
+        return population
 
     def weighted_counts(self, formula: NeedsFormula) -> pd.DataFrame:
         """Weighted count X_pc of every practice (domain.md §2.2), for ``practice_targets``."""
-        self.weights = weight_tables(formula, self.tier_weights, self.tiers,
-                                     self.population.codes)
+        self._weights = weight_tables(formula, self.tier_weights, self.tiers,
+                                      self.population.codes)
         counts = practice_counts(self.cells, self.weights, self.population.codes)
         for c, name in enumerate(formula.names):
             for column in self.multipliers[c]:
@@ -227,12 +262,12 @@ class PersonsRun:
         return PersonResults(tiers=tiers, cohort_50_share=cohort / self.n, persons=self.n,
                              plan=plan)
 
-    def dask_settings(self) -> dict:
+    def dask_settings(self) -> dict[str, Any]:
         """Cluster settings for later Dask work (person budgets)."""
         return {"scheduler": self.spec.dask_scheduler, "workers": self.spec.dask_workers}
 
 
-def start(model_spec, progress: bool = False) -> PersonsRun:
+def start(model_spec: ModelSpec, progress: bool = False) -> PersonsRun:
     """Read the practices file and the persons of a model with its engine.
 
     Parameters
@@ -248,12 +283,15 @@ def start(model_spec, progress: bool = False) -> PersonsRun:
         Read and counted; call :meth:`PersonsRun.close` when done.
     """
     pop = model_spec.population
+    if pop is None or pop.persons is None or pop.practices is None:
+        raise ValueError("the model has no person-level population ([population] persons)")
     spec: PersonsSpec = pop.persons
     multipliers = [list(c.multipliers) for c in model_spec.components]
     practices = read_practices(pop.practices, pop.id, pop.levels,
                                sorted({m for ms in multipliers for m in ms}))
     args = (spec, practices, pop.practices, pop.levels, multipliers,
             [c.tier_weights for c in model_spec.components], progress)
+    run: PersonsRun
     if spec.engine == "dask":
         from capitation.persons.dask_engine import DaskPersons
 

@@ -20,6 +20,7 @@ tier       int8     the given tier (only when tiers come in a column)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def _match_codes(code: np.ndarray, practice_codes: np.ndarray) -> tuple[np.ndarr
     return where, practice_codes[where] == code
 
 
-def _by_value(column: pd.Series, convert) -> np.ndarray:
+def _by_value(column: pd.Series, convert: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
     """``convert`` (text Series → float array, NaN for bad) applied per distinct value.
 
     A Parquet dictionary column (pandas categorical) is converted through its

@@ -7,6 +7,7 @@ frame or as Parquet parts (:func:`write_parts`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,9 @@ class PersonResults:
         """Opportunity analysis for a cut of ``reduction`` (fraction of total need)."""
         return opportunity(self.tiers, reduction, self.cohort_50_share)
 
-    def person_budgets(self, tiers=None, practice=None, to=None) -> pd.DataFrame | Path:
+    def person_budgets(self, tiers: str | Iterable[str] | None = None,
+                       practice: str | Iterable[str] | None = None,
+                       to: str | Path | None = None) -> pd.DataFrame | Path:
         """Patient-specific budgets; see :meth:`capitation.results.Results.person_budgets`."""
         plan = self.plan
         tier_set = None if tiers is None else ([tiers] if isinstance(tiers, str) else list(tiers))
@@ -68,6 +71,8 @@ class PersonResults:
 
             return write_person_budgets(plan, tier_set, practices, Path(to))
         frame = plan.frame
+        if frame is None:  # the pandas engine keeps the persons in the plan
+            raise RuntimeError("no persons kept for person budgets on the pandas engine")
         if practices is not None:
             frame = frame[np.isin(frame["practice"].to_numpy(), practices)]
         out = budget_frame(frame, plan)

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from capitation.persons.tiers import RiskTier, check_tiers
+
+if TYPE_CHECKING:
+    from capitation.inputs import TomlKeys
 
 __all__ = ["PersonsSpec", "PERSON_KEYS", "ENGINES", "parse_persons", "parse_risk_tiers",
            "check_tier_weights", "default_tiers"]
@@ -61,7 +65,7 @@ def default_tiers() -> list[RiskTier]:
     return [RiskTier(name="all", start=0.0, stop=1.0, weight=1.0)]
 
 
-def parse_risk_tiers(r, data: dict) -> list[RiskTier] | None:
+def parse_risk_tiers(r: TomlKeys, data: dict[str, Any]) -> list[RiskTier] | None:
     """Read ``[[risk_tier]]`` entries; errors name the key (gaps, overlaps, bad values)."""
     entries = data.get("risk_tier")
     if entries is None:
@@ -88,7 +92,8 @@ def parse_risk_tiers(r, data: dict) -> list[RiskTier] | None:
     return tiers
 
 
-def parse_persons(r, table: dict, years: list[str], tiers: list[RiskTier] | None) -> PersonsSpec:
+def parse_persons(r: TomlKeys, table: dict[str, Any], years: list[str],
+                  tiers: list[RiskTier] | None) -> PersonsSpec:
     """Read the person keys of ``[population]`` (the practices file is read by the caller)."""
     if "file" in table or "register" in table:
         raise r.error("population", "give one of file, register and persons")
@@ -125,7 +130,8 @@ def parse_persons(r, table: dict, years: list[str], tiers: list[RiskTier] | None
         dask_workers=workers, tiers=tiers if tiers is not None else default_tiers())
 
 
-def check_tier_weights(r, key: str, value: object, tiers: list[RiskTier] | None) -> dict:
+def check_tier_weights(r: TomlKeys, key: str, value: object, tiers: list[RiskTier] | None
+                       ) -> dict[str, float]:
     """Validate a component's ``tier_weights`` table against the tier names."""
     if not isinstance(value, dict):
         raise r.error(key, 'expected a table of tier name = weight, like { "very high" = 10.0 }')

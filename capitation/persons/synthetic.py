@@ -22,11 +22,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from capitation.rounding import excel_round
+
+if TYPE_CHECKING:
+    from capitation.model_file import ModelSpec
 
 __all__ = ["ILLUSTRATIVE_PROFILE_NOTE", "age_sex_profiles", "write_synthetic_persons",
            "SyntheticPersons", "practice_sizes"]
@@ -161,7 +165,7 @@ def write_synthetic_persons(codes: np.ndarray, sizes: np.ndarray, out: Path, *,
                             parts=len(starts))
 
 
-def practice_sizes(model_spec) -> tuple[np.ndarray, np.ndarray, str]:
+def practice_sizes(model_spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, str]:
     """Practice codes, population sizes and practice column name of a model, for synthesis.
 
     A table-path model gives its ``population`` column; a person-level model
@@ -175,6 +179,10 @@ def practice_sizes(model_spec) -> tuple[np.ndarray, np.ndarray, str]:
     if pop is None:
         raise InputError("the model has no [population]", file=model_spec.path)
     if pop.persons is not None or pop.register is not None:
+        if pop.practices is None:
+            raise InputError("synth-persons takes list sizes from a practices file: "
+                             "give [population] practices", file=model_spec.path,
+                             key="population.practices")
         raw = read_table(pop.practices)
         headers = {normalise_header(h): h for h in raw.columns}
         for needed in (pop.id, pop.population):

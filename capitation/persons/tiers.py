@@ -22,7 +22,7 @@ import pandas as pd
 from capitation.rounding import half_up
 
 __all__ = ["RiskTier", "TierBoundaries", "rank_boundaries", "order_key", "boundaries_by_sort",
-           "assign_tiers", "check_tiers"]
+           "assign_tiers", "require_bounds", "check_tiers"]
 
 _TOLERANCE = 1e-12
 
@@ -202,6 +202,17 @@ def assign_tiers(u: np.ndarray, person_id: np.ndarray, bounds: TierBoundaries) -
         at_or_after = (u > ku) | ((u == ku) & (person_id >= kid))
         tier += at_or_after.astype(np.int8)
     return tier
+
+
+def require_bounds(bounds: TierBoundaries | None) -> TierBoundaries:
+    """Return the boundary keys, which persons without a ``tier`` column are ranked against.
+
+    They are found whenever the persons carry a risk score (no tier column),
+    so None here means a step ran before the ranking did.
+    """
+    if bounds is None:
+        raise RuntimeError("persons have no tier column and the tier boundaries are not found yet")
+    return bounds
 
 
 def tier_names_index(tiers: list[RiskTier]) -> pd.Index:

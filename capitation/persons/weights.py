@@ -46,14 +46,14 @@ class PersonWeights:
     names: tuple[str, ...]
     by_age: np.ndarray
     tier: np.ndarray
-    need_index: tuple = ()
+    need_index: tuple[np.ndarray | None, ...] = ()
 
     def of(self, c: int, sex: np.ndarray, age: np.ndarray, tier: np.ndarray) -> np.ndarray:
         """Weight w_c(s, a) × t_c(k) of each person (or cell) for component ``c``."""
         return self.by_age[c][sex, age] * self.tier[c][tier]
 
 
-def weight_tables(formula: NeedsFormula, tier_weights: list[dict | None],
+def weight_tables(formula: NeedsFormula, tier_weights: list[dict[str, float] | None],
                   tiers: list[RiskTier], codes: pd.Index) -> PersonWeights:
     """Collect the weights of every component.
 
@@ -164,8 +164,9 @@ def practice_counts(cells: pd.DataFrame, weights: PersonWeights, codes: pd.Index
         inner = np.add.reduceat(n * weights.tier[c][k], first) if len(first) else np.zeros(0)
         weighted = inner * weights.by_age[c][s[first], a[first]]
         x = np.bincount(p[first], weights=weighted, minlength=len(codes))
-        if weights.need_index and weights.need_index[c] is not None:
-            x = x * weights.need_index[c]
+        need_index = weights.need_index[c] if weights.need_index else None
+        if need_index is not None:
+            x = x * need_index
         out[name] = x
     return pd.DataFrame(out, index=codes)
 
