@@ -19,11 +19,15 @@ import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from capitation.columns import format_value, unit_of
 from capitation.errors import InputError, SolverError
+
+if TYPE_CHECKING:
+    from capitation.results import Results
 
 __all__ = ["main"]
 
@@ -73,7 +77,7 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def _summary_text(results) -> str:
+def _summary_text(results: Results) -> str:
     lines = []
     if results.tables:
         top = results.levels[-1]
@@ -97,13 +101,14 @@ def _summary_text(results) -> str:
                      f"target {row['largest_shortfall']:.4%}, total shortfall "
                      f"£{row['total_shortfall_gbp']:,.2f} ({row['status']}, solved in "
                      f"{row['build_seconds'] + row['solve_seconds']:.2f} s)")
-    if results.budget is not None:
-        lines.append(f"service budget {results.budget.name}:")
-        lines.append(_formatted(results.budget_bridge).to_string())
+    budget = results.budget
+    if budget is not None:
+        lines.append(f"service budget {budget.name}:")
+        lines.append(_formatted(budget.budget_bridge).to_string())
     return "\n".join(lines)
 
 
-def _export(args) -> str:
+def _export(args: argparse.Namespace) -> str:
     from capitation.excel.model_export import export_model
 
     out = args.out or Path.cwd() / f"{args.model.stem}.xlsx"
@@ -113,7 +118,7 @@ def _export(args) -> str:
     return f"model workbook: {Path(out).resolve()}"
 
 
-def _run(args) -> str:
+def _run(args: argparse.Namespace) -> str:
     from capitation.model import Model
 
     workbook = args.model.suffix.lower() in {".xlsx", ".xlsm"}
@@ -163,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _synth_persons(args) -> int:
+def _synth_persons(args: argparse.Namespace) -> int:
     """Write synthetic persons (capitation.persons.synthetic); bad input exits 2."""
     from capitation.model_file import read_model_file
     from capitation.persons.synthetic import (
@@ -175,6 +180,7 @@ def _synth_persons(args) -> int:
     try:
         spec = read_model_file(args.model)
         codes, sizes, column = practice_sizes(spec)
+        assert spec.population is not None  # practice_sizes raised InputError otherwise
         persons = spec.population.persons
         names = {} if persons is None else {"person_id": persons.person_id, "sex": persons.sex,
                                             "age": persons.age,

@@ -30,12 +30,12 @@ PLAIN_FRACTIONS = frozenset({
 })
 
 
-def pounds(value: float, decimals: int = 2) -> str:
+def pounds(value: float | None, decimals: int = 2) -> str:
     """Pounds with thousands separators: ``£1,234.56``, ``-£1,234.56``; blank for NaN.
 
     Parameters
     ----------
-    value : float
+    value : float or None
         Amount in pounds.
     decimals : int
         Decimal places (2 for whole pence).
@@ -50,8 +50,12 @@ def pounds(value: float, decimals: int = 2) -> str:
     return f"{sign}£{abs(value):,.{decimals}f}"
 
 
-def _blank_or(fmt: Callable[[float], str]) -> Callable[[object], str]:
-    def show(value: object) -> str:
+#: A cell formatter: a number (or None / NaN, shown blank) to its text.
+Formatter = Callable[[float | None], str]
+
+
+def _blank_or(fmt: Callable[[float], str]) -> Formatter:
+    def show(value: float | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         return fmt(value)
@@ -59,7 +63,7 @@ def _blank_or(fmt: Callable[[float], str]) -> Callable[[object], str]:
     return show
 
 
-def formatter_for(column: str) -> Callable[[object], str] | None:
+def formatter_for(column: str) -> Formatter | None:
     """Return the formatter the column name calls for, or None to leave it as it is.
 
     Parameters

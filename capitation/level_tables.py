@@ -83,8 +83,7 @@ def level_tables(
     model_ratio = total_target / total_population if total_population else np.nan
     sum_cols = ["population", *[f"x_{c}" for c in components], *target_cols, "target_pence",
                 "allocation_pence"]
-    with_pace = pace_level is not None
-    pace_index = all_levels.index(pace_level) if with_pace else None
+    pace_index = all_levels.index(pace_level) if pace_level is not None else None
 
     sums: dict[str, pd.DataFrame] = {}
     for level in all_levels:
@@ -134,7 +133,8 @@ def level_tables(
         table["distance_from_target"] = _ratio((allocation - target).astype(float),
                                                target.astype(float))
         table["allocation_per_head_gbp"] = _ratio(allocation / 100.0, population)
-        if with_pace and depth >= pace_index:
+        if pace_index is not None and depth >= pace_index:
+            assert baseline_pence is not None, "baseline_pence is needed with pace_level"
             if level == pace_level:
                 baseline = baseline_pence.reindex(s.index).to_numpy(dtype=np.int64)
             else:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
-from capitation.model_file import ModelSpec, PopulationSpec, read_model_file
+from capitation.model_file import ModelSpec, PaceSpec, PopulationSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
 from capitation.pace_of_change import PaceOfChange
 from capitation.population import Population, level_name, read_table
@@ -174,8 +174,10 @@ class Model:
             if key not in cache:
                 from capitation.persons.engine import start
 
-                cache[key] = start(self.spec, progress)
+                # PersonsRun is a PopulationSource once started (its population is set).
+                cache[key] = cast(PopulationSource, start(self.spec, progress))
                 inputs["persons"] = spec.persons.path
+                assert spec.practices is not None  # model_file: persons need a practices file
                 inputs["practices"] = spec.practices
             return cache[key]
         if spec.register is not None:
@@ -233,7 +235,7 @@ class Model:
         level = spec.pace.level
         codes = pd.Index(np.sort(population.level_codes(level).unique()), name=level)
         if previous is None or previous.pace_outcome is None:
-            baseline_gbp = self._baseline(population, codes, inputs)
+            baseline_gbp = self._baseline(spec.pace, population, codes, inputs)
         else:
             baseline_gbp = previous.pace_outcome.allocation_pence / 100.0
             missing = codes.difference(baseline_gbp.index)
@@ -247,15 +249,16 @@ class Model:
                     min_growth=spec.pace.min_growth[index],
                     max_growth=spec.pace.max_growth[index], method=spec.pace.method)
 
-    def _baseline(self, population: Population, codes: pd.Index,
+    def _baseline(self, pace: PaceSpec, population: Population, codes: pd.Index,
                   inputs: dict[str, Path]) -> pd.Series:
-        pace = self.spec.pace
         level = pace.level
         if pace.baseline_column is not None:
             by = population.level_codes(level)
             return population.frame[pace.baseline_column].groupby(by).sum().reindex(codes)
-        raw = read_table(pace.baseline)
-        inputs["baseline"] = pace.baseline
+        baseline = pace.baseline
+        assert baseline is not None  # model_file: baseline or baseline_column
+        raw = read_table(baseline)
+        inputs["baseline"] = baseline
         from capitation.population import normalise_header
 
         headers = {normalise_header(h): h for h in raw.columns}
@@ -288,6 +291,7 @@ def _register_population(spec: PopulationSpec) -> RegisterPopulation:
     """Build the register path's population per practice from the GP register (domain.md 2.1)."""
     from capitation.register import read_register
 
+    assert spec.register is not None  # called on the register path only
     register = read_register(spec.register)
     patients = register.groupby("practice")["patients"].sum().astype(float)
     frame = pd.DataFrame({"population": patients})

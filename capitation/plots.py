@@ -76,8 +76,10 @@ def pounds_formatter(scale: float = 1e6, suffix: str = "m", decimals: int = 1) -
     return FuncFormatter(show)
 
 
-def _new_figure(rows: int = 1, cols: int = 1, **kwargs) -> tuple[Figure, np.ndarray]:
-    fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained", **kwargs)
+def _new_figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] | None = None,
+                sharey: bool = False) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained", figsize=figsize,
+                             sharey=sharey)
     plt.close(fig)  # returned, not kept by pyplot: shown once in Jupyter, no leak in loops
     return fig, axes
 
@@ -248,9 +250,10 @@ def distance_from_target(
 
 def _pace_table(results: Results | pd.DataFrame, year: str | None) -> pd.DataFrame:
     if isinstance(results, Results):
-        if not results.pace:
+        pace = results.spec.pace
+        if not results.pace or pace is None:
             raise KeyError("this model has no pace of change ([pace_of_change] section)")
-        return results.table(results.spec.pace.level, year)
+        return results.table(pace.level, year)
     absent = [c for c in ("baseline_distance_from_target", "distance_from_target")
               if c not in results.columns]
     if absent:

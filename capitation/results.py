@@ -10,12 +10,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from capitation.files import sha256_of
 from capitation.model_file import ModelSpec
 from capitation.pace_of_change import PaceOfChange
+
+if TYPE_CHECKING:
+    from capitation.persons.opportunity import Opportunity
+    from capitation.persons.results import PersonResults
+    from capitation.service_budget.budget import CapitatedBudget
 
 __all__ = ["Results", "package_version"]
 
@@ -44,6 +50,8 @@ class Results:
         Year → :class:`capitation.pace_of_change.PaceOfChange` (empty without pace of change).
     budget : CapitatedBudget or None
         The capitated service budget, when the model has one.
+    persons : PersonResults or None
+        What the person-level path adds (domain.md 2.2), when the model has one.
     inputs : dict of str to Path
         Every input file read, for provenance.
     run_seconds : float
@@ -54,12 +62,12 @@ class Results:
     levels: list[str]
     tables: dict[str, dict[str, pd.DataFrame]]
     pace: dict[str, PaceOfChange]
-    budget: object | None
+    budget: CapitatedBudget | None
     inputs: dict[str, Path]
     run_seconds: float
     run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds"))
-    persons: object | None = None  # capitation.persons.results.PersonResults (domain.md 2.2)
+    persons: PersonResults | None = None
 
     @property
     def years(self) -> list[str]:
@@ -120,9 +128,10 @@ class Results:
     @property
     def pace_of_change_path(self) -> pd.DataFrame | None:
         """Long table indexed by (pace level code, ``year``) for charts."""
-        if not self.pace:
+        pace = self.spec.pace
+        if not self.pace or pace is None:
             return None
-        level = self.spec.pace.level
+        level = pace.level
         columns = ["baseline_gbp", "target_gbp", "allocation_gbp", "growth",
                    "baseline_distance_from_target", "distance_from_target"]
         parts = []
@@ -148,7 +157,7 @@ class Results:
         """Budget by provider × year (pounds)."""
         return None if self.budget is None else self.budget.budget_by_provider.copy()
 
-    def _persons(self):
+    def _persons(self) -> PersonResults:
         if self.persons is None:
             raise KeyError("this model has no person-level rows ([population] persons)")
         return self.persons
@@ -165,7 +174,7 @@ class Results:
         """
         return self._persons().tiers.copy()
 
-    def opportunity(self, reduction: float = 0.10):
+    def opportunity(self, reduction: float = 0.10) -> Opportunity:
         """Opportunity analysis (domain.md 2.2) for a cut of ``reduction`` of total need.
 
         Parameters
@@ -183,7 +192,9 @@ class Results:
         """
         return self._persons().opportunity(reduction)
 
-    def person_budgets(self, tiers=None, practice=None, to=None):
+    def person_budgets(self, tiers: str | list[str] | None = None,
+                       practice: str | list[str] | None = None,
+                       to: str | Path | None = None) -> pd.DataFrame | Path:
         """Patient-specific budgets (domain.md 2.2), whole pence by LR within each practice.
 
         Parameters
@@ -212,7 +223,10 @@ class Results:
             columns = ["population", "need_index", "target_gbp", "allocation_gbp",
                        "distance_from_target"]
             return self.table(top)[columns]
-        return self.budget_bridge
+        bridge = self.budget_bridge
+        if bridge is None:  # Model.run always gives an allocation or a service budget
+            raise KeyError("this model has no allocation and no service budget")
+        return bridge
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the top level's table (and any budget bridge), money as £1,234.56."""
@@ -224,8 +238,9 @@ class Results:
             more = f" (of {', '.join(self.years)})" if len(self.years) > 1 else ""
             parts.append(html_table(self.summary(),
                                     f"{self.spec.name}: {top} allocation, {year}{more}"))
-        if self.budget is not None:
-            parts.append(html_table(self.budget_bridge,
+        bridge = self.budget_bridge
+        if bridge is not None:
+            parts.append(html_table(bridge,
                                     f"{self.spec.name}: bridge from baseline spend to budget"))
         return "".join(parts)
 

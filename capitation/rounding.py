@@ -23,6 +23,7 @@ canonical order (string order of the codes unless an order is given).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
     return _snap(np.asarray(amount_gbp, dtype=float) * 100.0)
 
 
-def _snap(x: np.ndarray) -> np.ndarray:
+def _snap(x: float | np.ndarray | pd.Series) -> np.ndarray:
     """``x`` snapped to 6 decimals or 15 significant digits, whichever is coarser."""
     scaled, scale = _snap_scaled(np.asarray(x, dtype=float))
     return scaled / scale
@@ -166,6 +167,10 @@ def ceil_whole(x: float | np.ndarray | pd.Series) -> np.ndarray:
     return np.ceil(_snap(x))
 
 
+@overload
+def round_pence(amount_gbp: float) -> int: ...
+@overload
+def round_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
 def round_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
     """R(x) in whole pence (int64): halves away from zero after the snap.
 
@@ -209,12 +214,20 @@ def round_gbp(amount_gbp: float | np.ndarray | pd.Series) -> float | np.ndarray 
     return float(pence / 100.0) if pence.ndim == 0 else pence / 100.0
 
 
+@overload
+def ceil_pence(amount_gbp: float) -> int: ...
+@overload
+def ceil_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
 def ceil_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
     """Ceiling to whole pence after the snap (int64 pence)."""
     out = np.ceil(snap_pence(amount_gbp)).astype(np.int64)
     return int(out) if out.ndim == 0 else out
 
 
+@overload
+def floor_pence(amount_gbp: float) -> int: ...
+@overload
+def floor_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
 def floor_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
     """Floor to whole pence after the snap (int64 pence)."""
     out = np.floor(snap_pence(amount_gbp)).astype(np.int64)

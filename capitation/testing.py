@@ -25,7 +25,7 @@ MONEY_COLUMNS = ("target_gbp", "allocation_gbp")
 
 
 def _pence(values: pd.Series) -> np.ndarray:
-    return round_pence(values.to_numpy(dtype=float))
+    return np.asarray(round_pence(values.to_numpy(dtype=float)))
 
 
 def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
@@ -81,7 +81,7 @@ def assert_ties_out(results: Results | Allocation) -> None:
                 assert_whole_pence(level_table[column], f"{year} {level} {column}")
                 got = int(_pence(level_table[column]).sum())
                 assert got == total, f"{year} {level} {column}: {got}p, expected {total}p"
-            by_component = sum(_pence(level_table[c]) for c in components)
+            by_component = np.asarray(sum(_pence(level_table[c]) for c in components))
             assert (by_component == _pence(level_table["target_gbp"])).all(), (
                 f"{year} {level}: component targets do not add up to target_gbp")
 

@@ -27,6 +27,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from capitation.solver import highs, solve
 from risk_share.agreement import Agreement, Band
 from risk_share.pool import band_amounts_pence, share_pence
 from risk_share.simulation import Simulation, cvar
+
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm
 
 __all__ = [
     "APPETITE_TOLERANCE_GBP",
@@ -415,7 +419,7 @@ def _check_appetites(data: CalibrationData) -> None:
         )
 
 
-def _step(bar, name: str) -> None:
+def _step(bar: tqdm | None, name: str) -> None:
     """Advance a progress bar (if any) past one calibration step."""
     if bar is not None:
         bar.set_postfix_str(name)

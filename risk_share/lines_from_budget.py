@@ -8,7 +8,7 @@ fixed line per provider that never varies.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 import pandas as pd
 
@@ -17,6 +17,15 @@ from capitation.errors import InputError
 __all__ = ["BUDGET_LINE_COLUMNS", "STRANDED_COST_POD", "plan_lines_from_budget"]
 
 STRANDED_COST_POD = "Stranded-cost support"
+
+
+class HasBudgetLines(Protocol):
+    """Anything with service budget lines: capitation's ``Results`` or ``CapitatedBudget``."""
+
+    @property
+    def budget_lines(self) -> pd.DataFrame | None:
+        """One row per provider × POD × year (None: the run has no service budget)."""
+        ...
 BUDGET_LINE_COLUMNS = (
     "provider",
     "pod",
@@ -28,12 +37,12 @@ BUDGET_LINE_COLUMNS = (
 )
 
 
-def plan_lines_from_budget(results: Any, year: str) -> pd.DataFrame:
+def plan_lines_from_budget(results: HasBudgetLines, year: str) -> pd.DataFrame:
     """Plan lines for one year of a capitated service budget.
 
     Parameters
     ----------
-    results : object
+    results : HasBudgetLines
         Anything with a ``budget_lines`` DataFrame (capitation's results): one
         row per provider × POD × year with at least ``provider``, ``pod``,
         ``year`` (``"2018/19"``), ``planned_activity``, ``price_gbp`` (pounds

@@ -44,8 +44,10 @@ _MODE_TITLES = {
 }
 
 
-def _new_figure(rows: int = 1, cols: int = 1, **kwargs) -> tuple[Figure, np.ndarray]:
-    fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained", **kwargs)
+def _new_figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] | None = None,
+                sharey: bool = False) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained", figsize=figsize,
+                             sharey=sharey)
     plt.close(fig)  # returned, not kept by pyplot: shown once in Jupyter, no leak in loops
     return fig, axes
 

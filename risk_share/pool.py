@@ -16,7 +16,7 @@ float pence with the same operations in the same order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from capitation.rounding import (
 )
 
 if TYPE_CHECKING:
-    from risk_share.agreement import Agreement
+    from risk_share.agreement import Agreement, Band
 
 __all__ = [
     "PoolTerms",
@@ -83,8 +83,10 @@ def pool_terms(agreement: Agreement) -> PoolTerms:
     """
     names = agreement.party_names
 
-    def side(bands) -> tuple[np.ndarray, np.ndarray]:
-        bounds = snap_pence(np.array([b.upto * agreement.budget_gbp for b in bands[:-1]], float))
+    def side(bands: tuple[Band, ...]) -> tuple[np.ndarray, np.ndarray]:
+        # Agreement validation: every band but the last has an upto.
+        uptos = [cast(float, b.upto) for b in bands[:-1]]
+        bounds = snap_pence(np.array([u * agreement.budget_gbp for u in uptos], float))
         shares = np.array([[b.shares.get(p, 0.0) for p in names] for b in bands], dtype=float)
         return np.atleast_1d(bounds), shares.reshape(len(bands), len(names))
 
@@ -109,7 +111,8 @@ def pool_terms(agreement: Agreement) -> PoolTerms:
     )
 
 
-def _band_raw(absolute: np.ndarray, bounds: np.ndarray, shares: np.ndarray, corridor: bool):
+def _band_raw(absolute: np.ndarray, bounds: np.ndarray, shares: np.ndarray,
+              corridor: bool) -> np.ndarray:
     """Unsigned raw shares (n, p) of |V| (n,) in float pence, before caps."""
     if corridor:
         raw = np.zeros((absolute.shape[0], shares.shape[1]))
@@ -280,12 +283,12 @@ def share_gbp(
     """
     parties = pd.Index(agreement.party_names, name="party")
     if np.ndim(variance_gbp) == 0:
-        pence = share_pence_scalar(agreement, round_pence(float(variance_gbp)))
+        pence = share_pence_scalar(agreement, round_pence(float(np.asarray(variance_gbp))))
         return pd.Series(np.asarray(pence, dtype=np.int64) / 100.0, index=parties, name="share_gbp")
     values = np.asarray(variance_gbp, dtype=float).reshape(-1)
     if isinstance(variance_gbp, pd.Series):
         index = variance_gbp.index
     else:
         index = pd.RangeIndex(1, len(values) + 1, name="scenario")
-    pence = share_pence(agreement, np.asarray(round_pence(values), dtype=np.int64).reshape(-1))
-    return pd.DataFrame(pence / 100.0, index=index, columns=parties)
+    shares = share_pence(agreement, np.asarray(round_pence(values), dtype=np.int64).reshape(-1))
+    return pd.DataFrame(shares / 100.0, index=index, columns=parties)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -129,7 +130,19 @@ class Simulation:
         return cls._from_pence(agreement, pooled, kept, share)
 
     @classmethod
-    def _from_pence(cls, agreement, pooled, kept, share, **settings) -> Simulation:
+    def _from_pence(
+        cls,
+        agreement: Agreement,
+        pooled: np.ndarray,
+        kept: np.ndarray,
+        share: np.ndarray,
+        *,
+        seed: int | None = None,
+        distribution: str | None = None,
+        cv: np.ndarray | None = None,
+        correlation: np.ndarray | None = None,
+        lines: pd.DataFrame | None = None,
+    ) -> Simulation:
         index = pd.RangeIndex(1, len(pooled) + 1, name="scenario")
         parties = pd.Index(agreement.party_names, name="party")
         return cls(
@@ -137,7 +150,11 @@ class Simulation:
             pooled_variance_gbp=pd.Series(pooled / 100.0, index=index, name="pooled_variance_gbp"),
             kept_gbp=pd.DataFrame(kept / 100.0, index=index, columns=parties),
             positions=pd.DataFrame((kept + share) / 100.0, index=index, columns=parties),
-            **settings,
+            seed=seed,
+            distribution=distribution,
+            cv=cv,
+            correlation=correlation,
+            lines=lines,
         )
 
     def summary(self) -> pd.DataFrame:
@@ -417,15 +434,19 @@ def simulate(
     factor = correlation_factor(matrix)
 
     bar = None
+    step: Callable[[int], None] | None
     if progress is True:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, desc="scenarios", unit="scenario")
-        progress = bar.update
+        step = bar.update
     elif progress is False:
-        progress = None
+        step = None
+    else:
+        step = progress
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
+        # A SeedSequence made without entropy draws one int from the OS.
+        seed = int(cast(int, np.random.SeedSequence().entropy))
     rng = np.random.default_rng(seed)
     epsilon = rng.standard_normal((n, int(varying.sum())))
     pool = pool_terms(agreement)
@@ -445,8 +466,8 @@ def simulate(
         pooled[start:stop] = settled.pooled_variance
         kept[start:stop] = settled.kept
         share[start:stop] = settled.pool_share
-        if progress is not None:
-            progress(stop - start)
+        if step is not None:
+            step(stop - start)
     if bar is not None:
         bar.close()
     return Simulation._from_pence(

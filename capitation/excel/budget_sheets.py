@@ -37,10 +37,13 @@ first series, the base, is invisible.
 from __future__ import annotations
 
 import math
+from typing import SupportsFloat, cast
 
 import numpy as np
+import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from capitation.columns import column as schema_column
 from capitation.excel.tables import CellFormats
@@ -119,11 +122,11 @@ def _formula(template: str, row: int) -> str:
 
 def _value(value: object) -> float | None:
     """Return the cell's float, or None for a blank (NaN)."""
-    number = float(value)
+    number = float(cast(SupportsFloat, value))  # the lines' number columns
     return None if math.isnan(number) else number
 
 
-def _write_lines(sheet, budget: CapitatedBudget, formats: dict) -> None:
+def _write_lines(sheet: Worksheet, budget: CapitatedBudget, formats: dict) -> None:
     frame = budget.budget_lines
     for c, name in enumerate(BUDGET_LINE_COLUMNS):
         sheet.write_string(0, c, name, formats["bold"])
@@ -184,7 +187,8 @@ def _year_blocks(budget: CapitatedBudget) -> list[tuple[int, int, int]]:
     return blocks
 
 
-def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict) -> None:
+def _write_bridge(book: xlsxwriter.Workbook, sheet: Worksheet, budget: CapitatedBudget,
+                  formats: dict) -> None:
     bridge = budget.budget_bridge
     bold = formats["bold"]
     header = ("year", *BRIDGE_COLUMNS, "lines_budget_gbp")
@@ -206,7 +210,7 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, for
         zip(budget.years, _year_blocks(budget), strict=True)
     ):
         row, r = k + 1, k + 2
-        values = bridge.loc[year]
+        values = cast(pd.Series, bridge.loc[year])  # the year's row (years are unique)
 
         def total(column: str, start: int = start, end: int = end) -> str:
             return f"SUM({lines_range(column, start, end)})"
@@ -238,7 +242,12 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, for
 
 
 def _write_waterfalls(
-    book: xlsxwriter.Workbook, sheet, budget: CapitatedBudget, formats: dict, col: dict, top: int
+    book: xlsxwriter.Workbook,
+    sheet: Worksheet,
+    budget: CapitatedBudget,
+    formats: dict,
+    col: dict,
+    top: int,
 ) -> None:
     """One waterfall per year: helper columns with live formulas, then a stacked column chart."""
     bold = formats["bold"]

@@ -245,7 +245,7 @@ def read_array(reader: SheetReader, sheet: str, prefix: str) -> list[dict]:
     if not rows:
         raise reader.error("the sheet is empty (expected a header row of keys)", sheet)
     header = [None if is_blank(h) else str(h).strip() for h in rows[0]]
-    entries = []
+    entries: list[dict] = []
     for r in range(1, len(rows)):
         row = rows[r]
         if all(is_blank(v) for v in row):

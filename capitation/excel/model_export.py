@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.model_schema import (
     ARRAY_SHEETS,
@@ -248,7 +250,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
-def _column_values(series: pd.Series) -> list:
+def _column_values(series: pd.Series) -> list[int | float | str | None]:
     """Return a column's values: numbers when every filled cell is a plain number, else text."""
     values = series.tolist()
 
@@ -262,7 +264,7 @@ def _column_values(series: pd.Series) -> list:
         or (isinstance(v, str) and _NUMBER_TEXT.match(v.strip())
             and not re.match(r"^[+-]?0\d", v.strip()))
         for v in filled)
-    out = []
+    out: list[int | float | str | None] = []
     for v in values:
         if blank(v):
             out.append(None)
@@ -279,7 +281,7 @@ def _column_values(series: pd.Series) -> list:
     return out
 
 
-def _formats(book) -> dict:
+def _formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
     input_base = {"bg_color": "#FFF2CC", "border": 1, "border_color": "#BFBFBF"}
     return {
         "header": book.add_format({"bold": True, "bg_color": "#D9D9D9", "bottom": 1}),
@@ -295,14 +297,15 @@ def _formats(book) -> dict:
     }
 
 
-def _instructions(sheet, formats: dict, lines: list[str]) -> None:
+def _instructions(sheet: Worksheet, formats: dict, lines: list[str]) -> None:
     sheet.write_string(0, 0, "How to fill in this workbook", formats["title"])
     for r, line in enumerate(lines, start=2):
         sheet.write_string(r, 0, line, formats["wrap"])
     sheet.set_column(0, 0, 110)
 
 
-def _input_format(section: str, key: str, value: object, formats: dict, schema: Schema):
+def _input_format(section: str, key: str, value: object, formats: dict,
+                  schema: Schema) -> Format:
     base = base_key(section, key)
     kind = schema.kind_of(section, base)
     if kind == "fraction":
@@ -314,7 +317,7 @@ def _input_format(section: str, key: str, value: object, formats: dict, schema: 
     return formats["text"]
 
 
-def _write_value(sheet, row: int, col: int, value: object, fmt) -> None:
+def _write_value(sheet: Worksheet, row: int, col: int, value: object, fmt: Format) -> None:
     """Write an input value: text always as text, never as a formula."""
     if value is None:
         sheet.write_blank(row, col, None, fmt)
@@ -326,7 +329,7 @@ def _write_value(sheet, row: int, col: int, value: object, fmt) -> None:
         sheet.write_string(row, col, str(value), fmt)
 
 
-def _validate(sheet, row: int, col: int, section: str, key: str, schema: Schema,
+def _validate(sheet: Worksheet, row: int, col: int, section: str, key: str, schema: Schema,
               last_row: int | None = None) -> None:
     last_row = row if last_row is None else last_row
     base = base_key(section, key)
@@ -344,7 +347,7 @@ def _validate(sheet, row: int, col: int, section: str, key: str, schema: Schema,
                              "(not 5)."})
 
 
-def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats: dict,
+def _key_value_sheet(sheet: Worksheet, section: str, table: dict, years: list[str], formats: dict,
                      schema: Schema) -> None:
     for c, title in enumerate(("key", "value", "about")):
         sheet.write_string(0, c, title, formats["header"])
@@ -361,7 +364,7 @@ def _key_value_sheet(sheet, section: str, table: dict, years: list[str], formats
     sheet.freeze_panes(1, 0)
 
 
-def _array_sheet(sheet, section: str, entries: list, years: list[str], formats: dict,
+def _array_sheet(sheet: Worksheet, section: str, entries: list, years: list[str], formats: dict,
                  schema: Schema) -> None:
     rows = [dict(flatten(section, entry, years)) if isinstance(entry, dict) else {}
             for entry in entries]
@@ -382,7 +385,7 @@ def _array_sheet(sheet, section: str, entries: list, years: list[str], formats: 
     sheet.freeze_panes(1, 0)
 
 
-def _data_sheet(sheet, frame: pd.DataFrame, formats: dict) -> None:
+def _data_sheet(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> None:
     for c, column in enumerate(frame.columns):
         sheet.write_string(0, c, str(column), formats["header"])
     for c, column in enumerate(frame.columns):

@@ -259,9 +259,9 @@ def unflatten(section: str, cells: dict[str, Cell], prefix: str,
         where.setdefault(f"{prefix}.{key}", items[0][1].ref)
         for i, (_, cell) in enumerate(items, start=1):
             where[f"{prefix}.{key}[{i}]"] = cell.ref
-    for key, items in lists.items():
+    for key, numbered in lists.items():
         groups: dict[int, list[tuple[int, Cell]]] = {}
-        for outer, inner, cell in items:
+        for outer, inner, cell in numbered:
             groups.setdefault(outer, []).append((inner, cell))
         value: list = []
         for outer in sorted(groups):

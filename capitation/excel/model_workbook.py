@@ -34,6 +34,7 @@ import tempfile
 import warnings
 import weakref
 from pathlib import Path
+from typing import cast
 
 from capitation.errors import InputError
 from capitation.excel.input_sheets import SheetReader, read_array, read_key_value
@@ -130,7 +131,7 @@ def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
         file = population.get("file")
         sheets = set(file.values()) if isinstance(file, dict) else {file}
         if len(sheets) == 1 and next(iter(sheets)) in names:
-            sheet = next(iter(sheets))
+            sheet = cast(str, next(iter(sheets)))  # one of the sheet names
             whole = str(reader.path.resolve())
             population["file"] = ({y: whole for y in file} if isinstance(file, dict)
                                   else whole)

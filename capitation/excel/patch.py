@@ -32,12 +32,16 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from capitation.errors import InputError
 from capitation.excel.guard import check_workbook
 from capitation.files import write_atomically
+
+if TYPE_CHECKING:
+    from capitation.results import Results
 
 __all__ = ["patch_workbook", "write_into", "write_results_into"]
 
@@ -106,7 +110,7 @@ def write_into(write_sheets: Callable[[Path], Path], workbook: str | Path,
         return patch_workbook(workbook, fresh, out)
 
 
-def write_results_into(results, workbook: str | Path, out: str | Path) -> Path:
+def write_results_into(results: Results, workbook: str | Path, out: str | Path) -> Path:
     """Write ``results`` into a copy of ``workbook`` saved as ``out`` (atomically).
 
     Parameters
@@ -177,7 +181,7 @@ class _Patch:
     def _sheets(self, book: etree._Element, rels: etree._Element) -> list[tuple[str, str]]:
         targets = {r.get("Id"): _target("xl/workbook.xml", r.get("Target"))
                    for r in rels.iter(f"{{{PKG}}}Relationship")}
-        return [(s.get("name"), targets.get(s.get(f"{{{REL}}}id")))
+        return [(s.get("name"), targets[s.get(f"{{{REL}}}id")])
                 for s in book.iter(f"{{{MAIN}}}sheet")]
 
     def _free(self, pattern: str) -> str:
@@ -279,13 +283,18 @@ class _Patch:
         base = _xml(self.parts["xl/styles.xml"])
         res = _xml(self.res["xl/styles.xml"])
 
-        def block(root, tag):
+        def block(root: etree._Element, tag: str) -> etree._Element | None:
             found = root.find(f"{{{MAIN}}}{tag}")
+            return found
+
+        def required(root: etree._Element, tag: str) -> etree._Element:
+            found = block(root, tag)
+            assert found is not None, f"<{tag}>: a block every styles.xml has"
             return found
 
         offsets = {}
         for tag, child in (("fonts", "font"), ("fills", "fill"), ("borders", "border")):
-            target = block(base, tag)
+            target = required(base, tag)
             offsets[tag] = len(target.findall(f"{{{MAIN}}}{child}"))
             source = block(res, tag)
             for element in (source.findall(f"{{{MAIN}}}{child}") if source is not None else []):
@@ -306,9 +315,9 @@ class _Patch:
                 base_fmts.append(f)
                 next_id += 1
             base_fmts.set("count", str(len(base_fmts)))
-        xfs = block(base, "cellXfs")
+        xfs = required(base, "cellXfs")
         offset = len(xfs.findall(f"{{{MAIN}}}xf"))
-        for xf in block(res, "cellXfs").findall(f"{{{MAIN}}}xf"):
+        for xf in required(res, "cellXfs").findall(f"{{{MAIN}}}xf"):
             xf.set("fontId", str(int(xf.get("fontId", "0")) + offsets["fonts"]))
             xf.set("fillId", str(int(xf.get("fillId", "0")) + offsets["fills"]))
             xf.set("borderId", str(int(xf.get("borderId", "0")) + offsets["borders"]))

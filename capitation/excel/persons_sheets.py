@@ -10,15 +10,22 @@ where any Parquet parts went).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from capitation.excel.tables import CellFormats, write_cell
 
+if TYPE_CHECKING:
+    from capitation.results import Results
+
 __all__ = ["add_persons_sheets"]
 
 
-def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
+def add_persons_sheets(book: xlsxwriter.Workbook, results: Results,
+                       reduction: float = 0.10) -> None:
     """Add the ``tiers`` and ``opportunity`` sheets.
 
     Parameters
@@ -47,8 +54,8 @@ def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
 
     persons_range = f"{cell(1, 1, True)}:{cell(last, 1, True)}"
     target_range = f"{cell(1, 4, True)}:{cell(last, 4, True)}"
-    for r, (name, row) in enumerate(tiers.iterrows(), start=1):  # a few tiers
-        sheet.write_string(r, 0, str(name))
+    for r, (tier, row) in enumerate(tiers.iterrows(), start=1):  # a few tiers
+        sheet.write_string(r, 0, str(tier))
         write_cell(sheet, r, 1, int(row["persons"]), fmt[1])
         sheet.write_formula(r, 2, f"={cell(r, 1)}/SUM({persons_range})", fmt[2],
                             float(row["population_share"]))
@@ -81,8 +88,8 @@ def add_persons_sheets(book, results, reduction: float = 0.10) -> None:
     fmt = [formats(name, "opportunity") for name in names]
     for c, name in enumerate(names):
         sheet.write_string(top, c, name, header)
-    for r, (name, row) in enumerate(opportunity.tiers.iterrows(), start=top + 1):
-        sheet.write_string(r, 0, str(name))
+    for r, (tier, row) in enumerate(opportunity.tiers.iterrows(), start=top + 1):
+        sheet.write_string(r, 0, str(tier))
         write_cell(sheet, r, 1, float(row["need_share"]), fmt[1])
         required = float(row["required_reduction_in_tier"])
         sheet.write_formula(r, 2, f"={cell(0, 1, True)}/{cell(r, 1)}", fmt[2],

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from capitation.columns import GENERAL, MONEY_FORMAT, find, number_format
 from capitation.files import write_atomically
@@ -33,9 +35,9 @@ class CellFormats:
 
     def __init__(self, book: xlsxwriter.Workbook) -> None:
         self._book = book
-        self._made: dict[str, object] = {}
+        self._made: dict[str, Format] = {}
 
-    def number(self, code: str):
+    def number(self, code: str) -> Format | None:
         """Return the format of an Excel number format code (None for ``General``)."""
         if code == GENERAL:
             return None
@@ -43,17 +45,18 @@ class CellFormats:
             self._made[code] = self._book.add_format({"num_format": code})
         return self._made[code]
 
-    def __call__(self, name: str, table: str | None = None):
+    def __call__(self, name: str, table: str | None = None) -> Format | None:
         """Return the format of column ``name`` of ``table`` (KeyError if not in the schema)."""
         return self.number(number_format(name, table))
 
-    def known(self, name: str):
+    def known(self, name: str) -> Format | None:
         """Return the format of a column the schema may not know (None for those it does not)."""
         entry = find(name)
         return None if entry is None else self.number(entry.number_format)
 
 
-def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
+def write_cell(sheet: Worksheet, row: int, col: int, value: object,
+               fmt: Format | None = None) -> None:
     """Write one value: text always as text (never a formula), numbers as numbers.
 
     Parameters

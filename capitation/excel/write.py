@@ -12,16 +12,22 @@ largest remainder at the practice level, and the inputs, are values.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, SupportsFloat, cast
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 import xlsxwriter.worksheet
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.formulas import LevelLayout, level_templates
 from capitation.excel.names import unique_sheet_names
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
+
+if TYPE_CHECKING:
+    from capitation.results import Results
 
 __all__ = ["write_results", "flatten_parameters"]
 
@@ -50,19 +56,19 @@ def _formats(book: xlsxwriter.Workbook) -> dict:
             "columns": CellFormats(book)}
 
 
-def _write_frame(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
+def _write_frame(sheet: Worksheet, frame: pd.DataFrame, index_label: str, formats: dict,
                  table: str) -> None:
     """Write a table as values: code column, then one column per table column."""
     _write_level(sheet, frame, index_label, formats, {}, table)
 
 
-def _cached(value) -> float | str:
+def _cached(value: object) -> float | str:
     """Return the cached result of a formula cell: Python's number, or "" for NaN (a blank)."""
-    number = float(value)
+    number = float(cast(SupportsFloat, value))  # a formula column holds numbers
     return "" if np.isnan(number) else number
 
 
-def _write_level(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
+def _write_level(sheet: Worksheet, frame: pd.DataFrame, index_label: str, formats: dict,
                  templates: dict[str, str | None], table: str = "level") -> None:
     """Write one level's table; columns with a template become live formulas.
 
@@ -90,7 +96,8 @@ def _write_level(sheet, frame: pd.DataFrame, index_label: str, formats: dict,
     sheet.set_column(1, len(frame.columns), 16)
 
 
-def _write_formula_column(sheet, col: int, template: str, fmt, cached: list) -> None:
+def _write_formula_column(sheet: Worksheet, col: int, template: str, fmt: Format | None,
+                          cached: list[float | str]) -> None:
     """Write ``template`` down a column from row 2, one formula per cached value.
 
     xlsxwriter's ``write_formula`` runs some 30 regular expressions over every
@@ -101,10 +108,11 @@ def _write_formula_column(sheet, col: int, template: str, fmt, cached: list) -> 
     if not cached:
         return
     body = template[1:]
-    fast = (_CELL_FORMULA is not None and not sheet.constant_memory
+    cell_formula = _CELL_FORMULA
+    fast = (cell_formula is not None and not sheet.constant_memory
             and sheet._prepare_formula(template) == body
             and not xlsxwriter.worksheet.re_dynamic_function.search(template))
-    if not fast:
+    if cell_formula is None or not fast:
         for r, value in enumerate(cached, start=1):
             sheet.write_formula(r, col, template.replace("{r}", str(r + 1)), fmt, value)
         return
@@ -112,10 +120,10 @@ def _write_formula_column(sheet, col: int, template: str, fmt, cached: list) -> 
                         cached[-1])  # the public call checks the bounds once
     table = sheet.table
     for r, value in enumerate(cached[:-1], start=1):
-        table[r][col] = _CELL_FORMULA(body.replace("{r}", str(r + 1)), fmt, value)
+        table[r][col] = cell_formula(body.replace("{r}", str(r + 1)), fmt, value)
 
 
-def _level_templates(results, year: str | None, levels: list[str],
+def _level_templates(results: Results, year: str | None, levels: list[str],
                      names: list[str]) -> list[dict[str, str | None]]:
     """Build the formula templates of every level sheet of one year."""
     tables = [results.table(level, year) for level in levels]
@@ -129,7 +137,7 @@ def _level_templates(results, year: str | None, levels: list[str],
             for depth in range(len(levels))]
 
 
-def write_results(results, path: str | Path) -> Path:
+def write_results(results: Results, path: str | Path) -> Path:
     """Write a results workbook atomically.
 
     Parameters

@@ -306,6 +306,8 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
     budget_p = planned_p + support_p
 
     # New services: R(patients_y × cost_per_patient_y), cash terms, nothing stranded.
+    # __post_init__ replaces a None patients or cost table by an empty one per year.
+    assert inputs.patients is not None and inputs.cost_per_patient_gbp is not None
     patients = inputs.patients.to_numpy(dtype=float)
     cost = inputs.cost_per_patient_gbp.to_numpy(dtype=float)
     new_p = np.asarray(round_pence(patients * cost)).astype(np.int64).reshape(patients.shape)

@@ -58,10 +58,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsFloat, cast
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.tables import MONEY_FORMAT, write_cell
 from capitation.files import write_atomically
@@ -177,7 +180,7 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
     return write_atomically(path, write)
 
 
-def _format(column: str, formats: dict):
+def _format(column: str, formats: dict) -> Format | None:
     if column.endswith("_gbp"):
         return formats["money"]
     if column in _FRACTION_COLUMNS or column.startswith("share:"):
@@ -189,16 +192,21 @@ def _format(column: str, formats: dict):
 
 def _cached(value: object) -> float | str:
     """Return a formula cell's cached result: Python's number, or "" for a blank (NaN)."""
-    number = float(value)
+    number = float(cast(SupportsFloat, value))  # formula cells hold numbers
     return "" if math.isnan(number) else number
 
 
-def _header(sheet, row: int, names: list[str], formats: dict) -> None:
+def _number(frame: pd.DataFrame, row: int, column: str) -> float:
+    """Return a number column's cell (NaN for a blank); pandas-stubs types ``.at`` as any scalar."""
+    return cast(float, frame.at[row, column])
+
+
+def _header(sheet: Worksheet, row: int, names: list[str], formats: dict) -> None:
     for c, name in enumerate(names):
         sheet.write_string(row, c, str(name), formats["header"])
 
 
-def _write_lines(sheet, frame: pd.DataFrame, formats: dict) -> dict[str, str]:
+def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> dict[str, str]:
     """Write ``settled_lines``; return column name → letter."""
     flat = frame.reset_index()
     names = [str(c) for c in flat.columns]
@@ -235,7 +243,7 @@ def _ref(column: int, row: int) -> str:
     return f"{TERMS_SHEET}!${xl_col_to_name(column)}${row + 1}"
 
 
-def _write_terms(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
+def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str, str],
                  formats: dict) -> _TermsLayout:
     terms = sheets.terms
     _header(sheet, 0, ["item", "value", "about"], formats)
@@ -265,7 +273,7 @@ def _write_terms(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
     band_slice, band_share = {}, {}
     for i in range(len(bands)):
         r = top + 1 + i
-        side, k = str(bands.at[i, "side"]), int(bands.at[i, "band"])
+        side, k = str(bands.at[i, "side"]), int(_number(bands, i, "band"))
         last = i + 1 == len(bands) or str(bands.at[i + 1, "side"]) != side
         sign = ">" if side == "loss" else "<"
         lower, upper = f"{letter['lower_gbp']}{r + 1}", f"{letter['upper_gbp']}{r + 1}"
@@ -310,15 +318,15 @@ def _write_terms(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
             value = caps.at[i, name]
             fmt = _format(name, formats)
             fraction = {"loss_cap_gbp": "max_loss", "gain_collar_gbp": "max_gain"}.get(name)
-            if fraction is not None and not pd.isna(caps.at[i, fraction]):
+            if fraction is not None and not pd.isna(_number(caps, i, fraction)):
                 fraction_cell = f"{xl_col_to_name(cap_col[fraction])}{r + 1}"
                 sheet.write_formula(r, cap_col[name], f"=ROUND({fraction_cell}*{budget},8)",
                                     fmt, _cached(value))
             else:
                 write_cell(sheet, r, cap_col[name], value, fmt)
-        if not pd.isna(caps.at[i, "loss_cap_gbp"]):
+        if not pd.isna(_number(caps, i, "loss_cap_gbp")):
             loss_cap[party] = _ref(cap_col["loss_cap_gbp"], r)
-        if not pd.isna(caps.at[i, "gain_collar_gbp"]):
+        if not pd.isna(_number(caps, i, "gain_collar_gbp")):
             gain_collar[party] = _ref(cap_col["gain_collar_gbp"], r)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, max(len(names), len(cap_names)), 16)
@@ -333,7 +341,7 @@ def _matched_by_sumifs(name: str, names: list[str]) -> bool:
     return bool(_PLAIN_NAME.fullmatch(name)) and folded.count(name.casefold()) == 1
 
 
-def _write_parties(sheet, sheets: SettlementSheets, line_cols: dict[str, str],
+def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str, str],
                    layout: _TermsLayout, formats: dict) -> None:
     frame = sheets.parties
     flat = frame.reset_index()
