@@ -18,6 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash .ci/ensure_libreoffice.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --nbmake tests notebooks
 
 lint: $(STAMP)
