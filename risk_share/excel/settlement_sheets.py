@@ -66,7 +66,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from capitation.excel.tables import MONEY_FORMAT, write_cell
+from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
 __all__ = ["SettlementSheets", "write_settlement_workbook", "LINES_SHEET", "PARTIES_SHEET",
@@ -96,8 +96,6 @@ _LINE_FORMULAS = {
                       '{below_plan}{r},IF({rate_rule}{r}="own line",1,0)))'),
     "marginal_payment_gbp": "=ROUND({marginal_rate}{r}*{excess_gbp}{r},2)",
 }
-_FRACTION_COLUMNS = {"marginal_rate", "above_plan", "below_plan", "tolerance", "upto",
-                     "max_loss", "max_gain"}
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.,&'()/-]*")
 _BANDS_HEADER_ROW = len(TERM_ROWS) + 2  # zero-based: one blank row after the key/value block
 
@@ -164,9 +162,7 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
                                               "nan_inf_to_errors": True})
         formats = {
             "header": book.add_format({"bold": True, "bottom": 1}),
-            "money": book.add_format({"num_format": MONEY_FORMAT}),
-            "fraction": book.add_format({"num_format": "0.00##%"}),
-            "number": book.add_format({"num_format": "#,##0.######"}),
+            "columns": CellFormats(book),
             "about": book.add_format({"italic": True, "font_color": "#595959"}),
         }
         lines = book.add_worksheet(LINES_SHEET)
@@ -180,14 +176,10 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
     return write_atomically(path, write)
 
 
-def _format(column: str, formats: dict) -> Format | None:
-    if column.endswith("_gbp"):
-        return formats["money"]
-    if column in _FRACTION_COLUMNS or column.startswith("share:"):
-        return formats["fraction"]
-    if column.endswith("_activity"):
-        return formats["number"]
-    return None
+def _format(column: str, table: str, formats: dict) -> Format | None:
+    """Return the cell format of a column of ``table`` (capitation.columns)."""
+    cell_formats: CellFormats = formats["columns"]
+    return cell_formats(column, table)
 
 
 def _cached(value: object) -> float | str:
@@ -214,7 +206,7 @@ def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> dict[s
     _header(sheet, 0, names, formats)
     for c, name in enumerate(names):
         values = flat[name].to_numpy(dtype=object)
-        fmt = _format(name, formats)
+        fmt = _format(name, LINES_SHEET, formats)
         template = _LINE_FORMULAS.get(name)
         for r, value in enumerate(values, start=1):
             if template is None:
@@ -255,9 +247,9 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         if key == "pooled_variance_gbp":
             sheet.write_formula(
                 r, 1, f"=ROUND(SUM({LINES_SHEET}!${payments}$2:${payments}${n_lines + 1}),2)",
-                formats["money"], _cached(terms[key]))
+                _format(key, TERMS_SHEET, formats), _cached(terms[key]))
         else:
-            write_cell(sheet, r, 1, terms[key], _format(key, formats))
+            write_cell(sheet, r, 1, terms[key], _format(key, TERMS_SHEET, formats))
         if key in _TERM_ABOUT:
             sheet.write_string(r, 2, _TERM_ABOUT[key], formats["about"])
     budget = f"$B${row_of['budget_gbp'] + 1}"
@@ -279,7 +271,7 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         lower, upper = f"{letter['lower_gbp']}{r + 1}", f"{letter['upper_gbp']}{r + 1}"
         for name in names:
             value = bands.at[i, name]
-            fmt = _format(name, formats)
+            fmt = _format(name, TERMS_SHEET, formats)
             if name == "lower_gbp" and k > 1:
                 sheet.write_formula(r, col[name], f"={letter['upper_gbp']}{r}", fmt,
                                     _cached(value))
@@ -316,7 +308,7 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         party = str(caps.iloc[i, 0])
         for name in cap_names:
             value = caps.at[i, name]
-            fmt = _format(name, formats)
+            fmt = _format(name, TERMS_SHEET, formats)
             fraction = {"loss_cap_gbp": "max_loss", "gain_collar_gbp": "max_gain"}.get(name)
             if fraction is not None and not pd.isna(_number(caps, i, fraction)):
                 fraction_cell = f"{xl_col_to_name(cap_col[fraction])}{r + 1}"
@@ -406,7 +398,7 @@ def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[s
         sheet.write_string(r - 1, 0, party)
         for c, name in enumerate(names[1:], start=1):
             value = flat.at[i, name]
-            fmt = _format(name, formats)
+            fmt = _format(name, PARTIES_SHEET, formats)
             if name in formulas:
                 sheet.write_formula(r - 1, c, formulas[name], fmt, _cached(value))
             else:
