@@ -277,7 +277,7 @@ def _inputs(observed: pd.Series | np.ndarray | list[float],
             (what, e, np.isfinite(e) & (e > 0), "a number above 0")):
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
-            raise InputError(f"{values[i]!r} at {index[i]!r} is not {wanted}",
+            raise InputError(f"{name} {values[i]:g} at {index[i]} is not {wanted}",
                              key="observed" if name == "observed" else "expected")
     if kind == "proportion" and (o > e).any():
         i = int(np.flatnonzero(o > e)[0])
