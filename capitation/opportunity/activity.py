@@ -284,7 +284,7 @@ class _Place:
             return InputError(message, file=self.file, sheet=self.sheet,
                               row=int(self.rows[position]), column=column)
         return InputError(message, column=column,
-                          key=f"activity index {self.labels[position]!r}")
+                          key=f"activity index {_label(self.labels[position])!r}")
 
     def fail(self, column: str) -> Fail:
         return lambda message, position: self.error(message, position, column)
@@ -296,6 +296,11 @@ class _Place:
         hits = np.flatnonzero(mask)
         if hits.size:
             raise self.error(message + self.also(hits[1:]), int(hits[0]), column)
+
+
+def _label(value: object) -> object:
+    """Return an index label as Python shows it (20, not np.int64(20))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -334,9 +339,9 @@ def _check_practices(codes: pd.Series, practices: Population | Collection[str] |
     unknown = ~codes.isin(known).to_numpy()
     if unknown.any():
         code = codes.iloc[int(np.flatnonzero(unknown)[0])]
-        source = f" ({practices.source})" if isinstance(practices, Population) else ""
-        place.first(unknown, f'practice "{code}" is not in the population{source} (expected '
-                    f"one of its {len(known):,} practice codes)", "practice")
+        source = f", from {practices.source}" if isinstance(practices, Population) else ""
+        place.first(unknown, f'practice "{code}" is not in the population (expected one of '
+                    f"its {len(known):,} practices{source})", "practice")
 
 
 def _check_consistent(out: pd.DataFrame, place: _Place) -> None:
@@ -373,7 +378,7 @@ def _check_repeats(out: pd.DataFrame, place: _Place) -> None:
     first = int(np.flatnonzero(same)[0])
     shown = ", ".join(f'{k} "{out[k].iloc[i]}"' for k in keys)
     at = (f"row {int(place.rows[first])}" if place.rows is not None
-          else f"index {place.labels[first]!r}")
+          else f"index {_label(place.labels[first])!r}")
     per = ", ".join(keys[:-1]) + " and " + keys[-1]
     raise place.error(f"{shown} appears again (first at {at}; expected one row per {per})",
                       i, keys[-1])
