@@ -349,6 +349,8 @@ def value_opportunity(
     if benchmark not in BENCHMARKS:
         raise InputError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}",
                          key="benchmark")
+    services = list(activity.services)
+    price = _prices(price_gbp, services)
     level_codes = None
     if level != "practice":
         if population is None:
@@ -359,7 +361,6 @@ def value_opportunity(
                              f"{', '.join(population.levels)})", key="level")
         level_codes = population.level_codes(level)
     units = expected.index.rename(level)
-    services = list(activity.services)
     if sorted(map(str, expected.columns)) != sorted(services):
         raise InputError(f"expected has services {', '.join(map(str, expected.columns))} and "
                          f"the activity {', '.join(services)} (expected the same)",
@@ -391,7 +392,6 @@ def value_opportunity(
     b = units_table["benchmark_ratio"].to_numpy()
     units_table["above_benchmark"] = o > b * e
     units_table["opportunity_activity"] = np.maximum(0.0, o - b * e)
-    price = _prices(price_gbp, services)
     unit_cost = None
     if price is not None:
         unit_cost = price.reindex(units_table.index.get_level_values("service")).to_numpy()

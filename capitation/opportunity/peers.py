@@ -100,8 +100,10 @@ def find_peers(indicators: pd.DataFrame, similar: int = 10) -> Peers:
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = (int(x[0]) for x in np.nonzero(bad))
-        raise InputError(f'{frame.index.name or "unit"} "{frame.index[row]}": '
-                         f"{frame.iloc[row, col]!r} is not a number", key="peers.indicators",
+        cell = frame.iloc[row, col]
+        shown = ("has no value" if pd.isna(cell) else f'has "{cell}", which is not a number')
+        raise InputError(f'{frame.index.name or "unit"} "{frame.index[row]}" {shown} (expected '
+                         "a number for every unit)", key="peers.indicators",
                          column=str(frame.columns[col]))
     sd = values.std(axis=0, ddof=1)
     flat = sd == 0
