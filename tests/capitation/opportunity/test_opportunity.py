@@ -1,4 +1,4 @@
-"""The value opportunity: it ties out, carries the funnel's flags, splits and flows into a budget."""
+"""The value opportunity: it ties out, carries the funnel flags, splits and flows into a budget."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ INDICATORS = pd.DataFrame({"need_index": [1.0, 1.2, 0.9, 1.1, 0.8],
 
 
 def _five(observed_a: float, cost_a: float, patients_a: float) -> tuple:
-    """Five practices, one service, expected 100 each; B to E identical (100 at £10, 50 patients)."""
+    """Five practices, one service, 100 expected each; B to E alike: 100 at £10, 50 patients."""
     frame = pd.DataFrame({"practice": CODES, "service": "outpatient_first",
                           "activity": [observed_a, 100, 100, 100, 100],
                           "cost_gbp": [cost_a, 1_000, 1_000, 1_000, 1_000],
