@@ -296,8 +296,9 @@ def _truncated(z: np.ndarray, trim: float) -> np.ndarray:
         return np.ones(len(z), dtype=bool)
     n = len(z)
     k = 1 / trim
-    if abs(k - round(k)) < 1e-9:
-        k = float(round(k))
+    whole = float(int(k + 0.5))  # 1/0.1 is 10 within float noise: use the whole number
+    if abs(k - whole) < 1e-9:
+        k = whole
     rank = rankdata(z, method="average")
     spread = np.floor(rank * k / (n + 1))
     return (spread > 0) & (spread < k - 1)
