@@ -100,8 +100,9 @@ def find_peers(indicators: pd.DataFrame, similar: int = 10) -> Peers:
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = (int(x[0]) for x in np.nonzero(bad))
-        cell = frame.iloc[row, col]
-        shown = ("has no value" if pd.isna(cell) else f'has "{cell}", which is not a number')
+        cell: object = frame.iloc[row, col]
+        missing = cell is None or (isinstance(cell, float) and np.isnan(cell))
+        shown = "has no value" if missing else f'has "{cell!s}", which is not a number'
         raise InputError(f'{frame.index.name or "unit"} "{frame.index[row]}" {shown} (expected '
                          "a number for every unit)", key="peers.indicators",
                          column=str(frame.columns[col]))
