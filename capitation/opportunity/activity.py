@@ -140,7 +140,7 @@ class Activity:
             unit = frame["practice"]
         else:
             unit = frame["practice"].map(level_codes)
-        known = unit.isin(units).to_numpy()
+        known = _where_in(unit, units) >= 0
         if not known.all():
             i = int(np.flatnonzero(~known)[0])
             where = ("the practices analysed" if level_codes is None
@@ -298,6 +298,11 @@ class _Place:
             raise self.error(message + self.also(hits[1:]), int(hits[0]), column)
 
 
+def _where_in(values: pd.Series, codes: pd.Index) -> np.ndarray:
+    """Return each value's position among ``codes`` (-1 when absent); faster than isin on text."""
+    return pd.Index(codes).unique().get_indexer(values.to_numpy(dtype=object))
+
+
 def _label(value: object) -> object:
     """Return an index label as Python shows it (20, not np.int64(20))."""
     return value.item() if isinstance(value, np.generic) else value
@@ -336,7 +341,7 @@ def _check_practices(codes: pd.Series, practices: Population | Collection[str] |
     if practices is None:
         return
     known = practices.codes if isinstance(practices, Population) else pd.Index(list(practices))
-    unknown = ~codes.isin(known).to_numpy()
+    unknown = _where_in(codes, known) < 0
     if unknown.any():
         code = codes.iloc[int(np.flatnonzero(unknown)[0])]
         source = f", from {practices.source}" if isinstance(practices, Population) else ""
