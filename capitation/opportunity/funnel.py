@@ -90,7 +90,8 @@ class Funnel:
     units : pandas.DataFrame
         Indexed like the inputs, columns :data:`FUNNEL_COLUMNS`: ``ratio``
         (O/E, or O/N for a proportion), ``z`` and ``z_adjusted`` (z-scores
-        before and after allowing for overdispersion), the unit's limits
+        before and after allowing for overdispersion; on the log scale a
+        zero count's are −∞), the unit's limits
         ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (on the ratio
         scale) and ``flag_95``, ``flag_998`` (``"high"``, ``"low"`` or ``""``).
     phi : float
@@ -144,7 +145,9 @@ class Funnel:
         if not np.all(np.isfinite(values) & (values > 0)):
             raise InputError("denominators must be numbers above 0", key="denominators")
         name = "expected" if self.kind == "ratio" else "denominator"
-        return pd.DataFrame(_limits(values, self), index=pd.Index(values, name=name))
+        scale = _Scale(self.kind, self.method, self.target, self.adjusted, self.overdispersion,
+                       self.phi, self.tau2)
+        return pd.DataFrame(_limits(values, scale), index=pd.Index(values, name=name))
 
 
 def funnel(observed: pd.Series | np.ndarray | list[float],
@@ -231,10 +234,6 @@ def funnel(observed: pd.Series | np.ndarray | list[float],
     tau2 = _tau2(n_kept, phi, weights)
     mode = _OVERDISPERSION[overdispersion]
     adjusted = mode != "none" and phi > 1
-    fit = Funnel(units=pd.DataFrame(index=index), phi=phi, tau2=tau2, target=target, kind=kind,
-                 method=method, overdispersion=mode, adjusted=adjusted, trim=float(trim),
-                 trimmed=pd.Series(~kept if method == "log" else z != trimmed_z, index=index,
-                                   name="trimmed"))
     if not adjusted:
         z_adjusted = z
     elif mode == "additive":
@@ -243,13 +242,14 @@ def funnel(observed: pd.Series | np.ndarray | list[float],
         z_adjusted = z / np.sqrt(phi)
     ratio = o / e
     data: dict[str, np.ndarray] = {"ratio": ratio, "z": z, "z_adjusted": z_adjusted}
-    data.update(_limits(e, fit))
+    data.update(_limits(e, _Scale(kind, method, target, adjusted, mode, phi, tau2)))
     for level in LEVELS:
         data[f"flag_{level}"] = np.where(ratio > data[f"upper_{level}"], "high",
                                          np.where(ratio < data[f"lower_{level}"], "low", ""))
     units = pd.DataFrame(data, index=index).loc[:, list(FUNNEL_COLUMNS)]
-    object.__setattr__(fit, "units", units)
-    return fit
+    trimmed = pd.Series(~kept if method == "log" else z != trimmed_z, index=index, name="trimmed")
+    return Funnel(units=units, phi=phi, tau2=tau2, target=target, kind=kind, method=method,
+                  overdispersion=mode, adjusted=adjusted, trim=float(trim), trimmed=trimmed)
 
 
 def _inputs(observed: pd.Series | np.ndarray | list[float],
@@ -318,7 +318,20 @@ def _tau2(n: int, phi: float, weights: np.ndarray) -> float:
     return float(max(0.0, (n * phi - (n - 1)) / (total - (weights**2).sum() / total)))
 
 
-def _limits(e: np.ndarray, fit: Funnel) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class _Scale:
+    """What the limits depend on besides the expected count."""
+
+    kind: str
+    method: str
+    target: float
+    adjusted: bool
+    overdispersion: str
+    phi: float
+    tau2: float
+
+
+def _limits(e: np.ndarray, fit: _Scale) -> dict[str, np.ndarray]:
     """Return the limits at expected counts (denominators) e, on the ratio scale."""
     out: dict[str, np.ndarray] = {}
     for level, coverage in LEVELS.items():
