@@ -108,7 +108,7 @@ def test_weighted_population_share_by_hand():
     # admissions shared in proportion: 287 × 1,400/4,600 = 87.3478..., and so on.
     observed = pd.DataFrame({"emergency_admissions": [90.0, 57.0, 140.0]},
                             index=pd.Index(["P1", "P2", "P3"], name="practice"))
-    weights = pd.Series([1_400.0, 1_200.0, 2_000.0], index=["P3", "P2", "P1"][::-1])
+    weights = pd.Series([2_000.0, 1_200.0, 1_400.0], index=["P3", "P2", "P1"])  # any order
     expected = expected_by_weighted_population(observed, weights)
     np.testing.assert_allclose(expected["emergency_admissions"],
                                [287 * 1_400 / 4_600, 287 * 1_200 / 4_600, 287 * 2_000 / 4_600],

@@ -169,6 +169,15 @@ def test_no_adjustment_when_not_overdispersed():
     assert (fit.units["z_adjusted"] == fit.units["z"]).all()
 
 
+def test_a_truncated_zero_count_is_low_on_the_log_scale():
+    # 20 units: the zero has rank 1, so truncation leaves it out of φ; its ratio 0
+    # is below every lower limit and its z-score is −∞.
+    observed = np.r_[0.0, _log_counts(list(np.linspace(-2, 2, 19)))]
+    fit = funnel(observed, np.full(20, 100.0))
+    assert fit.trimmed.iloc[0] and np.isfinite(fit.phi)
+    assert fit.units["flag_998"].iloc[0] == "low" and fit.units["z"].iloc[0] == -np.inf
+
+
 def test_flags_high_and_low_against_the_unit_limits():
     fit = funnel(pd.Series(OBSERVED, index=CODES), pd.Series(EXPECTED, index=CODES))
     units = fit.units
