@@ -56,3 +56,46 @@ def test_allocate_signature():
     assert isinstance(capitation.Allocation.pace_of_change, property)
     population = inspect.signature(capitation.Population.from_frame).parameters
     assert list(population) == ["frame", "id", "population", "levels", "columns"]
+
+
+EXPECTED_OPPORTUNITY_API = [
+    "ACTIVITY_COLUMNS",
+    "Activity",
+    "BENCHMARKS",
+    "FUNNEL_COLUMNS",
+    "Funnel",
+    "Opportunity",
+    "Peers",
+    "expected_by_age_sex",
+    "expected_by_weighted_population",
+    "find_peers",
+    "funnel",
+    "lmdi",
+    "log_mean",
+    "peer_benchmarks",
+    "poisson_interval",
+    "population_by_age_band",
+    "read_activity",
+    "reference_rates",
+    "spend_decomposition",
+    "standardised_ratios",
+    "value_opportunity",
+]
+
+
+def test_opportunity_public_api():
+    import capitation.opportunity as opportunity
+
+    assert sorted(opportunity.__all__) == sorted(EXPECTED_OPPORTUNITY_API)
+    for name in EXPECTED_OPPORTUNITY_API:
+        assert hasattr(opportunity, name)
+    signature = inspect.signature(opportunity.funnel)
+    assert [(p.name, p.default) for p in signature.parameters.values()] == [
+        ("observed", inspect.Parameter.empty), ("expected", inspect.Parameter.empty),
+        ("kind", "ratio"), ("method", None), ("overdispersion", True), ("trim", 0.10)]
+    assert list(opportunity.FUNNEL_COLUMNS) == [
+        "ratio", "z", "z_adjusted", "lower_95", "upper_95", "lower_998", "upper_998",
+        "flag_95", "flag_998"]
+    changes = inspect.signature(opportunity.Opportunity.activity_changes).parameters
+    assert [(p.name, p.default) for p in changes.values()] == [
+        ("self", inspect.Parameter.empty), ("realised", 0.5), ("years", 3)]

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,6 +25,7 @@ from capitation.columns import (
     unit_of,
 )
 from capitation.excel.budget_sheets import _WATERFALL_HEADER
+from capitation.opportunity import funnel, read_activity, value_opportunity
 from risk_share.excel.settlement_workbook import settlement_sheets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,7 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
     calibrated = risk_share.calibrate(agreement, simulation, appetite={"Acute trust": 1_000_000})
     sheets = settlement_sheets(settlement)
     opportunity = persons.opportunity(0.10)
+    needs = _needs_and_use()
     found = []
     for results in (demo, persons):
         found += [("level", results.table(level)) for level in results.levels]
@@ -58,6 +61,15 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("opportunity", opportunity.tiers.assign(reduction=opportunity.reduction,
                                                  cohort_50_share=opportunity.cohort_50_share)),
         ("person_budgets", persons.person_budgets()),
+        ("needs_and_use", needs.units),
+        ("needs_and_use_summary", needs.summary()),
+        ("spend_decomposition", needs.decomposition()),
+        ("activity_changes", needs.activity_changes(0.5, 2)),
+        ("peers", needs.peers.table),
+        ("funnel", needs.funnels["a_and_e"].units),
+        ("funnel_limits", needs.funnels["a_and_e"].limits([10.0, 100.0])),
+        ("funnel_limits", funnel([3, 5, 9], [10.0, 20.0, 30.0], kind="proportion")
+         .limits([10.0])),
         ("agreement_summary", agreement.summary()),
         ("agreement_share", agreement.share(2_000_000).to_frame()),
         ("settled_lines", settlement.lines),
@@ -73,6 +85,24 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("assumptions", pd.DataFrame({"value": ["x"]}, index=pd.Index(["seed"], name="item"))),
     ]
     return found
+
+
+def _needs_and_use():
+    """A small needs-versus-use analysis: 12 practices, 2 services, 2 providers (illustrative)."""
+    rng = np.random.default_rng(17)
+    codes = [f"P{i:02d}" for i in range(12)]
+    frame = pd.DataFrame([
+        {"practice": code, "service": service, "provider": provider,
+         "activity": activity, "patients": max(1, activity // 2), "cost_gbp": activity * 150.0}
+        for code in codes for service in ("a_and_e", "emergency_admissions")
+        for provider in ("Trust A", "Trust B")
+        for activity in [int(rng.integers(20, 200))]])
+    activity = read_activity(frame)
+    units = pd.Index(codes, name="practice")
+    expected = activity.table("activity", units).mean().to_frame().T.reindex(
+        [0] * len(codes)).set_axis(units)
+    indicators = pd.DataFrame(rng.normal(size=(12, 2)), index=units, columns=["a", "b"])
+    return value_opportunity(activity, expected, indicators, similar=5, best=3)
 
 
 def _names(frame: pd.DataFrame) -> list[str]:
