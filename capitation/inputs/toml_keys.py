@@ -15,7 +15,7 @@ out of range           ``-0.2 is below 0 (must be at least 0)``,
                        ``0 is not above 0 (must be above 0)``
 looks like a percent   ``90 looks like a percentage; expected a fraction such as 0.9
                        (must be between 0 and 1)``: any fraction key, whatever its
-                       range, refuses a value from 1 to 100 either way, as the
+                       range, refuses a value above 1 and up to 100 either way, as the
                        workbook route does (:func:`percentage_mistake`)
 too much money         ``5e+17 is above the largest amount the toolkit accepts
                        (£10,000,000,000,000)`` (:data:`capitation.rounding.MAX_MONEY_GBP`)
