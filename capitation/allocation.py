@@ -44,7 +44,14 @@ from capitation.level_tables import CONVENTIONS, level_tables
 from capitation.needs import NeedsFormula
 from capitation.pace_of_change import PaceOfChange, PaceOutcome, set_pace
 from capitation.population import Population
-from capitation.rounding import largest_remainder_grouped, round_pence, snap_pence
+from capitation.rounding import (
+    MAX_MONEY_GBP,
+    MAX_MONEY_PENCE,
+    beyond_money,
+    largest_remainder_grouped,
+    round_pence,
+    snap_pence,
+)
 from capitation.sources import PopulationSource, PracticeTable
 from capitation.targets import component_pots, practice_targets
 
@@ -210,7 +217,8 @@ def allocate(
         outcome = set_pace(level_target, baseline_gbp, int(level_target.sum()),
                            pace.min_growth, pace.max_growth, pace.method)
         at_level = outcome.allocation_pence.astype(np.int64)
-        baseline_pence = pd.Series(round_pence(baseline_gbp.to_numpy(dtype=float)),
+        baseline_pence = pd.Series(round_pence(baseline_gbp.to_numpy(dtype=float),
+                                               "pace_of_change: a baseline"),
                                    index=level_target.index)
         frame["allocation_pence"] = _share_to_practices(at_level, level_target, target_pence,
                                                         codes, pace.level)
@@ -227,13 +235,19 @@ def _envelope_pence(formula: NeedsFormula, envelope_gbp: float | None) -> int:
         if any(p is None for p in pots):
             raise InputError("missing: the components give shares of the envelope, so an "
                              "envelope in pounds is needed", key="envelope_gbp")
-        return int(sum(p for p in pots if p is not None))
+        total = int(sum(p for p in pots if p is not None))
+        if abs(total) > MAX_MONEY_PENCE:
+            raise InputError(f"the components' pots add up to {beyond_money(total / 100)}",
+                             key="envelope_gbp")
+        return total
     if isinstance(envelope_gbp, bool) or not isinstance(envelope_gbp, int | float | np.number):
         raise InputError(f"{envelope_gbp!r} is not a number of pounds", key="envelope_gbp")
     if not math.isfinite(envelope_gbp) or envelope_gbp < 0:
         raise InputError(f"{envelope_gbp!r}: expected a finite amount of pounds, 0 or more",
                          key="envelope_gbp")
-    pence = int(round_pence(envelope_gbp))
+    if envelope_gbp > MAX_MONEY_GBP:
+        raise InputError(beyond_money(float(envelope_gbp)), key="envelope_gbp")
+    pence = int(round_pence(envelope_gbp, "envelope_gbp"))
     if abs(float(snap_pence(envelope_gbp)) - pence) > 1e-3:  # float64 noise at £bn scale
         raise InputError(f"{envelope_gbp!r} is not whole pence", key="envelope_gbp")
     return pence

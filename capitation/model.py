@@ -23,6 +23,7 @@ from capitation.needs import Component, NeedsFormula
 from capitation.pace_of_change import PaceOfChange
 from capitation.population import Population, level_name, read_table
 from capitation.results import Results
+from capitation.rounding import MAX_MONEY_GBP, beyond_money
 from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
 
 if TYPE_CHECKING:
@@ -273,6 +274,11 @@ class Model:
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f'"{raw[headers["baseline_gbp"]].iloc[i]}" is not a number of '
                              "pounds", file=pace.baseline, row=i + 2, column="baseline_gbp")
+        large = np.flatnonzero(np.abs(value.to_numpy(dtype=float)) > MAX_MONEY_GBP)
+        if large.size:
+            i = int(large[0])
+            raise InputError(beyond_money(float(value.iloc[i])), file=pace.baseline, row=i + 2,
+                             column="baseline_gbp")
         dup = code.duplicated().to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[0])

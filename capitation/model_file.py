@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capitation.inputs import TomlKeys, financial_year, financial_years, read_toml
-from capitation.rounding import round_pence, snap_pence
+from capitation.pace_of_change.data import MAX_GROWTH
+from capitation.rounding import MAX_MONEY_PENCE, beyond_money, round_pence, snap_pence
 
 if TYPE_CHECKING:
     from capitation.persons.spec import PersonsSpec
@@ -23,6 +24,10 @@ __all__ = ["ModelSpec", "PopulationSpec", "ComponentSpec", "PaceSpec", "read_mod
            "parse_model"]
 
 CONVENTIONS = ("toolkit", "nhs_england")
+#: Bounds of min_growth and max_growth (a fraction: 0.02 is 2%), as the model workbook's
+#: data validation gives them: from -1 (everything lost) to 1 (doubled). A value from 1 to
+#: 100 is refused as a percentage typed as a whole number.
+GROWTH: dict[str, Any] = {"low": -1.0, "high": MAX_GROWTH, "fraction": True}
 METHODS = ("lp", "rule")
 KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
                 "risk_tier"}
@@ -165,10 +170,11 @@ def parse_model(data: dict[str, Any], path: Path) -> ModelSpec:
                                 file=path, key="pace_of_change.years")
 
     components = _components(r, data, years)
-    envelope = r.per_year(model, "model.envelope_gbp", years, required=False, low=0.0)
+    envelope = r.per_year(model, "model.envelope_gbp", years, required=False, low=0.0,
+                          money=True)
     envelope_pence: list[int | None] = [None] * len(years)
     if envelope is not None:
-        envelope_pence = [int(round_pence(e)) for e in envelope]
+        envelope_pence = [int(round_pence(e, "model.envelope_gbp")) for e in envelope]
         for i, e in enumerate(envelope):
             if abs(snap_pence(e) - envelope_pence[i]) > 1e-3:  # float64 noise at £bn scale
                 raise r.error("model.envelope_gbp", f"{e!r} is not whole pence")
@@ -191,6 +197,9 @@ def parse_model(data: dict[str, Any], path: Path) -> ModelSpec:
         elif not shares:
             for i, y in enumerate(years):
                 total_pence = sum(p[i] for p in pots)
+                if total_pence > MAX_MONEY_PENCE:
+                    raise r.error("component.pot_gbp", f"the components' pot_gbp add up to "
+                                  f"{beyond_money(total_pence / 100)} in {y}")
                 given = envelope_pence[i]
                 if given is None:
                     envelope_pence[i] = total_pence
@@ -263,12 +272,12 @@ def _components(r: TomlKeys, data: dict[str, Any], years: list[str]) -> list[Com
         seen.add(name)
         shares = r.per_year(entry, f"{key}.share", years, required=False, low=0.0, high=1.0,
                             fraction=True)
-        pots = r.per_year(entry, f"{key}.pot_gbp", years, required=False, low=0.0)
+        pots = r.per_year(entry, f"{key}.pot_gbp", years, required=False, low=0.0, money=True)
         if (shares is None) == (pots is None):
             raise r.error(key, "give exactly one of share and pot_gbp")
         pots_pence = None
         if pots is not None:
-            pots_pence = [int(round_pence(p)) for p in pots]
+            pots_pence = [int(round_pence(p, f"{key}.pot_gbp")) for p in pots]
             for p, q in zip(pots, pots_pence, strict=True):
                 if abs(snap_pence(p) - q) > 1e-3:
                     raise r.error(f"{key}.pot_gbp", f"{p!r} is not whole pence")
@@ -368,8 +377,8 @@ def _pace(r: TomlKeys, table: dict[str, Any], years: list[str]) -> PaceSpec:
     baseline_path = r.path_of(baseline, f"{key}.baseline") if baseline is not None else None
     if column is not None and not isinstance(column, str):
         raise r.error(f"{key}.baseline_column", "expected a column name")
-    min_growth = r.per_year(table, f"{key}.min_growth", years, low=-1.0)
-    max_given = r.per_year(table, f"{key}.max_growth", years, required=False, low=-1.0)
+    min_growth = r.per_year(table, f"{key}.min_growth", years, **GROWTH)
+    max_given = r.per_year(table, f"{key}.max_growth", years, required=False, **GROWTH)
     max_growth: list[float | None] = ([None] * len(years) if max_given is None
                                       else list(max_given))
     for i, (low, high) in enumerate(zip(min_growth, max_growth, strict=True)):

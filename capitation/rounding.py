@@ -18,6 +18,11 @@ ranks, amounts already in pence) snap their argument as it stands.
 Largest remainder (LR) rounds a set of amounts to whole pence so that
 they add up exactly to a known total; ties go to the earliest amount in a
 canonical order (string order of the codes unless an order is given).
+
+Every amount has one bound, :data:`MAX_MONEY_GBP`: the input edge refuses a
+larger amount (naming the file and key, cell or row), and every conversion to
+pence here refuses one too, naming what was being converted, so that no
+amount can wrap around in int64 pence or lose pennies in float64.
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
+from capitation.errors import InputError
+
 __all__ = [
+    "MAX_MONEY_GBP",
+    "MAX_MONEY_PENCE",
+    "beyond_money",
+    "check_money",
     "SNAP_DECIMALS",
     "snap_pence",
     "half_up",
@@ -49,6 +60,68 @@ __all__ = [
 
 SNAP_DECIMALS = 6
 SIGNIFICANT_DIGITS = 15
+
+MAX_MONEY_GBP = 1e13
+"""The largest amount of money (pounds, either sign) any input or computed figure may be.
+
+£10 trillion: far above any NHS budget (NHS England's whole budget is about
+£0.2 trillion), yet small enough for whole-pence arithmetic to stay exact.
+It is 10**15 pence, below 2**53 (about 9.0e15), so every whole-pence amount up
+to it is exact in float64 with an eighth of a penny to spare for the snap; and
+about 9,000 such amounts still add up within int64 pence (about 9.2e18). Far
+above it, int64 pence overflow (£1e17 is 1e19 pence, which comes back from the
+cast as a large negative amount) and float64 loses whole pence.
+"""
+MAX_MONEY_PENCE = 10**15
+""":data:`MAX_MONEY_GBP` in pence."""
+
+
+def beyond_money(amount_gbp: float) -> str:
+    """Say why ``amount_gbp`` is too large: the words every money check uses.
+
+    Parameters
+    ----------
+    amount_gbp : float
+        An amount in pounds beyond :data:`MAX_MONEY_GBP` either way.
+
+    Returns
+    -------
+    str
+        ``"5e+17 is above the largest amount the toolkit accepts
+        (£10,000,000,000,000)"``, or ``"... is below the smallest amount the
+        toolkit accepts (-£10,000,000,000,000)"`` for a negative amount.
+    """
+    if amount_gbp < 0:
+        return (f"{amount_gbp:g} is below the smallest amount the toolkit accepts "
+                f"(-£{MAX_MONEY_GBP:,.0f})")
+    return f"{amount_gbp:g} is above the largest amount the toolkit accepts (£{MAX_MONEY_GBP:,.0f})"
+
+
+def check_money(amount_gbp: float | np.ndarray | pd.Series, what: str) -> None:
+    """Refuse an amount that is not finite or beyond :data:`MAX_MONEY_GBP` either way.
+
+    The check before every conversion to pence.
+
+    Parameters
+    ----------
+    amount_gbp : float or array-like
+        Amounts in pounds.
+    what : str
+        What the amounts are (``"planned value of a plan line"``), named in the error.
+
+    Raises
+    ------
+    InputError
+        ``planned value of a plan line: 1e+17 is above the largest amount the
+        toolkit accepts (£10,000,000,000,000)``, or ``...: nan is not a finite amount``.
+    """
+    values = np.asarray(amount_gbp, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) <= MAX_MONEY_GBP)  # NaN fails the comparison: refused too
+    if bad.any():
+        first = float(values.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])
+        reason = beyond_money(first) if np.isfinite(first) else f"{first} is not a finite amount"
+        raise InputError(f"{what}: {reason}")
 
 
 def snap_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray:
@@ -168,27 +241,36 @@ def ceil_whole(x: float | np.ndarray | pd.Series) -> np.ndarray:
 
 
 @overload
-def round_pence(amount_gbp: float) -> int: ...
+def round_pence(amount_gbp: float, what: str = ...) -> int: ...
 @overload
-def round_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
-def round_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
+def round_pence(amount_gbp: np.ndarray | pd.Series, what: str = ...) -> np.ndarray | int: ...
+def round_pence(amount_gbp: float | np.ndarray | pd.Series,
+                what: str = "an amount") -> np.ndarray | int:
     """R(x) in whole pence (int64): halves away from zero after the snap.
 
     Parameters
     ----------
     amount_gbp : float or array-like
-        Amounts in pounds.
+        Amounts in pounds, each within :data:`MAX_MONEY_GBP` either way.
+    what : str
+        What the amounts are, named in the error for one that is too large.
 
     Returns
     -------
     int or numpy.ndarray of int64
         Whole pence.
 
+    Raises
+    ------
+    InputError
+        An amount that is not finite or beyond :data:`MAX_MONEY_GBP` (see :func:`check_money`).
+
     Examples
     --------
     >>> round_pence(712_873.935)
     71287394
     """
+    check_money(amount_gbp, what)
     out = _half_away(snap_pence(amount_gbp)).astype(np.int64)
     return int(out) if out.ndim == 0 else out
 
@@ -215,26 +297,39 @@ def round_gbp(amount_gbp: float | np.ndarray | pd.Series) -> float | np.ndarray 
 
 
 @overload
-def ceil_pence(amount_gbp: float) -> int: ...
+def ceil_pence(amount_gbp: float, what: str = ...) -> int: ...
 @overload
-def ceil_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
-def ceil_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
-    """Ceiling to whole pence after the snap (int64 pence)."""
+def ceil_pence(amount_gbp: np.ndarray | pd.Series, what: str = ...) -> np.ndarray | int: ...
+def ceil_pence(amount_gbp: float | np.ndarray | pd.Series,
+               what: str = "an amount") -> np.ndarray | int:
+    """Ceiling to whole pence after the snap (int64 pence).
+
+    Refuses an amount beyond :data:`MAX_MONEY_GBP`, naming ``what`` (see
+    :func:`check_money`).
+    """
+    check_money(amount_gbp, what)
     out = np.ceil(snap_pence(amount_gbp)).astype(np.int64)
     return int(out) if out.ndim == 0 else out
 
 
 @overload
-def floor_pence(amount_gbp: float) -> int: ...
+def floor_pence(amount_gbp: float, what: str = ...) -> int: ...
 @overload
-def floor_pence(amount_gbp: np.ndarray | pd.Series) -> np.ndarray | int: ...
-def floor_pence(amount_gbp: float | np.ndarray | pd.Series) -> np.ndarray | int:
-    """Floor to whole pence after the snap (int64 pence)."""
+def floor_pence(amount_gbp: np.ndarray | pd.Series, what: str = ...) -> np.ndarray | int: ...
+def floor_pence(amount_gbp: float | np.ndarray | pd.Series,
+                what: str = "an amount") -> np.ndarray | int:
+    """Floor to whole pence after the snap (int64 pence).
+
+    Refuses an amount beyond :data:`MAX_MONEY_GBP`, naming ``what`` (see
+    :func:`check_money`).
+    """
+    check_money(amount_gbp, what)
     out = np.floor(snap_pence(amount_gbp)).astype(np.int64)
     return int(out) if out.ndim == 0 else out
 
 
-def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.ndarray:
+def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str,
+                what: str = "a grown amount") -> np.ndarray:
     """Return ceil or floor to whole pence of (1 + growth) × baseline, exactly.
 
     Floors and caps of pace of change (domain.md section 5). A baseline in
@@ -253,6 +348,9 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.n
         Growth as a fraction (0.02 means 2%).
     direction : {"ceil", "floor"}
         Round up (floors) or down (caps).
+    what : str
+        What the grown amounts are, named in the error for one beyond
+        :data:`MAX_MONEY_GBP` (see :func:`check_money`).
 
     Returns
     -------
@@ -262,12 +360,14 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.n
     from fractions import Fraction
 
     baseline_gbp = np.asarray(baseline_gbp, dtype=float)
+    check_money(baseline_gbp, what)
+    check_money((1.0 + float(growth)) * baseline_gbp, what)
     # The growth's decimal form, as the model file wrote it: limit_denominator
     # turns 0.009999999999999998 (0.01 after float arithmetic) back into 1/100
     # and keeps any growth of up to 9 decimal places exactly.
     factor = Fraction(repr(float(growth))).limit_denominator(10**9) + 1
     p, q = factor.numerator, factor.denominator
-    whole = round_pence(baseline_gbp)
+    whole = round_pence(baseline_gbp, what)
     whole = np.atleast_1d(np.asarray(whole, dtype=np.int64))
     exact = np.abs(np.atleast_1d(snap_pence(baseline_gbp)) - whole) < 1e-3
     if int(np.abs(whole).max(initial=0)) * p < 2**62:
@@ -278,7 +378,7 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str) -> np.n
         result = (-((-numerator) // q) if direction == "ceil" else numerator // q).astype(
             np.int64)
     fallback = ceil_pence if direction == "ceil" else floor_pence
-    approx = np.atleast_1d(fallback(float(factor) * baseline_gbp))
+    approx = np.atleast_1d(fallback(float(factor) * baseline_gbp, what))
     return np.where(exact, result, approx).astype(np.int64)
 
 
@@ -311,7 +411,8 @@ def pence_to_gbp(pence: np.ndarray | pd.Series | int) -> np.ndarray | pd.Series 
     return float(arr) if arr.ndim == 0 else arr
 
 
-def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int) -> np.ndarray:
+def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int,
+                            what: str = "an amount shared out to whole pence") -> np.ndarray:
     """Largest remainder on a 1-D array of float pence already in tie-break order.
 
     domain.md section 4 on one set of amounts: floors after the snap, then the
@@ -325,6 +426,9 @@ def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int) -> np.n
         Shape (m,), unrounded pence, in tie-break order (earlier wins).
     total_pence : int
         Whole pence the amounts must add up to.
+    what : str
+        What the amounts are, named in the error for one beyond
+        :data:`MAX_MONEY_GBP` (see :func:`check_money`).
 
     Returns
     -------
@@ -337,6 +441,7 @@ def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int) -> np.n
         When the amounts are more than one penny each away from the total.
     """
     pence = np.asarray(amounts_pence, dtype=float)
+    check_money(pence / 100.0, what)
     floors, remainders = _floors_and_remainders(pence)
     missing = int(total_pence) - int(floors.sum())
     if missing < 0 or missing > len(pence):
@@ -355,6 +460,7 @@ def largest_remainder(
     amounts_gbp: pd.Series,
     total_pence: int,
     order: Sequence | None = None,
+    what: str = "an amount shared out to whole pence",
 ) -> pd.Series:
     """Round amounts to whole pence adding up exactly to ``total_pence``.
 
@@ -370,6 +476,9 @@ def largest_remainder(
         The total the rounded amounts must add up to, in pence.
     order : sequence, optional
         Codes in tie-break order (earlier wins). Default: ascending string order.
+    what : str
+        What the amounts are, named in the error for one beyond
+        :data:`MAX_MONEY_GBP` (see :func:`check_money`).
 
     Returns
     -------
@@ -386,7 +495,7 @@ def largest_remainder(
         canonical = amounts_gbp.iloc[np.argsort(np.asarray(keys), kind="stable")]
     else:
         canonical = amounts_gbp.reindex(list(order))
-    pence = largest_remainder_pence(canonical.to_numpy(dtype=float) * 100.0, total_pence)
+    pence = largest_remainder_pence(canonical.to_numpy(dtype=float) * 100.0, total_pence, what)
     rounded = pd.Series(pence, index=canonical.index, name=amounts_gbp.name)
     return rounded.reindex(amounts_gbp.index)
 
@@ -395,6 +504,7 @@ def largest_remainder_grouped(
     amounts_gbp: pd.Series,
     groups: pd.Series,
     totals_pence: pd.Series,
+    what: str = "an amount shared out to whole pence",
 ) -> pd.Series:
     """Largest remainder within each group, vectorised (no loop over groups).
 
@@ -406,6 +516,9 @@ def largest_remainder_grouped(
         The group of each code, same index as ``amounts_gbp``.
     totals_pence : pandas.Series
         Whole-pence total per group, indexed by group.
+    what : str
+        What the amounts are, named in the error for one beyond
+        :data:`MAX_MONEY_GBP` (see :func:`check_money`).
 
     Returns
     -------
@@ -413,6 +526,7 @@ def largest_remainder_grouped(
         Whole pence (int64), same index as ``amounts_gbp``; each group adds up
         to its total. Ties go to the lowest code within the group.
     """
+    check_money(amounts_gbp.to_numpy(dtype=float), what)
     codes = np.asarray(amounts_gbp.index.astype(str))
     grp = groups.reindex(amounts_gbp.index).to_numpy()
     floors, remainders = _floors_and_remainders(amounts_gbp.to_numpy(dtype=float) * 100.0)
@@ -432,7 +546,8 @@ def largest_remainder_grouped(
     return pd.Series(floors.astype(np.int64) + bump, index=amounts_gbp.index, name=amounts_gbp.name)
 
 
-def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) -> np.ndarray:
+def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray,
+                           what: str = "an amount shared out to whole pence") -> np.ndarray:
     """Largest remainder on each row of a 2-D array of float pence, vectorised.
 
     Row by row the same as :func:`largest_remainder_pence` (the same snap, so
@@ -447,12 +562,16 @@ def largest_remainder_rows(amounts_pence: np.ndarray, totals_pence: np.ndarray) 
         Shape (rows, columns), unrounded pence.
     totals_pence : numpy.ndarray
         Shape (rows,), whole pence each row must add up to.
+    what : str
+        What the amounts are, named in the error for one beyond
+        :data:`MAX_MONEY_GBP` (see :func:`check_money`).
 
     Returns
     -------
     numpy.ndarray
         int64 pence of the same shape; each row adds up to its total.
     """
+    check_money(np.asarray(amounts_pence, dtype=float) / 100.0, what)
     floors, remainders = _floors_and_remainders(np.asarray(amounts_pence, dtype=float))
     missing = np.asarray(totals_pence, dtype=np.int64) - floors.sum(axis=1).astype(np.int64)
     if ((missing < 0) | (missing > floors.shape[1])).any():

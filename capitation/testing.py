@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.allocation import Allocation
-from capitation.rounding import round_pence, snap_pence
+from capitation.rounding import round_pence
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -23,13 +23,25 @@ __all__ = ["assert_ties_out", "assert_whole_pence", "assert_transfers_balance"]
 
 MONEY_COLUMNS = ("target_gbp", "allocation_gbp")
 
+WHOLE_PENCE_ULPS = 4
+"""Float noise a whole-pence amount in pounds may carry, in units of its last place."""
+WHOLE_PENCE_FLOOR_GBP = 1e-5
+"""...and at least this (a thousandth of a penny), for small amounts."""
 
-def _pence(values: pd.Series) -> np.ndarray:
-    return np.asarray(round_pence(values.to_numpy(dtype=float)))
+
+def _pence(values: pd.Series, what: str = "an amount checked to tie out") -> np.ndarray:
+    return np.asarray(round_pence(values.to_numpy(dtype=float), what), dtype=np.int64)
 
 
 def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
     """Assert every amount (pounds) is a whole number of pence.
+
+    In integer pence: an amount is whole when a whole number of pence, back in
+    pounds, is the amount itself up to float noise of :data:`WHOLE_PENCE_ULPS`
+    units in its last place (at least :data:`WHOLE_PENCE_FLOOR_GBP`). The
+    tolerance grows with the amount, as float64's resolution does: a fixed one
+    in pence is finer than float64 above about £88bn, and fails whole amounts.
+    Up to about £2 trillion an amount half a penny off is always caught.
 
     Parameters
     ----------
@@ -39,7 +51,14 @@ def assert_whole_pence(values: pd.Series, what: str = "amounts") -> None:
         Named in the assertion message.
     """
     amounts_gbp = values.to_numpy(dtype=float)
-    off = np.abs(snap_pence(amounts_gbp) - round_pence(amounts_gbp)) > 1e-3
+    pence = _pence(values, what)
+    tolerance = np.maximum(WHOLE_PENCE_ULPS * np.spacing(np.abs(amounts_gbp)),
+                           WHOLE_PENCE_FLOOR_GBP)
+    # The nearest whole pence or either neighbour: near £10 trillion a few units in the
+    # last place are a good part of a penny, and noise may tip R(x) to the next penny.
+    nearest = np.min([np.abs(amounts_gbp - (pence + step) / 100.0) for step in (-1, 0, 1)],
+                     axis=0)
+    off = nearest > tolerance
     assert not off.any(), f"{what}: not whole pence at {list(values.index[off][:5])}"
 
 

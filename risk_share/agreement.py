@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["Agreement", "Band", "MarginalRate", "Party", "POOL_MODES", "SHARE_TOLERANCE"]
 
 POOL_MODES = ("corridor", "first_dollar")
+MIN_BUDGET_GBP = 0.01
+"""The smallest pool budget, in pounds: a penny."""
 SHARE_TOLERANCE = 1e-9
 """Band shares must add up to 1 within this; they are then rescaled to add up to 1."""
 
@@ -411,9 +413,32 @@ class Agreement:
 _KEYS = TomlKeys()  # errors name the key; __post_init__ adds the file
 
 
-def number_at(value: Any, key: str, *, minimum: float | None = 0.0) -> float:
-    """Return ``value`` as a finite float ≥ ``minimum``, else an InputError naming ``key``."""
-    return _KEYS.number(value, key, low=minimum)
+def fraction_at(value: Any, key: str) -> float:
+    """Return ``value`` as a fraction from 0 to 1, else an InputError naming ``key``.
+
+    Rates, tolerances, shares, band bounds, caps and influences: a value from
+    1 to 100 is refused as a percentage typed as a whole number, as the
+    agreement workbook refuses it.
+    """
+    return _KEYS.number(value, key, low=0.0, high=1.0, fraction=True)
+
+
+def money_at(value: Any, key: str) -> float:
+    """Return ``value`` as pounds, at least 0 and at most ``MAX_MONEY_GBP``, else an InputError."""
+    return _KEYS.number(value, key, low=0.0, money=True)
+
+
+def budget_at(value: Any, key: str = "pool.budget_gbp") -> float:
+    """Return ``value`` as a pool budget: pounds, at least a penny, at most ``MAX_MONEY_GBP``.
+
+    Band bounds and caps are fractions of it, so a budget that rounds to no
+    pence (``5e-324``) would make every band and cap nothing.
+    """
+    budget = _KEYS.number(value, key, above=0.0, money=True)
+    if budget < MIN_BUDGET_GBP:
+        raise InputError(f"{budget:g} is below {MIN_BUDGET_GBP:g} (must be at least "
+                         f"{MIN_BUDGET_GBP:g}, a penny)", key=key)
+    return budget
 
 
 def _validate_parties(ag: Agreement) -> None:
@@ -425,12 +450,12 @@ def _validate_parties(ag: Agreement) -> None:
         if p.name in seen:
             raise InputError(f"{p.name!r} is already party[{seen[p.name]}]", key=f"{key}.name")
         seen[p.name] = i
-        for attr in ("max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
-            value = getattr(p, attr)
-            if value is not None:
-                number_at(value, f"{key}.{attr}")
-        if p.influence is not None:
-            _KEYS.number(p.influence, f"{key}.influence", low=0.0, high=1.0, fraction=True)
+        for attr in ("max_loss", "max_gain", "influence"):
+            if getattr(p, attr) is not None:
+                fraction_at(getattr(p, attr), f"{key}.{attr}")
+        for attr in ("max_loss_gbp", "max_gain_gbp"):
+            if getattr(p, attr) is not None:
+                money_at(getattr(p, attr), f"{key}.{attr}")
         for kind in ("loss", "gain"):
             if getattr(p, f"max_{kind}") is not None and getattr(p, f"max_{kind}_gbp") is not None:
                 raise InputError(
@@ -454,7 +479,7 @@ def _validate_parties(ag: Agreement) -> None:
             key="pool.residual",
         )
     _KEYS.choice(ag.mode, "pool.mode", POOL_MODES)
-    _KEYS.number(ag.budget_gbp, "pool.budget_gbp", above=0.0)
+    budget_at(ag.budget_gbp)
 
 
 def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
@@ -483,7 +508,7 @@ def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
                     "before it",
                     key=f"{key}.upto",
                 )
-            upto = number_at(band.upto, f"{key}.upto")
+            upto = fraction_at(band.upto, f"{key}.upto")
             if upto <= previous:
                 raise InputError(
                     f"{upto:g} is not above the previous bound {previous:g}: bands must be in "
@@ -497,7 +522,7 @@ def _validate_bands(ag: Agreement, side: str) -> tuple[Band, ...]:
                     f"{party!r} is not a [[party]] (parties: {', '.join(ag.party_names)})",
                     key=f'{key}.shares."{party}"',
                 )
-            number_at(share, f'{key}.shares."{party}"')
+            fraction_at(share, f'{key}.shares."{party}"')
         total = math.fsum(band.shares.values())
         if abs(total - 1.0) > SHARE_TOLERANCE:
             raise InputError(f"shares add up to {total:.10g}, not 1", key=f"{key}.shares")
@@ -523,7 +548,7 @@ def _validate_rates(ag: Agreement) -> None:
                 key=f"{key}.party",
             )
         for attr in ("above_plan", "below_plan", "tolerance"):
-            number_at(getattr(rate, attr), f"{key}.{attr}")
+            fraction_at(getattr(rate, attr), f"{key}.{attr}")
         spot = (rate.party, rate.pod)
         if spot in seen:
             what = "every POD" if rate.pod == ALL_PODS else f"POD {rate.pod!r}"

@@ -20,7 +20,15 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.inputs import TomlKeys, read_toml
-from risk_share.agreement import Agreement, Band, MarginalRate, Party, number_at
+from risk_share.agreement import (
+    Agreement,
+    Band,
+    MarginalRate,
+    Party,
+    budget_at,
+    fraction_at,
+    money_at,
+)
 
 __all__ = ["agreement_from_dict", "agreement_from_excel", "export_agreement"]
 
@@ -56,8 +64,12 @@ def _text(value: Any, key: str) -> str:
     return _KEYS.text_value(value, key)
 
 
-def _optional_number(table: Mapping[str, Any], name: str, key: str) -> float | None:
-    return number_at(table[name], f"{key}.{name}") if name in table else None
+def _optional_fraction(table: Mapping[str, Any], name: str, key: str) -> float | None:
+    return fraction_at(table[name], f"{key}.{name}") if name in table else None
+
+
+def _optional_money(table: Mapping[str, Any], name: str, key: str) -> float | None:
+    return money_at(table[name], f"{key}.{name}") if name in table else None
 
 
 def _array(data: Mapping[str, Any], name: str, key: str) -> list:
@@ -96,11 +108,11 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
         parties.append(
             Party(
                 name=_text(table["name"], f"{key}.name"),
-                influence=_optional_number(table, "influence", key),
-                max_loss=_optional_number(table, "max_loss", key),
-                max_gain=_optional_number(table, "max_gain", key),
-                max_loss_gbp=_optional_number(table, "max_loss_gbp", key),
-                max_gain_gbp=_optional_number(table, "max_gain_gbp", key),
+                influence=_optional_fraction(table, "influence", key),
+                max_loss=_optional_fraction(table, "max_loss", key),
+                max_gain=_optional_fraction(table, "max_gain", key),
+                max_loss_gbp=_optional_money(table, "max_loss_gbp", key),
+                max_gain_gbp=_optional_money(table, "max_gain_gbp", key),
             )
         )
     pool = _check_keys(data["pool"], _POOL_KEYS, "pool", _POOL_REQUIRED)
@@ -115,8 +127,9 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
                 raise InputError("expected an inline table of party = share", key=f"{key}.shares")
             bands[side].append(
                 Band(
-                    upto=_optional_number(table, "upto", key),
-                    shares={str(p): number_at(s, f'{key}.shares."{p}"') for p, s in shares.items()},
+                    upto=_optional_fraction(table, "upto", key),
+                    shares={str(p): fraction_at(s, f'{key}.shares."{p}"')
+                            for p, s in shares.items()},
                 )
             )
     rates = []
@@ -127,10 +140,10 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
             MarginalRate(
                 party=_text(table["party"], f"{key}.party"),
                 pod=_text(table["pod"], f"{key}.pod"),
-                above_plan=number_at(table["above_plan"], f"{key}.above_plan"),
-                below_plan=number_at(table["below_plan"], f"{key}.below_plan"),
+                above_plan=fraction_at(table["above_plan"], f"{key}.above_plan"),
+                below_plan=fraction_at(table["below_plan"], f"{key}.below_plan"),
                 # An absent tolerance is none: the format marks it optional.
-                tolerance=number_at(table.get("tolerance", 0.0), f"{key}.tolerance"),
+                tolerance=fraction_at(table.get("tolerance", 0.0), f"{key}.tolerance"),
             )
         )
     commissioner = _text(head["commissioner"], "agreement.commissioner")
@@ -141,7 +154,7 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
         year=_text(head["year"], "agreement.year"),
         commissioner=commissioner,
         parties=tuple(parties),
-        budget_gbp=number_at(pool["budget_gbp"], "pool.budget_gbp"),
+        budget_gbp=budget_at(pool["budget_gbp"]),
         mode=mode,
         residual=residual,
         loss_bands=tuple(bands["loss_band"]),

@@ -34,7 +34,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from capitation.errors import InputError, SolverError
-from capitation.rounding import ceil_whole, round_pence
+from capitation.rounding import MAX_MONEY_GBP, beyond_money, ceil_whole, round_pence
 from capitation.solver import highs, solve
 from risk_share.agreement import Agreement, Band
 from risk_share.pool import band_amounts_pence, share_pence
@@ -168,6 +168,8 @@ def calibration_data(
             raise InputError(f"appetite: {party!r} has {value!r}, not an amount in pounds")
         if not math.isfinite(float(value)):
             raise InputError(f"appetite: {party!r} has {value!r}, not a finite amount")
+        if abs(float(value)) > MAX_MONEY_GBP:
+            raise InputError(f"appetite: {party!r} has {beyond_money(float(value))}")
         appetites[names.index(party)] = float(value)
     lower = np.zeros(len(names))
     upper = np.ones(len(names))
@@ -190,7 +192,8 @@ def calibration_data(
             file=agreement.source,
             key="pool",
         )
-    pooled = np.asarray(round_pence(simulation.pooled_variance_gbp.to_numpy()), dtype=np.int64)
+    pooled = np.asarray(round_pence(simulation.pooled_variance_gbp.to_numpy(),
+                                    "the simulation's pooled variance"), dtype=np.int64)
     loss, gain = band_amounts_pence(agreement, pooled)
     amounts = np.concatenate([loss, gain], axis=1) / 100.0  # pounds, n × bands
     is_shared = np.array([b.shared for b in bands])
@@ -507,8 +510,10 @@ def calibrate(
     gain_bands = tuple(Band(b.upto, new_shares) if b.shared else b for b in agreement.gain_bands)
     calibrated = dataclasses.replace(agreement, loss_bands=loss_bands, gain_bands=gain_bands)
 
-    pooled = np.asarray(round_pence(simulation.pooled_variance_gbp.to_numpy()), dtype=np.int64)
-    kept = np.asarray(round_pence(simulation.kept_gbp.to_numpy()), dtype=np.int64)
+    pooled = np.asarray(round_pence(simulation.pooled_variance_gbp.to_numpy(),
+                                    "the simulation's pooled variance"), dtype=np.int64)
+    kept = np.asarray(round_pence(simulation.kept_gbp.to_numpy(),
+                                  "the simulation's holdings outside the pool"), dtype=np.int64)
     after = (kept + share_pence(calibrated, pooled)) / 100.0
     _step(bar, "done")
     if bar is not None:

@@ -78,13 +78,15 @@ def parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("-n", type=int, required=True, help="number of scenarios")
     simulate.add_argument(
-        "--cv", type=float, required=True, help="coefficient of variation of activity"
+        "--cv", type=float, required=True,
+        help="coefficient of variation of activity, 0 to 10"
     )
     simulate.add_argument(
         "--correlation", type=float, default=0.0, help="correlation between lines (default 0)"
     )
     simulate.add_argument("--seed", type=int, default=None,
-                          help="random seed (default: a fresh one, printed and recorded)")
+                          help="random seed, 0 to 4294967295 (default: a fresh one, printed "
+                               "and recorded)")
     simulate.add_argument("--distribution", choices=DISTRIBUTIONS, default="lognormal")
     simulate.add_argument("--out", help="workbook to write (sheets summary, positions)")
     simulate.add_argument("--quiet", action="store_true", help="no summary and no progress bar")

@@ -136,7 +136,8 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
 
     planned_activity = lines["planned_activity"].to_numpy(dtype=float)
     price = lines["price_gbp"].to_numpy(dtype=float)
-    planned_pence = np.asarray(round_pence(planned_activity * price), dtype=np.int64)
+    planned_pence = np.asarray(round_pence(planned_activity * price,
+                                           "the planned value of a plan line"), dtype=np.int64)
     positions = {name: i for i, name in enumerate(agreement.party_names)}
     return LineTerms(
         party_index=lines["party"].map(positions).to_numpy(dtype=np.int64),

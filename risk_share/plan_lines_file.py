@@ -24,6 +24,7 @@ from capitation.inputs import (
     text_column,
 )
 from capitation.inputs.csv_tables import Fail
+from capitation.rounding import MAX_MONEY_GBP, beyond_money
 
 __all__ = ["LINE_COLUMNS", "WORKBOOK_SUFFIXES", "read_lines"]
 
@@ -79,8 +80,9 @@ def read_lines(
     ------
     InputError
         A missing column, a blank or non-numeric value, a negative activity or
-        price, an unknown party or a repeated party × POD, naming file, row and
-        column.
+        price, a price or a planned or actual value (activity × price) beyond
+        :data:`~capitation.rounding.MAX_MONEY_GBP`, an unknown party or a
+        repeated party × POD, naming file, row and column.
     """
     file: str | None = None
     rows: np.ndarray | None = None
@@ -123,7 +125,15 @@ def read_lines(
         )
     for column in required[2:]:
         out[column] = number_column(frame[column], what=f"the {LINE_COLUMNS[column]}",
-                                    fail=_fail(file, rows, labels, column))
+                                    fail=_fail(file, rows, labels, column),
+                                    money=column == "price_gbp")
+    for column in required[2:-1]:  # the values settled: activity × price, within the bound
+        value = out[column].to_numpy(dtype=float) * out["price_gbp"].to_numpy(dtype=float)
+        large = np.flatnonzero(np.abs(value) > MAX_MONEY_GBP)
+        if large.size:
+            i = int(large[0])
+            raise InputError(f"{column} × price_gbp = {beyond_money(float(value[i]))}",
+                             column=column, **_where(file, rows, i, labels[i]))
     if "fixed" in frame.columns:
         out["fixed"] = _flags(frame["fixed"], file, rows, labels)
     else:

@@ -5,8 +5,10 @@ fraction of the pool budget B: loss bands when V > 0, gain bands when V < 0;
 |V| exactly on a bound belongs to the lower band. In ``corridor`` mode each
 slice of |V| is shared at its own band's shares; in ``first_dollar`` mode all of
 V at the shares of the band it falls in. Caps (losses) and collars (gains) move
-the excess to the residual party. Rounding last: raw shares to pence by largest
-remainder, adding up to V exactly, ties to the party listed first.
+the excess to the residual party; a cap or collar is rounded inward to whole
+pence (down, toward zero), as pace of change rounds its caps, so that no
+rounding can take a party past it. Rounding last: raw shares to pence by
+largest remainder, adding up to V exactly, ties to the party listed first.
 
 Two paths give the same pence: :func:`share_pence` (scenarios × parties,
 vectorised) and :func:`share_pence_scalar` (one V, plain Python). Both work in
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.rounding import (
+    floor_pence,
     largest_remainder_pence,
     largest_remainder_rows,
     round_pence,
@@ -53,7 +56,8 @@ class PoolTerms:
     loss_shares, gain_shares : numpy.ndarray
         Shares, shape (bands, p).
     loss_caps, gain_collars : numpy.ndarray
-        Largest loss share and largest gain (positive), in pence; ``inf`` when none.
+        Largest loss share and largest gain (positive), in whole pence rounded
+        inward (down); ``inf`` when none.
     residual : int
         Position of the residual party.
     corridor : bool
@@ -97,8 +101,11 @@ def pool_terms(agreement: Agreement) -> PoolTerms:
     finite_collars = np.isfinite(collars)
     loss_caps = np.full(len(names), np.inf)
     gain_collars = np.full(len(names), np.inf)
-    loss_caps[finite_caps] = snap_pence(caps[finite_caps])
-    gain_collars[finite_collars] = snap_pence(collars[finite_collars])
+    # Inward to whole pence: a cap of 0.03 × £333,333.33 = £9,999.9999 is 999,999p,
+    # so the largest remainder can never lift the capped party's share past it.
+    loss_caps[finite_caps] = floor_pence(caps[finite_caps], "a loss cap (max_loss × budget_gbp)")
+    gain_collars[finite_collars] = floor_pence(collars[finite_collars],
+                                               "a gain collar (max_gain × budget_gbp)")
     return PoolTerms(
         loss_bounds=loss_bounds,
         gain_bounds=gain_bounds,
@@ -283,12 +290,14 @@ def share_gbp(
     """
     parties = pd.Index(agreement.party_names, name="party")
     if np.ndim(variance_gbp) == 0:
-        pence = share_pence_scalar(agreement, round_pence(float(np.asarray(variance_gbp))))
+        pence = share_pence_scalar(agreement, round_pence(float(np.asarray(variance_gbp)),
+                                                          "variance_gbp"))
         return pd.Series(np.asarray(pence, dtype=np.int64) / 100.0, index=parties, name="share_gbp")
     values = np.asarray(variance_gbp, dtype=float).reshape(-1)
     if isinstance(variance_gbp, pd.Series):
         index = variance_gbp.index
     else:
         index = pd.RangeIndex(1, len(values) + 1, name="scenario")
-    shares = share_pence(agreement, np.asarray(round_pence(values), dtype=np.int64).reshape(-1))
+    shares = share_pence(agreement, np.asarray(round_pence(values, "variance_gbp"),
+                                               dtype=np.int64).reshape(-1))
     return pd.DataFrame(shares / 100.0, index=index, columns=parties)

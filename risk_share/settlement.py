@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.rounding import round_pence
+from capitation.rounding import check_money, round_pence
 from risk_share.agreement import Agreement
 from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
 from risk_share.plan_lines_file import read_lines
@@ -86,6 +86,9 @@ def settle_pence(
     membership[np.arange(len(terms.party_index)), terms.party_index] = 1
     kept = (variance - payment) @ membership
     pooled = payment.sum(axis=1)
+    # Sums over lines: each line is within the bound, the sum need not be.
+    check_money(pooled / 100.0, "the pooled variance (the sum of marginal payments)")
+    check_money(kept / 100.0, "what a party holds outside the pool")
     return SettledPence(
         variance=variance,
         payment=payment,
@@ -166,7 +169,8 @@ def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement
     """
     clean = read_lines(lines, agreement.party_names, need_actual=True)
     terms = line_terms(agreement, clean)
-    actual = np.asarray(round_pence(clean["actual_activity"].to_numpy() * terms.price_gbp))
+    actual = np.asarray(round_pence(clean["actual_activity"].to_numpy() * terms.price_gbp,
+                                    "the actual value of a plan line"))
     settled = settle_pence(
         terms, pool_terms(agreement), len(agreement.parties), actual.reshape(1, -1)
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -44,6 +43,14 @@ EIGENVALUE_TOLERANCE = 1e-10
 """A correlation matrix with an eigenvalue below minus this is refused."""
 CHUNK = 50_000
 """Scenarios settled per step (bounds memory; progress is reported per step)."""
+MAX_CV = 10.0
+"""The largest coefficient of variation of activity: a sd ten times the plan.
+
+A lognormal multiplier's σ² = ln(1 + cv²), so a cv far above this (1e308) makes
+σ infinite and every simulated activity NaN.
+"""
+MAX_SEED = 2**32 - 1
+"""The largest seed: seeds are whole numbers from 0 to 2**32 - 1 (4,294,967,295)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +120,8 @@ class Simulation:
         -------
         Simulation
         """
-        pooled = np.asarray(round_pence(np.asarray(pooled_variance_gbp, dtype=float)))
+        pooled = np.asarray(round_pence(np.asarray(pooled_variance_gbp, dtype=float),
+                                        "pooled_variance_gbp"))
         pooled = pooled.astype(np.int64).reshape(-1)
         n, p = len(pooled), len(agreement.parties)
         if kept_gbp is None:
@@ -125,7 +133,7 @@ class Simulation:
                     f"kept_gbp has shape {kept_values.shape}; expected {(n, p)} "
                     "(scenarios × parties)"
                 )
-            kept = np.asarray(round_pence(kept_values), dtype=np.int64).reshape(n, p)
+            kept = np.asarray(round_pence(kept_values, "kept_gbp"), dtype=np.int64).reshape(n, p)
         share = share_pence(agreement, pooled)
         return cls._from_pence(agreement, pooled, kept, share)
 
@@ -347,9 +355,21 @@ def _cv_per_line(cv: float | np.ndarray | list[float], m_all: int) -> np.ndarray
         values = np.full(m_all, float(values))
     elif values.shape != (m_all,):
         raise InputError(f"cv: give one number or one per plan line ({m_all}), not {values.size}")
-    if not np.all(np.isfinite(values)) or (values < 0).any():
-        raise InputError("cv: coefficients of variation must be finite and at least 0")
+    bad = np.flatnonzero(~((values >= 0) & (values <= MAX_CV)))  # NaN and ±inf fail too
+    if bad.size:
+        raise InputError(f"cv: coefficients of variation must be finite and at least 0, up to "
+                         f"{MAX_CV:g} (found {values[bad[0]]:g})")
     return values
+
+
+def _check_seed(seed: object) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+            0 <= int(seed) <= MAX_SEED):
+        raise InputError(f"seed: {seed!r} is not a whole number from 0 to {MAX_SEED:,} "
+                         "(2**32 - 1)")
+    return int(seed)
 
 
 def _correlation_matrix(correlation: float | np.ndarray, varying: np.ndarray) -> np.ndarray:
@@ -397,15 +417,16 @@ def simulate(
     n : int
         Number of scenarios.
     cv : float or array-like
-        Coefficient of variation of activity: one number, or one per plan line.
+        Coefficient of variation of activity: one number, or one per plan line,
+        each from 0 to :data:`MAX_CV`.
     correlation : float or array-like
         Correlation common to every pair of varying lines, or a matrix over
         all plan lines in plan order (fixed lines' rows and columns dropped).
     seed : int, optional
-        Seed of ``numpy.random.default_rng``; a fixed seed gives the same
-        scenarios. Without one, a fresh seed is drawn from the operating
-        system's entropy and recorded in ``Simulation.seed``, so any run can be
-        repeated.
+        Seed of ``numpy.random.default_rng``, a whole number from 0 to
+        :data:`MAX_SEED`; a fixed seed gives the same scenarios. Without one, a
+        fresh seed in that range is drawn from the operating system's entropy
+        and recorded in ``Simulation.seed``, so any run can be repeated.
     distribution : {"lognormal", "normal"}
         Distribution of the activity multipliers.
     progress : callable or bool, optional
@@ -419,13 +440,14 @@ def simulate(
     Raises
     ------
     InputError
-        Bad lines, cv, correlation, n or distribution.
+        Bad lines, cv, correlation, n, seed or distribution.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n: the number of scenarios must be a whole number ≥ 1, not {n!r}")
     if distribution not in DISTRIBUTIONS:
         raise InputError(f"distribution: {distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
     n = int(n)
+    seed = _check_seed(seed)
     clean = read_lines(lines, agreement.party_names, need_actual=False)
     terms = line_terms(agreement, clean)
     varying = ~clean["fixed"].to_numpy(dtype=bool)
@@ -445,8 +467,9 @@ def simulate(
     else:
         step = progress
     if seed is None:
-        # A SeedSequence made without entropy draws one int from the OS.
-        seed = int(cast(int, np.random.SeedSequence().entropy))
+        # A SeedSequence made without entropy draws from the OS; one 32-bit word of it
+        # is a seed anyone can type back in (--seed).
+        seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     rng = np.random.default_rng(seed)
     epsilon = rng.standard_normal((n, int(varying.sum())))
     pool = pool_terms(agreement)
@@ -461,7 +484,8 @@ def simulate(
         activity = np.broadcast_to(terms.planned_activity, (stop - start, len(clean))).copy()
         activity[:, varying] *= multipliers(z, cv_all[varying], distribution)
         actual = np.broadcast_to(planned_pence, activity.shape).copy()
-        actual[:, varying] = round_pence(activity[:, varying] * terms.price_gbp[varying])
+        actual[:, varying] = round_pence(activity[:, varying] * terms.price_gbp[varying],
+                                         "the simulated actual value of a plan line")
         settled = settle_pence(terms, pool, p, actual)
         pooled[start:stop] = settled.pooled_variance
         kept[start:stop] = settled.kept

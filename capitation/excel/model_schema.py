@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from capitation.inputs.toml_keys import percentage_mistake
 from capitation.inputs.years import year_suffix
 from capitation.model_file import CONVENTIONS, METHODS
 
@@ -320,9 +321,9 @@ def convert(value: object, kind: str, notes: list[str]) -> object:
             return int(value)
         return value.strip() if isinstance(value, str) else value
     number = _number(value, notes)
-    if kind == "fraction" and 1 < abs(number) <= 100:
-        raise Problem(f"{number:g} looks like a percentage; expected a fraction such as "
-                      f"{number / 100:g} (or type {number:g}%)")
+    mistake = percentage_mistake(number) if kind == "fraction" else None
+    if mistake is not None:  # the rule of every fraction key, TOML or workbook
+        raise Problem(f"{mistake} (or type {number:g}%)")
     return number
 
 

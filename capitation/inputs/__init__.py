@@ -25,7 +25,13 @@ from capitation.inputs.csv_tables import (
     text_column,
 )
 from capitation.inputs.headers import find_columns, normalise_header
-from capitation.inputs.toml_keys import TomlKeys, read_toml, suggest
+from capitation.inputs.toml_keys import (
+    TomlKeys,
+    looks_like_percentage,
+    percentage_mistake,
+    read_toml,
+    suggest,
+)
 from capitation.inputs.years import (
     check_consecutive,
     consecutive_years,
@@ -47,9 +53,11 @@ __all__ = [
     "find_columns",
     "first_bad",
     "is_financial_year",
+    "looks_like_percentage",
     "next_year",
     "normalise_header",
     "number_column",
+    "percentage_mistake",
     "read_csv",
     "read_toml",
     "suggest",

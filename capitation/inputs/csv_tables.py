@@ -14,6 +14,8 @@ blank          ``is blank (expected a number, 0 or more)``
 not a number   ``"2k" is not a number (expected a number, 0 or more)``
 not whole      ``"400.5" is not a whole number (expected a count of patients, 0 or more)``
 negative       ``-1500 is negative (expected a number, 0 or more)``
+too much money ``5e+17 is above the largest amount the toolkit accepts
+               (£10,000,000,000,000)`` (money columns: ``money=True``)
 =============  ==============================================================
 
 When more rows share the first bad row's problem, the message adds
@@ -33,6 +35,7 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.inputs.headers import normalise_header
+from capitation.rounding import MAX_MONEY_GBP, beyond_money
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
            "MAX_LISTED_ROWS"]
@@ -200,7 +203,7 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
                   file: str | Path | None = None, column: str | None = None,
                   rows: np.ndarray | None = None, minimum: float | None = 0.0,
                   whole: bool = False, blank: float | None = None,
-                  fail: Fail | None = None) -> np.ndarray:
+                  fail: Fail | None = None, money: bool = False) -> np.ndarray:
     """Return a column's cells as numbers, raising at the first bad row.
 
     Parameters
@@ -224,6 +227,9 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     fail : callable, optional
         ``(message, position) → InputError`` for tables whose location is not a
         file row (a worksheet cell, a DataFrame's index label).
+    money : bool
+        The cells are amounts in pounds: beyond
+        :data:`~capitation.rounding.MAX_MONEY_GBP` either way is refused.
 
     Returns
     -------
@@ -234,7 +240,8 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     ------
     InputError
         At the first blank (when not allowed), non-numeric, non-finite, negative
-        (below ``minimum``) or, with ``whole``, fractional cell.
+        (below ``minimum``), with ``whole`` fractional, or with ``money`` too
+        large cell.
     """
     fail = _failer(fail, file, column, rows)
     is_blank = _is_blank(cells)
@@ -259,6 +266,9 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
         word = "is negative" if minimum == 0 else f"is below {minimum:g}"
         _raise_first(values < minimum,
                      lambda i: f"{values[i]:g} {word} (expected {what})", fail, rows)
+    if money:
+        _raise_first(np.abs(values) > MAX_MONEY_GBP, lambda i: beyond_money(values[i]),
+                     fail, rows)
     return values
 
 

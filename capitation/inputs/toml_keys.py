@@ -13,8 +13,12 @@ not finite             ``expected a finite number, found inf``
 out of range           ``-0.2 is below 0 (must be at least 0)``,
                        ``1.5 is above 1 (must be between 0 and 1)``,
                        ``0 is not above 0 (must be above 0)``
-looks like a percent   ``90 is above 1 (must be between 0 and 1); it looks like a
-                       percentage (expected a fraction: 0.9 for 90%)``
+looks like a percent   ``90 looks like a percentage; expected a fraction such as 0.9
+                       (must be between 0 and 1)``: any fraction key, whatever its
+                       range, refuses a value above 1 and up to 100 either way, as the
+                       workbook route does (:func:`percentage_mistake`)
+too much money         ``5e+17 is above the largest amount the toolkit accepts
+                       (£10,000,000,000,000)`` (:data:`capitation.rounding.MAX_MONEY_GBP`)
 not a choice           ``"corridoor" is not one of corridor, first_dollar``
 wrong count per year   ``has 3 values for 2 years (2025/26, 2026/27); expected 2 values,
                        one per year``
@@ -30,9 +34,12 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from capitation.errors import InputError
+import numpy as np
 
-__all__ = ["TomlKeys", "read_toml", "suggest"]
+from capitation.errors import InputError
+from capitation.rounding import MAX_MONEY_GBP, beyond_money
+
+__all__ = ["TomlKeys", "looks_like_percentage", "percentage_mistake", "read_toml", "suggest"]
 
 _MISSING = object()
 
@@ -93,6 +100,47 @@ def suggest(name: str, allowed: Collection[str]) -> str | None:
 
 def _shown(value: object) -> str:
     return repr(value)
+
+
+def percentage_mistake(number: float) -> str | None:
+    """Say that a fraction looks like a percentage typed as a whole number, or None.
+
+    One rule for every fraction (0.3 means 30%), on every route (TOML key or
+    workbook cell): a value above 1 and up to 100, either way, is a percentage
+    typed by mistake, since no fraction the toolkit reads (shares, rates,
+    growth, caps) may be that large.
+
+    Parameters
+    ----------
+    number : float
+        The value read for a fraction.
+
+    Returns
+    -------
+    str or None
+        ``"90 looks like a percentage; expected a fraction such as 0.9"``, or
+        None when ``number`` does not look like a percentage.
+    """
+    if not looks_like_percentage(number):
+        return None
+    return f"{number:g} looks like a percentage; expected a fraction such as {number / 100:g}"
+
+
+def looks_like_percentage(values: float | np.ndarray) -> np.ndarray:
+    """Whether each fraction is above 1 and at most 100 either way (see :func:`percentage_mistake`).
+
+    Parameters
+    ----------
+    values : float or numpy.ndarray
+        Values read for fractions.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, the shape of ``values``.
+    """
+    magnitude = np.abs(np.asarray(values, dtype=float))
+    return (magnitude > 1) & (magnitude <= 100)
 
 
 class TomlKeys:
@@ -233,7 +281,7 @@ class TomlKeys:
 
     def number(self, value: Any, key: str, low: float | None = None,
                high: float | None = None, *, above: float | None = None,
-               fraction: bool = False) -> float:
+               fraction: bool = False, money: bool = False) -> float:
         """Return ``value`` as a finite float within its range.
 
         Parameters
@@ -247,8 +295,12 @@ class TomlKeys:
         above : float, optional
             Exclusive lower bound.
         fraction : bool
-            The value is a fraction (0.3 means 30%): a value above ``high``
-            that lies in (1, 100] is named as a percentage typed by mistake.
+            The value is a fraction (0.3 means 30%): a value from 1 to 100
+            either way (above 1) is refused as a percentage typed by mistake
+            (:func:`percentage_mistake`), whatever the bounds.
+        money : bool
+            The value is an amount in pounds: beyond
+            :data:`~capitation.rounding.MAX_MONEY_GBP` either way is refused.
 
         Returns
         -------
@@ -263,17 +315,20 @@ class TomlKeys:
             must = f"must be between {low:g} and {high:g}"
         elif low is not None:
             must = f"must be at least {low:g}"
+        elif above is not None and high is not None:
+            must = f"must be above {above:g} and at most {high:g}"
         else:
             must = f"must be at most {high:g}" if high is not None else ""
+        mistake = percentage_mistake(number) if fraction else None
+        if mistake is not None:
+            raise self.error(key, f"{mistake} ({must})" if must else mistake)
         if low is not None and number < low:
             raise self.error(key, f"{number:g} is below {low:g} ({must})")
         if above is not None and number <= above:
             raise self.error(key, f"{number:g} is not above {above:g} (must be above {above:g})")
+        if money and abs(number) > MAX_MONEY_GBP:
+            raise self.error(key, beyond_money(number))
         if high is not None and number > high:
-            if fraction and 1 < abs(number) <= 100:
-                raise self.error(key, f"{number:g} is above {high:g} ({must}); it looks like a "
-                                      f"percentage (expected a fraction: {number / 100:g} for "
-                                      f"{number:g}%)")
             raise self.error(key, f"{number:g} is above {high:g} ({must})")
         return number
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.rounding import grown_pence
+from capitation.rounding import MAX_MONEY_GBP, beyond_money, grown_pence
 
 __all__ = ["LP_UNIT_PENCE", "METHODS", "LpInputs", "PaceData", "gbp_text", "lp_inputs", "prepare"]
 
@@ -28,6 +28,13 @@ LP_UNIT_PENCE = 100_000_000
 """Money inside the LP is in £ millions (domain.md section 5.1): 1 unit = 10^8 pence."""
 
 METHODS = ("lp", "rule")
+MAX_GROWTH = 1.0
+"""The largest min_growth or max_growth (a fraction: 1 doubles the baseline).
+
+The model workbook's data validation gives growth -1 to 1, and a growth from 1
+to 100 is refused as a percentage typed as a whole number; far larger growth
+would take floors and caps past the largest amount the toolkit accepts.
+"""
 
 _SHOWN_CODES = 5
 
@@ -173,9 +180,10 @@ def _check_growth(min_growth: float, max_growth: float | None) -> None:
             f"min_growth must be a number (a fraction: 0.02 is 2%), got {min_growth!r}",
             key="pace_of_change.min_growth",
         )
-    if not math.isfinite(min_growth) or min_growth <= -1:
+    if not math.isfinite(min_growth) or min_growth <= -1 or min_growth > MAX_GROWTH:
         raise InputError(
-            f"min_growth must be a fraction above -1 (0.02 is 2%), got {min_growth!r}",
+            f"min_growth must be a fraction above -1 and at most {MAX_GROWTH:g} (0.02 is 2%), "
+            f"got {min_growth!r}",
             key="pace_of_change.min_growth",
         )
     if max_growth is None:
@@ -185,9 +193,10 @@ def _check_growth(min_growth: float, max_growth: float | None) -> None:
             f"max_growth must be a number (a fraction: 0.08 is 8%) or absent, got {max_growth!r}",
             key="pace_of_change.max_growth",
         )
-    if not math.isfinite(max_growth):
+    if not math.isfinite(max_growth) or max_growth > MAX_GROWTH:
         raise InputError(
-            f"max_growth must be a finite fraction or absent, got {max_growth!r}",
+            f"max_growth must be a finite fraction, at most {MAX_GROWTH:g}, or absent, "
+            f"got {max_growth!r}",
             key="pace_of_change.max_growth",
         )
     if max_growth < min_growth:
@@ -263,6 +272,13 @@ def _baseline_array(baseline_gbp: pd.Series) -> np.ndarray:
         raise InputError(
             f"baseline must be above zero; {len(bad)} organisations have a baseline of £0.00 "
             f"or less: {_codes_text(bad)}",
+            key="pace_of_change.baseline",
+        )
+    bad = baseline_gbp.index[baseline > MAX_MONEY_GBP]
+    if len(bad):  # a baseline column summed to the level may pass the bound cell by cell
+        raise InputError(
+            f"baseline {beyond_money(float(baseline.max()))}; {len(bad)} organisations "
+            f"have a baseline above it: {_codes_text(bad)}",
             key="pace_of_change.baseline",
         )
     return baseline
@@ -351,11 +367,13 @@ def prepare(
     codes = np.asarray(target_pence.index.astype(str), dtype=object)
     order = np.argsort(codes.astype(str), kind="stable")
     baseline = baseline[order]
-    floors = grown_pence(baseline, float(min_growth), "ceil")
+    floors = grown_pence(baseline, float(min_growth), "ceil",
+                         "pace_of_change: a floor, (1 + min_growth) × baseline")
     if max_growth is None:
         caps = np.full(len(baseline), np.inf)
     else:
-        caps = grown_pence(baseline, float(max_growth), "floor").astype(float)
+        caps = grown_pence(baseline, float(max_growth), "floor",
+                           "pace_of_change: a cap, (1 + max_growth) × baseline").astype(float)
     data = PaceData(
         index=target_pence.index.copy(),
         order=order,

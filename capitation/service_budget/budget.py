@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from capitation.rounding import round_pence
+from capitation.rounding import check_money, round_pence
 from capitation.service_budget.stranded_costs import release_fraction, released_pence, support_pence
 
 __all__ = [
@@ -286,11 +286,15 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
     planned_activity = grown_activity * (1.0 + change)
     year_price = price[:, None] * price_factor[None, :]
 
-    baseline_p = np.asarray(round_pence(activity * price)).astype(np.int64)
+    baseline_p = np.asarray(round_pence(
+        activity * price, "service budget: a line's baseline value")).astype(np.int64)
     baseline_p = np.broadcast_to(baseline_p[:, None], grown_activity.shape)
-    grown_p = np.asarray(round_pence(grown_activity * price[:, None])).astype(np.int64)
-    repriced_p = np.asarray(round_pence(grown_activity * year_price)).astype(np.int64)
-    planned_p = np.asarray(round_pence(planned_activity * year_price)).astype(np.int64)
+    grown_p = np.asarray(round_pence(
+        grown_activity * price[:, None], "service budget: a line's grown value")).astype(np.int64)
+    repriced_p = np.asarray(round_pence(
+        grown_activity * year_price, "service budget: a line's repriced value")).astype(np.int64)
+    planned_p = np.asarray(round_pence(
+        planned_activity * year_price, "service budget: a line's planned value")).astype(np.int64)
     removed_p = np.maximum(0, repriced_p - planned_p)
     fraction = release_fraction(
         year_number,
@@ -310,7 +314,8 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
     assert inputs.patients is not None and inputs.cost_per_patient_gbp is not None
     patients = inputs.patients.to_numpy(dtype=float)
     cost = inputs.cost_per_patient_gbp.to_numpy(dtype=float)
-    new_p = np.asarray(round_pence(patients * cost)).astype(np.int64).reshape(patients.shape)
+    new_p = np.asarray(round_pence(patients * cost, "service budget: a new service's cost")
+                       ).astype(np.int64).reshape(patients.shape)
 
     # The bridge, in integer pence, per year.
     baseline_y = baseline_p.sum(axis=0)
@@ -331,6 +336,8 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
     bridge_p["budget_gbp"] = budget_y
     bridge_p["do_nothing_gbp"] = repriced_y  # baseline + growth + price, telescoped
     bridge_p["net_saving_gbp"] = repriced_y - budget_y
+    for name, pence in bridge_p.items():  # sums over lines: each line within the bound, not so all
+        check_money(np.asarray(pence) / 100.0, f"service budget: {name} in a year")
     year_index = pd.Index(list(years), name="year")
     bridge = pd.DataFrame({k: v / 100.0 for k, v in bridge_p.items()}, index=year_index)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,13 +30,16 @@ from capitation.inputs import (
     financial_year,
     financial_years,
     find_columns,
+    looks_like_percentage,
     next_year,
     normalise_header,
     number_column,
+    percentage_mistake,
     read_csv,
     text_column,
 )
 from capitation.inputs.years import year_suffix
+from capitation.rounding import MAX_MONEY_GBP, beyond_money
 from capitation.service_budget.budget import ServiceBudgetInputs
 
 __all__ = ["read_service_budget", "COST_SHARE_TOLERANCE"]
@@ -56,6 +60,11 @@ _TOP_KEYS = (
     "new_service",
     "new_services",
 )
+
+#: A growth or price uplift a year: a fraction above -1 (everything lost) and at most 1
+#: (doubled), as the model workbook's data validation gives it; 1 to 100 is refused as a
+#: percentage typed as a whole number.
+_GROWTH: dict[str, Any] = {"above": -1.0, "high": 1.0, "fraction": True}
 
 # Per table kind: text columns, numeric columns given once, numeric columns given per year.
 _LINE_TEXT = ("provider", "pod")
@@ -119,9 +128,9 @@ def read_service_budget(table: Mapping, base_dir: Path, file: Path) -> ServiceBu
         table["years"], first=next_year(baseline_year),
         first_is=f"the year after baseline_year {baseline_year}", file=file,
         key=f"{_PREFIX}.years"))
-    growth = keys.number(table["growth"], f"{_PREFIX}.growth", above=-1.0)
+    growth = keys.number(table["growth"], f"{_PREFIX}.growth", **_GROWTH)
     uplift = keys.per_year_value(table["price_uplift"], f"{_PREFIX}.price_uplift", years,
-                                 above=-1.0)
+                                 **_GROWTH)
     support = keys.per_year_value(table["stranded_support"], f"{_PREFIX}.stranded_support",
                                   years, low=0.0, high=1.0, fraction=True)
 
@@ -336,6 +345,23 @@ def _check_at_least(
         )
 
 
+def _check_money(amounts_gbp: np.ndarray, column: str, locate: _Locate, what: str) -> None:
+    """Refuse an amount (an input or a product of inputs) beyond MAX_MONEY_GBP either way."""
+    bad = _first_bad(np.abs(amounts_gbp) > MAX_MONEY_GBP)
+    if bad is not None:
+        raise InputError(f"{what} {beyond_money(float(amounts_gbp[bad]))}",
+                         **locate(bad, column))
+
+
+def _check_fraction(values: np.ndarray, column: str, locate: _Locate, what: str,
+                    must: str) -> None:
+    """Refuse a fraction that looks like a percentage typed as a whole number (1 to 100)."""
+    bad = _first_bad(looks_like_percentage(values))
+    if bad is not None:
+        raise InputError(f"{what}: {percentage_mistake(float(values[bad]))} ({must})",
+                         **locate(bad, column))
+
+
 def _year_label(column: str, years: tuple[str, ...]) -> str:
     for year in years:
         if column.endswith(f"_{year_suffix(year)}"):
@@ -346,8 +372,14 @@ def _year_label(column: str, years: tuple[str, ...]) -> str:
 def _check_lines(lines: pd.DataFrame, years: tuple[str, ...], locate: _Locate) -> None:
     _check_at_least(lines, "activity", 0.0, locate, "activity")
     _check_at_least(lines, "price_gbp", 0.0, locate, "price")
+    price = lines["price_gbp"].to_numpy(dtype=float)
+    _check_money(price, "price_gbp", locate, "price")
+    _check_money(lines["activity"].to_numpy(dtype=float) * price, "price_gbp", locate,
+                 "baseline cost (activity × price_gbp)")
     for column in ("fixed", "semi_fixed", "variable"):
         values = lines[column].to_numpy(dtype=float)
+        _check_fraction(values, column, locate, f"cost share {column}",
+                        "must be between 0 and 1")
         bad = _first_bad((values < 0) | (values > 1))
         if bad is not None:
             raise InputError(
@@ -367,11 +399,21 @@ def _check_lines(lines: pd.DataFrame, years: tuple[str, ...], locate: _Locate) -
     for year in years:
         column = f"activity_change_{year_suffix(year)}"
         values = lines[column].to_numpy(dtype=float)
+        label = _year_label(column, years)
+        _check_fraction(values, column, locate, f"activity change{label}",
+                        "must be between -1 and 1")
         bad = _first_bad(values < -1)
         if bad is not None:
             raise InputError(
-                f"activity change {values[bad]:g}{_year_label(column, years)} must be at least -1 "
+                f"activity change {values[bad]:g}{label} must be at least -1 "
                 "(planned activity cannot be negative)",
+                **locate(bad, column),
+            )
+        bad = _first_bad(values > 1)
+        if bad is not None:
+            raise InputError(
+                f"activity change {values[bad]:g}{label} must be at most 1 (a fraction: 1 "
+                "doubles the activity)",
                 **locate(bad, column),
             )
 
@@ -383,6 +425,12 @@ def _check_new_services(new: pd.DataFrame, years: tuple[str, ...], locate: _Loca
         _check_at_least(
             new, f"cost_per_patient_gbp_{suffix}", 0.0, locate, f"cost per patient in {year}:"
         )
+        cost = new[f"cost_per_patient_gbp_{suffix}"].to_numpy(dtype=float)
+        _check_money(cost, f"cost_per_patient_gbp_{suffix}", locate,
+                     f"cost per patient in {year}:")
+        _check_money(new[f"patients_{suffix}"].to_numpy(dtype=float) * cost,
+                     f"cost_per_patient_gbp_{suffix}", locate,
+                     f"cost of the new service in {year} (patients × cost_per_patient_gbp):")
 
 
 def _check_unique(

@@ -87,7 +87,8 @@ def released_pence(removed_pence: np.ndarray, fraction: np.ndarray) -> np.ndarra
     numpy.ndarray
         Released cost in whole pence (int64), never above ``removed_pence``.
     """
-    released = np.asarray(round_pence(np.asarray(removed_pence) / 100.0 * fraction))
+    released = np.asarray(round_pence(np.asarray(removed_pence) / 100.0 * fraction,
+                                      "service budget: a line's released cost"))
     return np.minimum(released.astype(np.int64), removed_pence)
 
 
@@ -107,4 +108,6 @@ def support_pence(stranded_pence: np.ndarray, stranded_support: np.ndarray) -> n
         Support in whole pence (int64), shape (n, Y).
     """
     share = np.asarray(stranded_support, dtype=float)[None, :]
-    return np.asarray(round_pence(np.asarray(stranded_pence) / 100.0 * share)).astype(np.int64)
+    return np.asarray(round_pence(np.asarray(stranded_pence) / 100.0 * share,
+                                  "service budget: a line's stranded-cost support")
+                      ).astype(np.int64)

@@ -28,6 +28,8 @@ commissioner, residual), V = SUM of the marginal payments, one row per band
 and each party's cap and collar in pounds.
 
     upper_gbp  = ROUND(upto × budget_gbp, 8)        lower_gbp = the previous band's upper
+    loss_cap_gbp, gain_collar_gbp = ROUNDDOWN(max_loss or max_gain × budget_gbp, 2):
+               inward to whole pence, so no rounding takes a party past its cap
     slice_gbp  corridor:     the part of |V| between lower and upper, signed like V
                first_dollar: V when |V| is in (lower, upper], else 0
     (loss bands when V > 0, gain bands when V < 0)
@@ -312,7 +314,7 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
             fraction = {"loss_cap_gbp": "max_loss", "gain_collar_gbp": "max_gain"}.get(name)
             if fraction is not None and not pd.isna(_number(caps, i, fraction)):
                 fraction_cell = f"{xl_col_to_name(cap_col[fraction])}{r + 1}"
-                sheet.write_formula(r, cap_col[name], f"=ROUND({fraction_cell}*{budget},8)",
+                sheet.write_formula(r, cap_col[name], f"=ROUNDDOWN({fraction_cell}*{budget},2)",
                                     fmt, _cached(value))
             else:
                 write_cell(sheet, r, cap_col[name], value, fmt)

@@ -54,11 +54,13 @@ def settlement_sheets(settlement: Settlement) -> SettlementSheets:
     lines["above_plan"] = terms.above_plan
     lines["below_plan"] = terms.below_plan
     lines["tolerance"] = terms.tolerance
-    variance = np.asarray(round_pence(lines["variance_gbp"].to_numpy(dtype=float)), np.int64)
+    variance = np.asarray(round_pence(lines["variance_gbp"].to_numpy(dtype=float),
+                                      "the variance of a plan line"), np.int64)
     excess = np.sign(variance) * np.maximum(0, np.abs(variance) - terms.tolerance_pence)
     lines["excess_gbp"] = excess / 100.0
 
-    pooled = np.array([round_pence(settlement.pooled_variance_gbp)], dtype=np.int64)
+    pooled = np.array([round_pence(settlement.pooled_variance_gbp, "the pooled variance")],
+                      dtype=np.int64)
     pool = pool_terms(agreement)
     loss_amounts, gain_amounts = band_amounts_pence(agreement, pooled)
     band_rows = []

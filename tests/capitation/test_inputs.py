@@ -191,9 +191,9 @@ def test_number_wording_for_each_mistake(value, bounds, message):
 def test_percentage_looking_fraction_is_refused_with_the_fraction_meant():
     with pytest.raises(InputError) as caught:
         TomlKeys("m.toml").number(2.5, "component[1].share", 0.0, 1.0, fraction=True)
-    assert str(caught.value) == ("m.toml, key component[1].share: 2.5 is above 1 (must be "
-                                 "between 0 and 1); it looks like a percentage (expected a "
-                                 "fraction: 0.025 for 2.5%)")
+    # The words of the workbook route (capitation.excel.model_schema.convert), and the range.
+    assert str(caught.value) == ("m.toml, key component[1].share: 2.5 looks like a percentage; "
+                                 "expected a fraction such as 0.025 (must be between 0 and 1)")
     assert TomlKeys("m.toml").number(0.025, "k", 0.0, 1.0, fraction=True) == 0.025
     with pytest.raises(InputError, match="is above 1 \\(must be"):  # not a percentage
         TomlKeys("m.toml").number(250, "k", 0.0, 1.0, fraction=True)

@@ -128,13 +128,13 @@ BAD = [
         "negative rate",
         _set(("marginal_rate", 1, "below_plan"), -0.3),
         "marginal_rate[2].below_plan",
-        "at least 0",
+        "-0.3 is below 0 (must be between 0 and 1)",
     ),
     (
         "negative tolerance",
         _set(("marginal_rate", 0, "tolerance"), -0.01),
         "marginal_rate[1].tolerance",
-        "at least 0",
+        "-0.01 is below 0 (must be between 0 and 1)",
     ),
     (
         "rate naming the commissioner",
@@ -164,7 +164,8 @@ BAD = [
     ("unknown mode", _set(("pool", "mode"), "stop_loss"), "pool.mode", "corridor, first_dollar"),
     ("unknown key", _set(("party", 1, "max_los"), 0.02), "party[2].max_los", "unknown key"),
     ("cap twice", _set(("party", 1, "max_loss_gbp"), 800_000), "party[2].max_loss_gbp", "not both"),
-    ("negative cap", _set(("party", 1, "max_gain"), -0.02), "party[2].max_gain", "at least 0"),
+    ("negative cap", _set(("party", 1, "max_gain"), -0.02), "party[2].max_gain",
+     "-0.02 is below 0 (must be between 0 and 1)"),
     ("duplicate party", _set(("party", 2, "name"), "CCG"), "party[3].name", "already party[1]"),
     (
         "text for a number",

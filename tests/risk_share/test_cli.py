@@ -102,6 +102,13 @@ def test_quiet_prints_nothing(tmp_path, capsys):
             "not positive semi-definite",
         ),
         (["settle", AGREEMENT, "missing.csv"], "missing.csv: lines file not found"),
+        # Found by a black-box test: these ran to garbage (NaN activity) or a traceback.
+        (["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "1e308"],
+         "cv: coefficients of variation must be finite and at least 0, up to 10 (found 1e+308)"),
+        (["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--seed", "-1"],
+         "seed: -1 is not a whole number from 0 to 4,294,967,295 (2**32 - 1)"),
+        (["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--seed", str(2**32)],
+         "seed: 4294967296 is not a whole number from 0 to 4,294,967,295"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, fragment):

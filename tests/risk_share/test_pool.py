@@ -407,3 +407,59 @@ def test_1bn_to_10bn_match_exact_arithmetic(ag):
         ranked = sorted((r - math.floor(r) for r in raw), reverse=True)
         ties += 0 < spare < len(raw) and ranked[spare - 1] == ranked[spare]
     assert ties >= 10
+
+
+# -- caps and collars rounded inward to whole pence ----------------------------------
+
+def _capped(max_loss: float, max_gain: float) -> Agreement:
+    # Two parties, all of V at 0.5 / 0.5 (one first_dollar band a side); Acute is capped
+    # and collared at a fraction of B = £333,333.33, which is not whole pence.
+    return Agreement.from_dict({
+        "agreement": {"name": "caps", "year": "2018/19", "commissioner": "CCG"},
+        "party": [{"name": "CCG"},
+                  {"name": "Acute", "max_loss": max_loss, "max_gain": max_gain}],
+        "pool": {"budget_gbp": 333_333.33, "mode": "first_dollar", "residual": "CCG",
+                 "loss_band": [{"shares": {"CCG": 0.5, "Acute": 0.5}}],
+                 "gain_band": [{"shares": {"CCG": 0.5, "Acute": 0.5}}]},
+    })
+
+
+@pytest.mark.parametrize(("variance_gbp", "expected"), [
+    # Cap 0.03 × £333,333.33 = £9,999.9999, rounded inward to 999,999p (£9,999.99).
+    # V = £100,000.00: Acute's raw share 5,000,000p is capped at 999,999p; CCG takes
+    # 5,000,000 + 4,000,001 = 9,000,001p. Both whole: no spare penny. Before, the cap was
+    # 999,999.99p, CCG 9,000,000.01p, and the spare penny went to Acute's larger remainder
+    # (0.99): £10,000.00, a penny past its cap.
+    (100_000.00, [90_000.01, 9_999.99]),
+    # Collar 0.0299 × £333,333.33 = £9,966.666567 → 996,666p (£9,966.66) inward; V =
+    # −£100,000.00: Acute −996,666p, CCG −(5,000,000 + 4,003,334) = −9,003,334p. Before,
+    # the collar was 996,666.6567p: Acute's −996,666.6567p floored to −996,667p
+    # (remainder 0.3433), CCG's −9,003,333.3433p to −9,003,334p (remainder 0.6567), the
+    # spare penny went to CCG, and Acute gained £9,966.67, a penny past its collar.
+    (-100_000.00, [-90_033.34, -9_966.66]),
+    # V = £20,000.01: Acute's raw share 1,000,000.5p is past the cap: 999,999p;
+    # CCG 1,000,000.5 + 1.5 = 1,000,002p. Before: Acute 999,999.99p took the spare penny.
+    (20_000.01, [10_000.02, 9_999.99]),
+])
+def test_caps_and_collars_are_rounded_inward_so_no_share_passes_them(variance_gbp, expected):
+    ag = _capped(max_loss=0.03, max_gain=0.0299)
+    terms = pool_terms(ag)
+    assert terms.loss_caps.tolist() == [math.inf, 999_999]
+    assert terms.gain_collars.tolist() == [math.inf, 996_666]
+    shares = ag.share(variance_gbp)
+    assert shares.tolist() == expected
+    v = round_pence(variance_gbp)
+    assert share_pence_scalar(ag, v) == round_pence(np.array(expected)).tolist()
+    assert share_pence(ag, np.array([v])).tolist() == [round_pence(np.array(expected)).tolist()]
+
+
+@settings(deadline=None, derandomize=True, max_examples=200)
+@given(st.integers(-10**9, 10**9), st.integers(1, 5_000), st.integers(1, 5_000))
+def test_no_share_ever_passes_its_cap_or_collar(variance_pence, loss_bp, gain_bp):
+    # Caps as an agreement writes them, to 4 decimal places (basis points of B).
+    ag = _capped(loss_bp / 10_000, gain_bp / 10_000)
+    share = share_pence_scalar(ag, variance_pence)[1]
+    # The cap in exact arithmetic (pence): max_loss × B, with B = 33,333,333p.
+    assert share <= Fraction(loss_bp, 10_000) * 33_333_333
+    assert -share <= Fraction(gain_bp, 10_000) * 33_333_333
+    assert share_pence(ag, np.array([variance_pence]))[0, 1] == share

@@ -84,6 +84,19 @@ def test_fixed_seed_gives_the_same_scenarios(agreement, plan):
     assert a.seed == 7
 
 
+def test_the_bounds_of_cv_and_seed_are_accepted(agreement, plan):
+    assert agreement.simulate(plan, n=5, cv=10.0, seed=2**32 - 1).seed == 2**32 - 1
+    assert agreement.simulate(plan, n=5, cv=0.0, seed=0).seed == 0
+
+
+def test_a_fresh_seed_can_be_typed_back_in(agreement, plan):
+    # Without a seed one is drawn in 0..2**32 - 1, so --seed can repeat the run.
+    a = agreement.simulate(plan, n=50, cv=0.05)
+    assert 0 <= a.seed <= 2**32 - 1
+    b = agreement.simulate(plan, n=50, cv=0.05, seed=a.seed)
+    pd.testing.assert_frame_equal(a.positions, b.positions)
+
+
 def test_fixed_lines_never_vary(agreement, plan):
     plan = plan.copy()
     plan["fixed"] = True
@@ -119,6 +132,14 @@ def test_correlation_not_positive_semi_definite_is_refused(agreement, plan):
     [
         ({"n": 0}, "n: the number of scenarios"),
         ({"cv": -0.1}, "cv: coefficients of variation must be finite and at least 0"),
+        # σ² = ln(1 + cv²) is infinite at cv = 1e308: every activity would be NaN.
+        ({"cv": 1e308}, r"cv: .* up to 10 \(found 1e\+308\)"),
+        ({"cv": 10.5}, r"up to 10 \(found 10.5\)"),
+        ({"cv": [0.1, 0.2, float("nan"), 0.1, 0.1]}, r"up to 10 \(found nan\)"),
+        ({"seed": -1}, r"seed: -1 is not a whole number from 0 to 4,294,967,295"),
+        ({"seed": 2**32}, r"seed: 4294967296 is not a whole number"),
+        ({"seed": 1.5}, r"seed: 1.5 is not a whole number"),
+        ({"seed": True}, r"seed: True is not a whole number"),
         ({"cv": [0.1, 0.2]}, "cv: give one number or one per plan line"),
         ({"distribution": "gamma"}, "distribution: 'gamma' is not one of"),
     ],

@@ -120,6 +120,8 @@ def model_workbooks(work: Path) -> None:
     edit(good, out("wb_baseline_missing_icb.xlsx"), set_cells(baselines__A3="QZ"))
     edit(good, out("wb_unknown_column.xlsx"),
          set_cells(component__C1="weighted_population:Final WPP"))
+    edit(good, out("wb_envelope_too_large.xlsx"), set_cells(model__B4=5e17))
+    edit(good, out("wb_min_growth_huge.xlsx"), set_cells(pace_of_change__B4=1e16))
 
     data = good.read_bytes()
     out("wb_truncated.xlsx").write_bytes(data[: len(data) // 2])
@@ -158,6 +160,8 @@ def agreement_workbooks(work: Path) -> None:
     edit(good, out("ag_lines_non_numeric.xlsx"), set_cells(plan_lines__D3="lots"))
     edit(good, out("ag_lines_blank.xlsx"), set_cells(plan_lines__E4=None))
     edit(good, out("ag_lines_sheet_missing.xlsx"), lambda b: b.remove(b["plan_lines"]))
+    edit(good, out("ag_budget_too_large.xlsx"), set_cells(pool__B2=5e17))
+    edit(good, out("ag_lines_price_too_large.xlsx"), set_cells(plan_lines__E2=1e17))
 
 
 def main(kinds: list[str]) -> None:

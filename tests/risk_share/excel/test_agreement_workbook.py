@@ -93,9 +93,9 @@ def test_layout_mirrors_the_toml(msk_workbook):
     ({"pool!B3": "corridors"}, r'pool!B3: "corridors" is not one of corridor, first_dollar'),
     ({"pool!B4": "Acute trust"}, r"pool!B4: 'Acute trust' is the residual party"),
     ({"marginal_rate!A3": "Acute"}, r"marginal_rate!A3: 'Acute' is not a \[\[party\]\]"),
-    ({"marginal_rate!C2": -0.2}, r"marginal_rate!C2: -0.2 is below 0 \(must be at least 0\)"),
+    ({"marginal_rate!C2": -0.2}, r"marginal_rate!C2: -0.2 is below 0 \(must be between 0 and 1\)"),
     ({"gain_band!A3": 0.5}, r"gain_band!A3: the last band must have no upto"),
-    ({"gain_band!A2": -0.01}, r"gain_band!A2: -0.01 is below 0 \(must be at least 0\)"),
+    ({"gain_band!A2": -0.01}, r"gain_band!A2: -0.01 is below 0 \(must be between 0 and 1\)"),
     ({"agreement!B4": None}, r"agreement!B4: is missing"),
 ])
 def test_errors_name_sheet_and_cell(msk_workbook, tmp_path, edits, message):
