@@ -546,8 +546,9 @@ def simulate(
     distribution : {"lognormal", "normal"}
         Distribution of the activity multipliers.
     progress : callable or bool, optional
-        Called with the number of scenarios settled after each step; ``True``
-        shows a tqdm.auto progress bar (a widget in Jupyter).
+        Called with the number of scenarios settled after each step (of
+        :func:`step_size` scenarios); ``True`` shows a tqdm.auto progress bar
+        (a widget in Jupyter).
 
     Returns
     -------
@@ -556,7 +557,9 @@ def simulate(
     Raises
     ------
     InputError
-        Bad lines, cv, correlation, n or distribution.
+        Bad lines, cv, correlation, n or distribution; or n so large that the
+        results would pass ``RESULTS_BYTES`` (checked before anything else is
+        read or drawn; the message gives the most scenarios that fit).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n: the number of scenarios must be a whole number ≥ 1, not {n!r}")
