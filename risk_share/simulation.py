@@ -59,8 +59,10 @@ CHUNK = 50_000
 CHUNK_BYTES = 16 * 2**20
 """Most bytes of one scenarios × lines array of a step (float64 or int64).
 
-A step holds about a dozen such arrays at once, so its working memory stays
-near 200 MiB whatever the number of lines; the step has at least one scenario.
+A step holds up to about 18 such arrays at once (draws, multipliers, the
+rounding and the marginal payments' intermediates), so its working memory
+stays under about 300 MiB whatever the number of lines; a step has at least
+one scenario.
 """
 ROW_BLOCK = 64
 """The correlation product ε Lᵀ runs on whole blocks of this many scenarios.
