@@ -29,7 +29,7 @@ import pandas as pd
 
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
-from capitation.excel.tables import write_tables
+from capitation.excel.tables import MAX_SHEET_ROWS, write_tables
 from risk_share.agreement import Agreement
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
@@ -186,14 +186,19 @@ def _simulate(args: argparse.Namespace) -> None:
         )
     summary = simulation.summary()
     if args.out:
-        import pandas as pd
-
+        positions = simulation.positions
+        held = f"all {simulation.n:,} scenarios"
+        if simulation.n > MAX_SHEET_ROWS:  # a sheet holds no more: keep the first, say so
+            positions = positions.iloc[:MAX_SHEET_ROWS]
+            held = (f"the first {MAX_SHEET_ROWS:,} of {simulation.n:,} scenarios (a sheet "
+                    f"holds no more); the summary uses all {simulation.n:,}")
+            print(f"risk-share: warning: the positions sheet holds {held}", file=sys.stderr)
         settings = pd.DataFrame(
             {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
-                       args.distribution, str(simulation.seed)]},
+                       args.distribution, str(simulation.seed), held]},
             index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                            "seed"], name="item"))
-        write_tables(args.out, {"summary": summary, "positions": simulation.positions,
+                            "seed", "positions_sheet"], name="item"))
+        write_tables(args.out, {"summary": summary, "positions": positions,
                                 "assumptions": settings},
                      schema={"summary": "simulation_summary", "positions": "positions",
                              "assumptions": "assumptions"})

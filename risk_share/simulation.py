@@ -2,11 +2,21 @@
 
 Planned activity varies by a multiplier with mean 1 and coefficient of
 variation ``cv``; lines with ``fixed`` = true never vary. For the m varying
-lines, ε = ``default_rng(seed).standard_normal((n, m))`` in one call, and
+lines, ε holds the standard normals of ``default_rng(seed)`` in scenario
+order, m to a scenario (the numbers of ``standard_normal((n, m))``), and
 Z = ε Lᵀ with L L ᵀ the correlation matrix (lower Cholesky factor, or from
 ``eigh`` for a matrix that is only positive semi-definite). Every scenario is
 settled in integer pence, vectorised: arrays are scenarios × lines or
 scenarios × parties. Scenarios are numbered from 1 (index ``scenario``).
+
+Memory is bounded. Scenarios are drawn and settled in steps of a few
+thousand, so no array of all scenarios × lines is ever held; what is kept of
+each scenario is its pooled variance and two numbers per party (held outside
+the pool, final position). Drawing step by step takes the generator's
+numbers in the same order as one call, and the product ε Lᵀ runs on whole
+blocks of ``ROW_BLOCK`` rows, so the step size changes no scenario: results
+depend on the seed alone. A request whose results would pass
+``RESULTS_BYTES`` is refused before anything is drawn.
 """
 
 from __future__ import annotations
@@ -30,10 +40,12 @@ __all__ = [
     "DISTRIBUTIONS",
     "EIGENVALUE_TOLERANCE",
     "Simulation",
+    "check_results_fit",
     "correlation_factor",
     "cvar",
     "multipliers",
     "simulate",
+    "step_size",
     "summarise",
     "value_at_risk",
 ]
@@ -42,7 +54,30 @@ DISTRIBUTIONS = ("lognormal", "normal")
 EIGENVALUE_TOLERANCE = 1e-10
 """A correlation matrix with an eigenvalue below minus this is refused."""
 CHUNK = 50_000
-"""Scenarios settled per step (bounds memory; progress is reported per step)."""
+"""Most scenarios settled per step (progress is reported per step)."""
+CHUNK_BYTES = 16 * 2**20
+"""Most bytes of one scenarios × lines array of a step (float64 or int64).
+
+A step holds up to about 18 such arrays at once (draws, multipliers, the
+rounding and the marginal payments' intermediates), so its working memory
+stays under about 300 MiB whatever the number of lines; a step has at least
+one scenario.
+"""
+ROW_BLOCK = 64
+"""The correlation product ε Lᵀ runs on whole blocks of this many scenarios.
+
+A matrix product in BLAS may round a row differently when the row falls in
+a short tile or at a thread's boundary, so a scenario's normals could depend
+on how many scenarios share its step. Steps are a whole number of blocks and
+a short last step is padded with zero rows, so every row is computed alike.
+"""
+RESULTS_BYTES = 2 * 2**30
+"""Most bytes the results of one simulation may take (2 GiB).
+
+Per scenario: the pooled variance and, per party, what it holds outside the
+pool and its final position, 8 bytes each, so (2 × parties + 1) × 8 bytes.
+Summarising them takes about as much again for a moment.
+"""
 MAX_CV = 10.0
 """The largest coefficient of variation of activity: a sd ten times the plan.
 
@@ -151,13 +186,52 @@ class Simulation:
         correlation: np.ndarray | None = None,
         lines: pd.DataFrame | None = None,
     ) -> Simulation:
-        index = pd.RangeIndex(1, len(pooled) + 1, name="scenario")
+        return cls._from_gbp(
+            agreement,
+            pooled / 100.0,
+            kept / 100.0,
+            (kept + share) / 100.0,
+            seed=seed,
+            distribution=distribution,
+            cv=cv,
+            correlation=correlation,
+            lines=lines,
+        )
+
+    @classmethod
+    def _from_gbp(
+        cls,
+        agreement: Agreement,
+        pooled_gbp: np.ndarray,
+        kept_gbp: np.ndarray,
+        positions_gbp: np.ndarray,
+        *,
+        seed: int | None = None,
+        distribution: str | None = None,
+        cv: np.ndarray | None = None,
+        correlation: np.ndarray | None = None,
+        lines: pd.DataFrame | None = None,
+    ) -> Simulation:
+        """Wrap arrays of whole pence in pounds; the frames take them over without a copy.
+
+        A frame holds its columns contiguously: arrays laid out column by column
+        (``order="F"``) are used as they are, others copied into that layout.
+        """
+        index = pd.RangeIndex(1, len(pooled_gbp) + 1, name="scenario")
         parties = pd.Index(agreement.party_names, name="party")
+
+        def frame(values: np.ndarray) -> pd.DataFrame:
+            return pd.DataFrame(
+                np.asfortranarray(values), index=index, columns=parties, copy=False
+            )
+
         return cls(
             agreement=agreement,
-            pooled_variance_gbp=pd.Series(pooled / 100.0, index=index, name="pooled_variance_gbp"),
-            kept_gbp=pd.DataFrame(kept / 100.0, index=index, columns=parties),
-            positions=pd.DataFrame((kept + share) / 100.0, index=index, columns=parties),
+            pooled_variance_gbp=pd.Series(
+                pooled_gbp, index=index, name="pooled_variance_gbp", copy=False
+            ),
+            kept_gbp=frame(kept_gbp),
+            positions=frame(positions_gbp),
             seed=seed,
             distribution=distribution,
             cv=cv,
@@ -380,7 +454,10 @@ def _correlation_matrix(correlation: float | np.ndarray, varying: np.ndarray) ->
         rho = float(values)
         if not -1.0 <= rho <= 1.0:
             raise InputError(f"correlation: {rho:g} is not between -1 and 1")
-        return np.full((m, m), rho) + (1.0 - rho) * np.eye(m)
+        # Off the diagonal ρ; on it ρ + (1 − ρ) as float64 gives it (not always exactly 1).
+        matrix = np.full((m, m), rho)
+        np.fill_diagonal(matrix, rho + (1.0 - rho))
+        return matrix
     if values.shape != (m_all, m_all):
         raise InputError(
             f"correlation: the matrix is {values.shape[0]}×{values.shape[-1]}; it must cover "
@@ -393,6 +470,68 @@ def _correlation_matrix(correlation: float | np.ndarray, varying: np.ndarray) ->
     if not np.allclose(np.diag(values), 1.0, atol=1e-12) or (np.abs(values) > 1 + 1e-12).any():
         raise InputError("correlation: a correlation matrix has 1 on the diagonal and -1..1 off it")
     return values[np.ix_(varying, varying)]
+
+
+def step_size(n_lines: int) -> int:
+    """Scenarios per step: a scenarios × lines array of ``n_lines`` within ``CHUNK_BYTES``.
+
+    Parameters
+    ----------
+    n_lines : int
+        Number of plan lines (fixed ones included: a step holds them too).
+
+    Returns
+    -------
+    int
+        At most ``CHUNK``, at least 1; a whole number of ``ROW_BLOCK`` blocks
+        when there is room for one.
+    """
+    rows = min(CHUNK, CHUNK_BYTES // (8 * max(n_lines, 1)))
+    if rows > ROW_BLOCK:
+        rows -= rows % ROW_BLOCK
+    return max(1, rows)
+
+
+def check_results_fit(n: int, n_parties: int) -> None:
+    """Refuse, before anything is drawn, a simulation whose results pass ``RESULTS_BYTES``.
+
+    Parameters
+    ----------
+    n : int
+        Number of scenarios asked for.
+    n_parties : int
+        Number of parties.
+
+    Raises
+    ------
+    InputError
+        Naming ``n`` (``-n`` on the command line) and the most scenarios that fit.
+    """
+    per_scenario = 8 * (2 * n_parties + 1)
+    if n * per_scenario > RESULTS_BYTES:
+        fits = RESULTS_BYTES // per_scenario
+        raise InputError(
+            f"n: {n:,} scenarios of {n_parties} parties need "
+            f"{n * per_scenario / 2**30:,.1f} GiB to hold their results, more than the "
+            f"{RESULTS_BYTES / 2**30:g} GiB a simulation may take; at most {fits:,} scenarios fit"
+        )
+
+
+def _is_identity(matrix: np.ndarray) -> bool:
+    """Whether the square matrix is the identity (an empty one is), without building one."""
+    diagonal = np.diagonal(matrix)
+    return bool((diagonal == 1.0).all()) and np.count_nonzero(matrix) == len(diagonal)
+
+
+def _correlate(epsilon: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Z = ε Lᵀ on whole blocks of ``ROW_BLOCK`` rows (a short step padded with zero rows)."""
+    rows = len(epsilon)
+    padded = -(-rows // ROW_BLOCK) * ROW_BLOCK
+    if padded == rows:
+        return epsilon @ factor.T
+    block = np.zeros((padded, epsilon.shape[1]))
+    block[:rows] = epsilon
+    return (block @ factor.T)[:rows]
 
 
 def simulate(
@@ -430,8 +569,9 @@ def simulate(
     distribution : {"lognormal", "normal"}
         Distribution of the activity multipliers.
     progress : callable or bool, optional
-        Called with the number of scenarios settled after each step; ``True``
-        shows a tqdm.auto progress bar (a widget in Jupyter).
+        Called with the number of scenarios settled after each step (of
+        :func:`step_size` scenarios); ``True`` shows a tqdm.auto progress bar
+        (a widget in Jupyter).
 
     Returns
     -------
@@ -440,7 +580,9 @@ def simulate(
     Raises
     ------
     InputError
-        Bad lines, cv, correlation, n, seed or distribution.
+        Bad lines, cv, correlation, n, seed or distribution; or n so large that the
+        results would pass ``RESULTS_BYTES`` (checked before anything else is
+        read or drawn; the message gives the most scenarios that fit).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n: the number of scenarios must be a whole number ≥ 1, not {n!r}")
@@ -448,12 +590,15 @@ def simulate(
         raise InputError(f"distribution: {distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
     n = int(n)
     seed = _check_seed(seed)
+    p = len(agreement.parties)
+    check_results_fit(n, p)
     clean = read_lines(lines, agreement.party_names, need_actual=False)
     terms = line_terms(agreement, clean)
     varying = ~clean["fixed"].to_numpy(dtype=bool)
     cv_all = _cv_per_line(cv, len(clean))
     matrix = _correlation_matrix(correlation, varying)
-    factor = correlation_factor(matrix)
+    # Z = ε Lᵀ with L = I is ε itself: skip the product (and the factorisation).
+    factor = None if _is_identity(matrix) else correlation_factor(matrix)
 
     bar = None
     step: Callable[[int], None] | None
@@ -471,34 +616,40 @@ def simulate(
         # is a seed anyone can type back in (--seed).
         seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     rng = np.random.default_rng(seed)
-    epsilon = rng.standard_normal((n, int(varying.sum())))
+    m = int(varying.sum())
     pool = pool_terms(agreement)
     planned_pence = terms.planned_pence
-    p = len(agreement.parties)
-    pooled = np.empty(n, dtype=np.int64)
-    kept = np.empty((n, p), dtype=np.int64)
-    share = np.empty((n, p), dtype=np.int64)
-    for start in range(0, n, CHUNK):  # a few steps of many scenarios, not one per scenario
-        stop = min(n, start + CHUNK)
-        z = epsilon[start:stop] @ factor.T
+    # Only these outlive a step: 8 bytes per scenario and (2 × parties + 1), whole pence in £.
+    # Column by column in memory, as pandas holds a frame built from an array: the sums of
+    # summary() then run in the same order (pairwise down each column) as they always have.
+    pooled = np.empty(n)
+    kept = np.empty((n, p), order="F")
+    positions = np.empty((n, p), order="F")
+    rows = step_size(len(clean))
+    for start in range(0, n, rows):  # a few steps of many scenarios, not one per scenario
+        stop = min(n, start + rows)
+        # The generator fills an array in C order, so drawing steps of whole scenarios in turn
+        # takes the numbers of one standard_normal((n, m)) call, in the same places.
+        epsilon = rng.standard_normal((stop - start, m))
+        z = epsilon if factor is None else _correlate(epsilon, factor)
         activity = np.broadcast_to(terms.planned_activity, (stop - start, len(clean))).copy()
         activity[:, varying] *= multipliers(z, cv_all[varying], distribution)
         actual = np.broadcast_to(planned_pence, activity.shape).copy()
         actual[:, varying] = round_pence(activity[:, varying] * terms.price_gbp[varying],
                                          "the simulated actual value of a plan line")
         settled = settle_pence(terms, pool, p, actual)
-        pooled[start:stop] = settled.pooled_variance
-        kept[start:stop] = settled.kept
-        share[start:stop] = settled.pool_share
+        pooled[start:stop] = settled.pooled_variance / 100.0
+        kept[start:stop] = settled.kept / 100.0
+        positions[start:stop] = (settled.kept + settled.pool_share) / 100.0
         if step is not None:
             step(stop - start)
     if bar is not None:
         bar.close()
-    return Simulation._from_pence(
+    return Simulation._from_gbp(
         agreement,
         pooled,
         kept,
-        share,
+        positions,
         seed=seed,
         distribution=distribution,
         cv=cv_all,

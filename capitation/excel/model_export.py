@@ -38,7 +38,7 @@ from capitation.excel.model_schema import (
     base_key,
     flatten,
 )
-from capitation.excel.tables import MONEY_FORMAT
+from capitation.excel.tables import MAX_SHEET_ROWS, MONEY_FORMAT
 from capitation.files import write_atomically
 from capitation.inputs.years import year_suffix
 from capitation.model_file import read_model_file
@@ -48,7 +48,6 @@ __all__ = ["export_model", "write_model_workbook", "INSTRUCTIONS", "MAX_SHEET_RO
 
 log = logging.getLogger(__name__)
 
-MAX_SHEET_ROWS = 1_048_575  # Excel's rows, less the header
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook properties carry no run time
 
 INSTRUCTIONS = [

@@ -18,7 +18,10 @@ from xlsxwriter.worksheet import Worksheet
 from capitation.columns import GENERAL, MONEY_FORMAT, find, number_format
 from capitation.files import write_atomically
 
-__all__ = ["write_tables", "write_cell", "CellFormats", "MONEY_FORMAT"]
+__all__ = ["write_tables", "write_cell", "CellFormats", "MAX_SHEET_ROWS", "MONEY_FORMAT"]
+
+MAX_SHEET_ROWS = 1_048_575
+"""Rows of data a sheet can hold under its header row (Excel's limit is 1,048,576 rows)."""
 
 
 class CellFormats:
@@ -102,7 +105,19 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame],
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ValueError
+        When a table has more rows than a sheet holds (``MAX_SHEET_ROWS``):
+        the writer would drop the rest without a word, so nothing is written.
     """
+    for name, frame in tables.items():
+        if len(frame) > MAX_SHEET_ROWS:
+            raise ValueError(
+                f"sheet {name}: {len(frame):,} rows do not fit in a sheet "
+                f"(at most {MAX_SHEET_ROWS:,} under the header)"
+            )
 
     def write(tmp: Path) -> None:
         book = xlsxwriter.Workbook(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import openpyxl
 import pytest
 
@@ -109,6 +110,12 @@ def test_quiet_prints_nothing(tmp_path, capsys):
          "seed: -1 is not a whole number from 0 to 4,294,967,295 (2**32 - 1)"),
         (["simulate", AGREEMENT, OUTTURN, "-n", "10", "--cv", "0.05", "--seed", str(2**32)],
          "seed: 4294967296 is not a whole number from 0 to 4,294,967,295"),
+        # 3 parties: (2 × 3 + 1) × 8 = 56 bytes a scenario; 2 GiB / 56 = 38,347,922.3.
+        (
+            ["simulate", AGREEMENT, OUTTURN, "-n", "1000000000", "--cv", "0.05"],
+            "n: 1,000,000,000 scenarios of 3 parties need 52.2 GiB to hold their results, "
+            "more than the 2 GiB a simulation may take; at most 38,347,922 scenarios fit",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, fragment):
@@ -145,3 +152,46 @@ def test_python_dash_m_runs_the_command_line():
     )
     assert done.returncode == 2
     assert done.stderr == "risk-share: error: absent.csv: lines file not found\n"
+
+
+def test_positions_past_a_sheet_keep_the_first_scenarios_and_say_so(tmp_path, capsys, monkeypatch):
+    # A sheet holds 1,048,575 rows under its header; lowered to 100 here to show the rule on
+    # 250 scenarios: the sheet keeps scenarios 1-100, the summary uses all 250.
+    import risk_share
+    import risk_share.cli as cli
+    from risk_share.simulation import summarise
+
+    monkeypatch.setattr(cli, "MAX_SHEET_ROWS", 100)
+    out = tmp_path / "simulation.xlsx"
+    args = ["simulate", AGREEMENT, OUTTURN, "-n", "250", "--cv", "0.05", "--seed", "4"]
+    assert main([*args, "--quiet", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "risk-share: warning: the positions sheet holds the first 100 of 250 scenarios "
+        "(a sheet holds no more); the summary uses all 250\n"
+    )
+    positions = read_sheet(out, "positions")
+    assert len(positions) == 1 + 100
+    assert [r[0] for r in positions[1:]] == list(range(1, 101))
+    items = dict(read_sheet(out, "assumptions")[1:])
+    assert items["positions_sheet"].startswith("the first 100 of 250 scenarios")
+    simulation = risk_share.Agreement.from_toml(AGREEMENT).simulate(
+        OUTTURN, n=250, cv=0.05, seed=4
+    )
+    expected = simulation.summary()
+    first_100 = summarise(simulation.positions.iloc[:100])
+    assert not np.allclose(first_100.to_numpy(), expected.to_numpy())  # the test can tell
+    summary = read_sheet(out, "summary")
+    assert [r[0] for r in summary[1:]] == expected.index.tolist()
+    # The cell holds the number to 15 significant digits or so: compare to 1e-12.
+    np.testing.assert_allclose([r[1:] for r in summary[1:]], expected.to_numpy(), rtol=1e-12)
+
+
+def test_positions_that_fit_are_all_written(tmp_path, capsys):
+    out = tmp_path / "simulation.xlsx"
+    args = ["simulate", AGREEMENT, OUTTURN, "-n", "40", "--cv", "0.05", "--seed", "4"]
+    assert main([*args, "--quiet", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(read_sheet(out, "positions")) == 1 + 40
+    assert dict(read_sheet(out, "assumptions")[1:])["positions_sheet"] == "all 40 scenarios"

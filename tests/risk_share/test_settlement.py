@@ -132,3 +132,19 @@ def test_transfers_sum_to_zero_and_finals_to_total_variance(issue_dict, lines, m
     total = int((settlement.lines["variance_gbp"] * 100).round().astype(np.int64).sum())
     assert pence["final_position_gbp"].sum() == total
     assert pence["pool_share_gbp"].sum() == round_pence(settlement.pooled_variance_gbp)
+
+
+def test_holdings_are_summed_by_party_as_by_a_membership_product():
+    # The membership product Σ_lines values × [line's party = p] is the definition; a party
+    # without lines (3 here) holds 0.
+    from risk_share.settlement import _sum_by_party
+
+    rng = np.random.default_rng(1)
+    party_index = np.array([2, 0, 2, 4, 0, 0, 1])
+    values = rng.integers(-10**12, 10**12, (30, 7))
+    membership = np.zeros((7, 5), dtype=np.int64)
+    membership[np.arange(7), party_index] = 1
+    summed = _sum_by_party(values, party_index, 5)
+    np.testing.assert_array_equal(summed, values @ membership)
+    assert summed.dtype == np.int64
+    assert (summed[:, 3] == 0).all()

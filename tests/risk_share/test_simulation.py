@@ -230,3 +230,103 @@ def test_progress_bar_and_callback_change_nothing():
     assert sum(seen) == 3_000
     pd.testing.assert_frame_equal(plain.positions, counted.positions)
     pd.testing.assert_frame_equal(plain.positions, barred.positions)
+
+
+MODELS = __import__("pathlib").Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture
+def msk():
+    import risk_share
+
+    return risk_share.Agreement.from_toml(MODELS / "msk_agreement.toml")
+
+
+def test_draws_in_steps_are_the_draws_of_one_call():
+    # The property simulate relies on: standard_normal fills an array in C order, so steps of
+    # whole scenarios (rows) drawn in turn from one generator give one (n, m) draw's numbers.
+    whole = np.random.default_rng(5).standard_normal((50, 7))
+    rng = np.random.default_rng(5)
+    steps = [rng.standard_normal((rows, 7)) for rows in (1, 3, 7, 39)]
+    np.testing.assert_array_equal(np.vstack(steps), whole)
+
+
+@pytest.mark.parametrize("m", [4, 33])
+def test_correlated_normals_do_not_depend_on_the_step(m):
+    # A BLAS product may round a row differently when it falls in a short tile (a step of 1,
+    # 3 or 7 rows): ε Lᵀ runs on whole ROW_BLOCK blocks so that every step size gives the
+    # numbers of one product over all rows, bit for bit.
+    from risk_share.simulation import _correlate
+
+    matrix = np.full((m, m), 0.3) + 0.7 * np.eye(m)
+    factor = correlation_factor(matrix)
+    epsilon = np.random.default_rng(m).standard_normal((201, m))
+    whole = _correlate(epsilon, factor)
+    np.testing.assert_allclose(whole, epsilon @ factor.T, rtol=0, atol=1e-12)
+    for rows in (1, 3, 7, 64, 128):
+        steps = [_correlate(epsilon[i : i + rows], factor) for i in range(0, 201, rows)]
+        np.testing.assert_array_equal(np.vstack(steps), whole, err_msg=f"steps of {rows}")
+
+
+@pytest.mark.parametrize(
+    ("correlation", "distribution"),
+    [(0.3, "lognormal"), (0.0, "normal"), ("matrix", "lognormal"), (1.0, "normal")],
+)
+def test_step_size_changes_no_scenario(monkeypatch, agreement, plan, correlation, distribution):
+    # Steps of 3 scenarios against one step of all 203: the same pooled variances, holdings
+    # and positions to the penny, and the same summary to the last bit.
+    import risk_share.simulation as simulation
+
+    if correlation == "matrix":
+        correlation = np.eye(5)
+        correlation[0, 1] = correlation[1, 0] = 0.6
+        correlation[2, 4] = correlation[4, 2] = -0.4
+    arguments = {"n": 203, "cv": 0.08, "correlation": correlation, "seed": 99,
+                 "distribution": distribution}
+    assert simulation.step_size(len(plan)) >= 203
+    whole = agreement.simulate(plan, **arguments)
+    monkeypatch.setattr(simulation, "CHUNK", 3)
+    seen = []
+    stepped = agreement.simulate(plan, progress=seen.append, **arguments)
+    assert seen == [3] * 67 + [2]
+    pd.testing.assert_series_equal(stepped.pooled_variance_gbp, whole.pooled_variance_gbp)
+    pd.testing.assert_frame_equal(stepped.kept_gbp, whole.kept_gbp)
+    pd.testing.assert_frame_equal(stepped.positions, whole.positions)
+    pd.testing.assert_frame_equal(stepped.summary(), whole.summary(), check_exact=True)
+
+
+def test_step_size_bounds_a_scenarios_by_lines_array():
+    from risk_share.simulation import CHUNK, CHUNK_BYTES, ROW_BLOCK, step_size
+
+    for n_lines in (1, 9, 2_000, 10_000, 100_000):
+        rows = step_size(n_lines)
+        assert 1 <= rows <= CHUNK
+        assert rows * n_lines * 8 <= max(CHUNK_BYTES, n_lines * 8)
+        assert rows % ROW_BLOCK == 0 or rows < ROW_BLOCK  # under one block: padded
+    # 16 MiB / (8 bytes × 10,000 lines) = 209.7 rows: 3 blocks of 64.
+    assert step_size(10_000) == 192
+    assert step_size(100_000) == 20  # 16 MiB / 800,000 bytes = 20.97
+    assert step_size(10**9) == 1
+
+
+def test_results_that_cannot_fit_are_refused_up_front(monkeypatch, msk):
+    import risk_share.simulation as simulation
+
+    # 3 parties: (2 × 3 + 1) × 8 = 56 bytes a scenario; 2 GiB / 56 = 38,347,922.3.
+    # The lines file does not exist: the size is checked before anything is read.
+    with pytest.raises(InputError, match=r"n: 50,000,000 scenarios of 3 parties need 2\.6 GiB"
+                       r".*at most 38,347,922 scenarios fit"):
+        msk.simulate(MODELS / "absent.csv", n=50_000_000, cv=0.05, seed=1)
+    monkeypatch.setattr(simulation, "RESULTS_BYTES", 56 * 100 + 55)
+    with pytest.raises(InputError, match="at most 100 scenarios fit"):
+        msk.simulate(MODELS / "msk_outturn.csv", n=101, cv=0.05, seed=1)
+    assert msk.simulate(MODELS / "msk_outturn.csv", n=100, cv=0.05, seed=1).n == 100
+
+
+def test_results_are_held_without_copies(agreement, plan):
+    # The frames take over the arrays filled step by step: positions and kept are one array
+    # each, laid out column by column as pandas keeps a frame's columns.
+    sim = agreement.simulate(plan, n=20, cv=0.05, seed=3)
+    values = sim.positions.to_numpy()
+    assert values.flags["F_CONTIGUOUS"]
+    assert np.shares_memory(values, sim.positions.to_numpy())
