@@ -13,8 +13,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -60,6 +60,12 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _create_new(path: Path) -> None:
+    """Make an empty file readable and writable by its owner only; fail if it exists."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o600))
+
+
 def _naming_target(exc: OSError, target: Path) -> OSError:
     """Return the same error naming ``target``, never the hidden temporary file."""
     return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
@@ -99,13 +105,20 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                                 str(target))
     tmp_path: Path | None = None
     try:
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                                       dir=folder)
-            tmp_path = Path(tmp)
-            os.close(fd)
-        except OSError as exc:
-            raise _naming_target(exc, target) from None
+        # Named before it is made (not tempfile.mkstemp), so that a signal arriving just
+        # after the file appears still finds it in tmp_path and the cleanup removes it.
+        for _ in range(100):
+            tmp_path = folder / f".{target.stem}.{secrets.token_hex(6)}{target.suffix}"
+            try:
+                _create_new(tmp_path)
+                break
+            except FileExistsError:  # someone else's: never ours to remove
+                tmp_path = None
+            except OSError as exc:
+                tmp_path = None
+                raise _naming_target(exc, target) from None
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
         try:
             yield tmp_path
         except OSError as exc:
@@ -176,7 +189,8 @@ def _clash(path: Path, shown: str, inputs: Mapping[str, str | Path],
 
 
 def _check_folder_of(path: Path, shown: str, option: str) -> None:
-    folder, named = path.absolute().parent, path.parent
+    folder = path.absolute().parent
+    named = folder if str(path.parent) == "." else path.parent
     if not folder.exists():
         raise InputError(f"{option} {shown}: the folder {named} does not exist")
     if not folder.is_dir():
