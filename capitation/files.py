@@ -85,7 +85,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     Parameters
     ----------
     target : str or Path
-        The file to write. Its folder must exist.
+        The file to write; its folder is made if missing (the command lines
+        refuse an ``--out`` whose folder does not exist before calling this:
+        :func:`check_output_path`).
 
     Yields
     ------
@@ -95,16 +97,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     Raises
     ------
     OSError
-        When the folder does not exist or cannot be written, or the write
-        fails; the error names ``target``, never the temporary file.
+        When the folder cannot be made or written, or the write fails; the
+        error names ``target``, never the temporary file.
     """
     target = Path(target)
     folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"the folder {folder} does not exist",
-                                str(target))
     tmp_path: Path | None = None
     try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _naming_target(exc, target) from None
         # Named before it is made (not tempfile.mkstemp), so that a signal arriving just
         # after the file appears still finds it in tmp_path and the cleanup removes it.
         for _ in range(100):

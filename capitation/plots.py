@@ -374,7 +374,6 @@ def save_png(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
     Path
         ``path``.
     """
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
 
 

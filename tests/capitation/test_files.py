@@ -92,12 +92,15 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, stop):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_folder_is_not_made(tmp_path):
-    target = tmp_path / "absent" / "out.csv"
-    with pytest.raises(FileNotFoundError, match="the folder .*absent does not exist") as error:
-        write_atomically(target, lambda tmp: tmp.write_text("a"))
-    assert error.value.filename == str(target)
-    assert not (tmp_path / "absent").exists()
+def test_a_missing_folder_is_made_by_the_library(tmp_path):
+    # Library callers (Results.to_excel, save_png) get their folder made; the command lines
+    # refuse an --out whose folder does not exist before writing (check_output_path).
+    write_atomically(tmp_path / "new" / "out.csv", lambda tmp: tmp.write_text("a"))
+    assert (tmp_path / "new" / "out.csv").read_text() == "a"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError) as error:
+        write_atomically(tmp_path / "file" / "out.csv", lambda tmp: None)
+    assert error.value.filename == str(tmp_path / "file" / "out.csv")
 
 
 def test_errors_name_the_target_never_the_temporary_file(tmp_path, monkeypatch):
