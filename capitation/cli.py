@@ -9,7 +9,11 @@
   self-contained model workbook a finance team can fill in and send back.
 
 The only module that prints. Bad input prints one clear message to stderr,
-without a traceback, and exits with status 2; nothing is written.
+without a traceback, and exits with status 2; nothing is written. An output
+that would replace a file the run reads (the model, a population or
+baselines file, ...), a read-only file or a folder, or whose folder does not
+exist, is refused before anything is computed. Ctrl-C (exit status 130) and
+SIGTERM (143) stop with one line and leave no temporary file.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import pandas as pd
 
 from capitation.columns import format_value, unit_of
 from capitation.errors import InputError, SolverError
+from capitation.files import check_output_folder, check_output_path, os_error_message
+from capitation.interrupts import sigterm_raises, stopped
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -108,17 +114,25 @@ def _summary_text(results: Results) -> str:
     return "\n".join(lines)
 
 
-def _export(args: argparse.Namespace) -> str:
-    from capitation.excel.model_export import export_model
+def _output(args: argparse.Namespace, default: str) -> tuple[Path, str]:
+    """Return the output file and how messages name it (``--out``, or "the output")."""
+    if args.out is not None:
+        return args.out, "--out"
+    return Path.cwd() / default, "the output"
 
-    out = args.out or Path.cwd() / f"{args.model.stem}.xlsx"
-    if out.resolve() == args.model.resolve():
-        raise InputError("--out would overwrite the model file", file=args.model)
+
+def _export(args: argparse.Namespace, written: list[Path]) -> str:
+    from capitation.excel.model_export import export_model
+    from capitation.model import Model
+
+    out, option = _output(args, f"{args.model.stem}.xlsx")
+    check_output_path(out, Model.from_toml(args.model).input_files(), option)
     export_model(args.model, out)
+    written.append(out)
     return f"model workbook: {Path(out).resolve()}"
 
 
-def _run(args: argparse.Namespace) -> str:
+def _run(args: argparse.Namespace, written: list[Path]) -> str:
     from capitation.model import Model
 
     workbook = args.model.suffix.lower() in {".xlsx", ".xlsm"}
@@ -126,40 +140,61 @@ def _run(args: argparse.Namespace) -> str:
         raise InputError("--with-inputs needs a model workbook (.xlsx); export the model "
                          "first with: capitation export", file=args.model)
     model = Model.from_excel(args.model) if workbook else Model.from_toml(args.model)
+    inputs = model.input_files()
+    out, option = _output(args, f"{args.model.stem}_results.xlsx")
+    check_output_path(out, inputs, option)
+    if args.charts is not None:
+        check_output_folder(args.charts, inputs)
     results = model.run(progress=not args.quiet and sys.stderr.isatty())
-    out = Path(args.out or Path.cwd() / f"{args.model.stem}_results.xlsx")
-    if out.resolve() == args.model.resolve():
-        raise InputError("--out would overwrite the model (inputs are never modified)",
-                         file=args.model)
     if args.with_inputs:
         from capitation.excel.patch import write_results_into
 
         write_results_into(results, args.model, out)
     else:
         results.to_excel(out)
+    written.append(out)
     text = f"{_summary_text(results)}\nresults workbook: {out.resolve()}"
     if args.charts is not None:
         from capitation.plots import write_charts
 
-        written = write_charts(results, args.charts)
-        text += f"\ncharts ({len(written)} PNG): {args.charts.resolve()}"
+        charts = write_charts(results, args.charts)
+        written.append(args.charts)
+        text += f"\ncharts ({len(charts)} PNG): {args.charts.resolve()}"
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    0 on success; 2 on bad input or a solver failure; 130 after Ctrl-C and
+    143 after SIGTERM (one line on stderr, the temporary file removed).
+    """
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    written: list[Path] = []
+    with sigterm_raises():
+        try:
+            return _main(args, written)
+        except KeyboardInterrupt as stop:
+            message, status = stopped(stop, written)
+            print(message, file=sys.stderr)
+            return status
+
+
+def _main(args: argparse.Namespace, written: list[Path]) -> int:
     if args.command == "synth-persons":
         return _synth_persons(args)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            text = _export(args) if args.command == "export" else _run(args)
+            text = _export(args, written) if args.command == "export" else _run(args, written)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
     except (InputError, SolverError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return 2
     try:
         print(text)
@@ -189,6 +224,9 @@ def _synth_persons(args: argparse.Namespace) -> int:
                                        seed=args.seed, practice_column=column, columns=names)
     except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return 2
     print(f"{made.persons:,} persons in {made.practices:,} practices, {made.parts} Parquet "
           f"parts: {made.folder.resolve()}")

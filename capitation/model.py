@@ -73,6 +73,53 @@ class Model:
 
         return cls(read_model_workbook(path))
 
+    def input_files(self) -> dict[str, Path]:
+        """Every file or folder a run reads, labelled as on the assumptions sheet.
+
+        The model file (or workbook), the population table of each year (or
+        the register, or the person-level rows), the practices table, the pace
+        of change baselines, each component's cost weights and need index, and
+        the service budget's lines and new services files. Command lines check
+        an output against these before running: inputs are never modified.
+
+        Returns
+        -------
+        dict of str to Path
+            Label (``"model"``, ``"population"``, ``"baseline"``, ...) → path,
+            in the order a run reads them. A population file shared by
+            several years is listed under its first year.
+        """
+        spec = self.spec
+        files: dict[str, Path] = {"model": spec.path}
+
+        def add(label: str, path: Path | None) -> None:
+            if path is not None:
+                files[label] = path
+
+        population = spec.population
+        if population is not None:
+            add("persons", None if population.persons is None else population.persons.path)
+            add("register", population.register)
+            add("practices", population.practices)
+            seen: set[Path] = set()
+            for year, path in population.files.items():
+                if path not in seen:
+                    seen.add(path)
+                    add(f"population {year}" if len(spec.years) > 1 else "population", path)
+        if spec.pace is not None:
+            add("baseline", spec.pace.baseline)
+        for component in spec.components:
+            add(f"component {component.name} cost weights", component.cost_weights)
+            add(f"component {component.name} need index", component.need_index)
+        if spec.service_budget is not None:
+            for key in ("lines", "new_services"):
+                value = spec.service_budget.get(key)
+                if isinstance(value, str) and value.strip():
+                    # as capitation.service_budget.budget_file reads it: relative to the model
+                    add(f"service budget {key.replace('_', ' ')}",
+                        (spec.path.parent / value).resolve())
+        return files
+
     def run(self, progress: bool = False) -> Results:
         """Run the model.
 
@@ -124,7 +171,6 @@ class Model:
         tables: dict[str, dict[str, pd.DataFrame]] = {}
         pace: dict[str, PaceOfChange] = {}
         levels: list[str] = []
-        inputs: dict[str, Path] = {"model": spec.path}
         persons = None
         if spec.population is not None:
             years = spec.years
@@ -136,13 +182,13 @@ class Model:
             cache: dict[Path, PopulationSource] = {}
             try:
                 for i, year in enumerate(years):
-                    source = self._source(year, cache, inputs, progress)
+                    source = self._source(year, cache, progress)
                     levels = ["practice", *source.population.levels]
                     envelope_pence = spec.envelope_pence[i]
                     allocation = allocate(
                         source, self._formula(i, source.population),
                         envelope_gbp=None if envelope_pence is None else envelope_pence / 100,
-                        pace=self._pace(i, source.population, previous, inputs),
+                        pace=self._pace(i, source.population, previous),
                         convention=spec.convention)
                     previous = allocation
                     tables[year] = dict(allocation.tables)
@@ -162,11 +208,12 @@ class Model:
             budget = build_budget(read_service_budget(spec.service_budget, spec.path.parent,
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
-                       inputs=inputs, run_seconds=time.time() - started, persons=persons)
+                       inputs=self.input_files(), run_seconds=time.time() - started,
+                       persons=persons)
 
     # -- steps -----------------------------------------------------------------
 
-    def _source(self, year: str, cache: dict[Path, PopulationSource], inputs: dict[str, Path],
+    def _source(self, year: str, cache: dict[Path, PopulationSource],
                 progress: bool = False) -> PopulationSource:
         spec = self.spec.population
         assert spec is not None
@@ -177,17 +224,11 @@ class Model:
 
                 # PersonsRun is a PopulationSource once started (its population is set).
                 cache[key] = cast(PopulationSource, start(self.spec, progress))
-                inputs["persons"] = spec.persons.path
-                assert spec.practices is not None  # model_file: persons need a practices file
-                inputs["practices"] = spec.practices
             return cache[key]
         if spec.register is not None:
             key = spec.register
             if key not in cache:
                 cache[key] = _register_population(spec)
-                inputs["register"] = spec.register
-                if spec.practices is not None:
-                    inputs["practices"] = spec.practices
             return cache[key]
         path = spec.files[year]
         if path not in cache:
@@ -204,7 +245,6 @@ class Model:
             cache[path] = PracticeTable(Population.from_file(
                 path, id=spec.id, population=spec.population, levels=spec.levels,
                 columns=columns, sheet=spec.sheet))
-            inputs[f"population {year}" if len(self.spec.years) > 1 else "population"] = path
         return cache[path]
 
     def _formula(self, index: int, population: Population) -> NeedsFormula:
@@ -227,8 +267,8 @@ class Model:
                 cost_weights=cost_weights, need_index=need_index))
         return NeedsFormula(tuple(components))
 
-    def _pace(self, index: int, population: Population, previous: Allocation | None,
-              inputs: dict[str, Path]) -> Pace | None:
+    def _pace(self, index: int, population: Population,
+              previous: Allocation | None) -> Pace | None:
         """Return the year's pace of change (after year 1, baseline = last year's allocation)."""
         spec = self.spec
         if spec.pace is None:
@@ -236,7 +276,7 @@ class Model:
         level = spec.pace.level
         codes = pd.Index(np.sort(population.level_codes(level).unique()), name=level)
         if previous is None or previous.pace_outcome is None:
-            baseline_gbp = self._baseline(spec.pace, population, codes, inputs)
+            baseline_gbp = self._baseline(spec.pace, population, codes)
         else:
             baseline_gbp = previous.pace_outcome.allocation_pence / 100.0
             missing = codes.difference(baseline_gbp.index)
@@ -250,8 +290,7 @@ class Model:
                     min_growth=spec.pace.min_growth[index],
                     max_growth=spec.pace.max_growth[index], method=spec.pace.method)
 
-    def _baseline(self, pace: PaceSpec, population: Population, codes: pd.Index,
-                  inputs: dict[str, Path]) -> pd.Series:
+    def _baseline(self, pace: PaceSpec, population: Population, codes: pd.Index) -> pd.Series:
         level = pace.level
         if pace.baseline_column is not None:
             by = population.level_codes(level)
@@ -259,7 +298,6 @@ class Model:
         baseline = pace.baseline
         assert baseline is not None  # model_file: baseline or baseline_column
         raw = read_table(baseline)
-        inputs["baseline"] = baseline
         from capitation.population import normalise_header
 
         headers = {normalise_header(h): h for h in raw.columns}

@@ -263,6 +263,31 @@ class Agreement:
                 raise
             raise InputError(error.reason, file=source, key=error.key) from None
 
+    def input_files(self, lines: pd.DataFrame | str | Path | None = None) -> dict[str, Path]:
+        """Return the files a settlement or simulation reads: agreement and plan lines.
+
+        Command lines check an output against these before running: inputs
+        are never modified.
+
+        Parameters
+        ----------
+        lines : pandas.DataFrame or str or Path, optional
+            The plan lines as given to :meth:`settle` or :meth:`simulate`; a
+            path is listed, a DataFrame is not a file.
+
+        Returns
+        -------
+        dict of str to Path
+            ``"agreement"`` → the file it was read from (absent when it was
+            built from a dict), and ``"lines"`` → the plan lines file.
+        """
+        files: dict[str, Path] = {}
+        if self.source is not None:
+            files["agreement"] = Path(self.source)
+        if isinstance(lines, (str, Path)):
+            files["lines"] = Path(lines)
+        return files
+
     # ------------------------------------------------------------------ names
 
     @property

@@ -15,7 +15,11 @@ writes the settlement with live formulas (sheets ``settled_lines``, ``parties``,
 output is a copy of the agreement workbook with those sheets added or
 replaced, every other part of the team's file kept byte for byte. Each prints
 a summary. A problem with the input prints one line to stderr and exits with
-status 2; nothing is written, and an input is never overwritten.
+status 2; nothing is written, and an input is never overwritten: an ``--out``
+that is the agreement or the lines file (after links), a read-only file or a
+folder, or whose folder does not exist, is refused before anything is
+computed. Ctrl-C (exit status 130) and SIGTERM (143) stop with one line and
+leave no temporary file.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import pandas as pd
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import MAX_SHEET_ROWS, write_tables
+from capitation.files import check_output_folder, check_output_path, os_error_message
+from capitation.interrupts import sigterm_raises, stopped
 from risk_share.agreement import Agreement
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
@@ -122,10 +128,21 @@ def _agreement_and_lines(args: argparse.Namespace) -> tuple[Agreement, str]:
     return agreement, args.agreement
 
 
-def _export(args: argparse.Namespace) -> None:
+def _check_outputs(args: argparse.Namespace, agreement: Agreement, lines: str | None) -> None:
+    """Refuse an ``--out`` or ``--charts`` that would replace an input, before any work."""
+    inputs = agreement.input_files(lines)
+    if args.out:
+        check_output_path(args.out, inputs)
+    if getattr(args, "charts", None):
+        check_output_folder(args.charts, inputs)
+
+
+def _export(args: argparse.Namespace, written: list[str]) -> None:
     from risk_share.agreement_file import export_agreement
 
+    _check_outputs(args, Agreement.from_toml(args.agreement), args.lines)
     export_agreement(args.agreement, args.out, args.lines)
+    written.append(args.out)
     if not args.quiet:
         print(f"Agreement workbook written to {args.out}")
 
@@ -136,7 +153,7 @@ def _money(frame: pd.DataFrame) -> str:
     return frame.to_string(formatters=formats)
 
 
-def _settle(args: argparse.Namespace) -> None:
+def _settle(args: argparse.Namespace, written: list[str]) -> None:
     from risk_share.excel.settlement_workbook import write_settlement, write_settlement_into
 
     if args.with_inputs and not _is_workbook(args.agreement):
@@ -148,19 +165,20 @@ def _settle(args: argparse.Namespace) -> None:
     if args.with_inputs and not args.out:
         raise InputError("--with-inputs needs --out OUT.xlsx (the agreement workbook is "
                          "never modified)", file=args.agreement)
-    if args.out and Path(args.out).resolve() == Path(args.agreement).resolve():
-        raise InputError("--out would overwrite the agreement (inputs are never modified)",
-                         file=args.agreement)
     agreement, lines = _agreement_and_lines(args)
+    _check_outputs(args, agreement, lines)
     settlement = agreement.settle(lines)
     if args.with_inputs:
         write_settlement_into(settlement, args.agreement, args.out)
     elif args.out:
         write_settlement(settlement, args.out)
+    if args.out:
+        written.append(args.out)
     if args.charts:
         from risk_share.plots import write_charts
 
         write_charts(agreement, args.charts)
+        written.append(args.charts)
     if not args.quiet:
         print(f"{agreement.name}: settlement of {lines}")
         print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f}")
@@ -169,10 +187,11 @@ def _settle(args: argparse.Namespace) -> None:
             print(f"Written to {args.out}")
 
 
-def _simulate(args: argparse.Namespace) -> None:
+def _simulate(args: argparse.Namespace, written: list[str]) -> None:
     from tqdm.auto import tqdm
 
     agreement, lines = _agreement_and_lines(args)
+    _check_outputs(args, agreement, lines)
     show = not args.quiet and sys.stderr.isatty() and args.n >= PROGRESS_FROM
     with tqdm(total=args.n, unit="scenario", disable=not show, file=sys.stderr) as bar:
         simulation = agreement.simulate(
@@ -202,10 +221,12 @@ def _simulate(args: argparse.Namespace) -> None:
                                 "assumptions": settings},
                      schema={"summary": "simulation_summary", "positions": "positions",
                              "assumptions": "assumptions"})
+        written.append(args.out)
     if args.charts:
         from risk_share.plots import write_charts
 
         write_charts(agreement, args.charts, simulation)
+        written.append(args.charts)
     if not args.quiet:
         print(
             f"{agreement.name}: {args.n:,} scenarios, cv {args.cv:g}, correlation "
@@ -228,21 +249,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 on bad input or a solver failure.
+        Exit status: 0 on success, 2 on bad input or a solver failure, 130
+        after Ctrl-C and 143 after SIGTERM (one line on stderr, the temporary
+        file removed).
     """
     args = parser().parse_args(argv)
+    written: list[str] = []
+    with sigterm_raises():
+        try:
+            return _main(args, written)
+        except KeyboardInterrupt as stop:
+            message, status = stopped(stop, written)
+            print(f"risk-share: {message}", file=sys.stderr)
+            return status
+
+
+def _main(args: argparse.Namespace, written: list[str]) -> int:
     try:
         if args.command == "settle":
-            _settle(args)
+            _settle(args, written)
         elif args.command == "export":
-            _export(args)
+            _export(args, written)
         else:
-            _simulate(args)
+            _simulate(args, written)
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
         return 0
-    except (InputError, SolverError, OSError) as error:
+    except (InputError, SolverError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"risk-share: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"risk-share: error: {os_error_message(error)}", file=sys.stderr)
         return 2
     return 0
