@@ -7,6 +7,10 @@
   part of the team's file is kept byte for byte.
 - ``capitation export MODEL.toml --out MODEL.xlsx``: write a model file as a
   self-contained model workbook a finance team can fill in and send back.
+- ``capitation demo [--out demo_results.xlsx]``: run the demo model shipped
+  inside the package (:mod:`capitation.demo`); no repository needed.
+- ``capitation --version``: the installed toolkit's version, as the
+  assumptions sheet of every results workbook records it.
 
 The only module that prints. Bad input prints one clear message to stderr,
 without a traceback, and exits with status 2; nothing is written.
@@ -25,6 +29,7 @@ import pandas as pd
 
 from capitation.columns import format_value, unit_of
 from capitation.errors import InputError, SolverError
+from capitation.results import package_version
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -36,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capitation",
         description="Population-needs-based capitated budgets for integrated care systems.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a model file and write its results workbook")
     run.add_argument("model", type=Path, help="model file (.toml, or a model workbook .xlsx)")
@@ -51,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
                         help="model workbook (default: <model stem>.xlsx here)")
+    demo = sub.add_parser("demo", help="run the demo model shipped with the package "
+                                       "(England 2025/26, illustrative envelope)")
+    demo.add_argument("--out", type=Path, default=None,
+                      help="results workbook (default: demo_results.xlsx here)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--charts", type=Path, default=None, metavar="DIR",
+                      help="also write the run's charts as PNG files to this folder")
     synth = sub.add_parser("synth-persons",
                            help="write SYNTHETIC persons matching a model's practice populations")
     synth.add_argument("model", type=Path, help="model file (.toml)")
@@ -155,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if args.command == "demo":
+                from capitation.demo import demo_model_file
+
+                args.model, args.with_inputs = demo_model_file(), False
             text = _export(args) if args.command == "export" else _run(args)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)

@@ -30,6 +30,7 @@ import pandas as pd
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import write_tables
+from capitation.results import package_version
 from risk_share.agreement import Agreement
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
         prog="risk-share",
         description="Settle or simulate a risk share agreement (marginal rates and a pool).",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = top.add_subparsers(dest="command", required=True)
 
     settle = commands.add_parser("settle", help="settle an outturn of the plan lines")
@@ -188,9 +190,9 @@ def _simulate(args: argparse.Namespace) -> None:
 
         settings = pd.DataFrame(
             {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
-                       args.distribution, str(simulation.seed)]},
+                       args.distribution, str(simulation.seed), package_version()]},
             index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                            "seed"], name="item"))
+                            "seed", "package version"], name="item"))
         write_tables(args.out, {"summary": summary, "positions": simulation.positions,
                                 "assumptions": settings},
                      schema={"summary": "simulation_summary", "positions": "positions",
