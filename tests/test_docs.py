@@ -480,6 +480,40 @@ def test_calibration_example():
                                rtol=1e-7)
 
 
+# -- the how-to code runs ---------------------------------------------------------------
+
+def test_first_allocation_of_your_own_icb(tmp_path, monkeypatch):
+    from capitation.cli import main
+
+    text = section(page("getting-started.md"), "your-own-icb")
+    monkeypatch.chdir(tmp_path)
+    exec(code_block(text, "python"), {})
+    model = tomllib.loads(code_block(text, "toml"))
+    (tmp_path / "west_yorkshire.toml").write_text(code_block(text, "toml"), encoding="utf-8")
+    assert main(["run", "west_yorkshire.toml", "--quiet"]) == 0
+    results = Model.from_toml(tmp_path / "west_yorkshire.toml").run()
+    places = results.table("LAD")
+    assert int(round_pence(places["target_gbp"].to_numpy()).sum()) == round_pence(
+        model["model"]["envelope_gbp"])
+    assert set(results.table("practice")["LAD"]) == set(places.index)
+    assert (tmp_path / "west_yorkshire_results.xlsx").is_file()
+
+
+def test_reading_a_results_workbook(tmp_path, monkeypatch):
+    from capitation.cli import main
+
+    text = page("how-to/reading-results.md")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--quiet"]) == 0
+    namespace: dict = {}
+    for anchor in ("pandas", "openpyxl"):
+        for block in re.findall(r"^```python\n(.*?)^```", section(text, anchor),
+                                re.MULTILINE | re.DOTALL):
+            exec(block, namespace)
+    assert namespace["assumptions"]["package version"]
+    assert set(namespace["table"]) == set(namespace["icb"].index)
+
+
 # -- the reference pages ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
