@@ -84,3 +84,15 @@ def test_version_is_the_installed_version(command, prog, capsys):
         command(["--version"])
     assert stop.value.code == 0
     assert capsys.readouterr().out.strip() == f"{prog} {version('ics-capitation')}"
+
+
+def test_demo_missing_from_the_installation(tmp_path, monkeypatch, capsys):
+    # A package built without its data files: one message, status 2, nothing written.
+    monkeypatch.setattr("capitation.demo.files", lambda package: tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert "the demo model is missing from this installation" in captured.err
+    assert list(tmp_path.iterdir()) == []
