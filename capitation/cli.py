@@ -7,6 +7,10 @@
   part of the team's file is kept byte for byte.
 - ``capitation export MODEL.toml --out MODEL.xlsx``: write a model file as a
   self-contained model workbook a finance team can fill in and send back.
+- ``capitation demo [--out demo_results.xlsx]``: run the demo model shipped
+  inside the package (:mod:`capitation.demo`); no repository needed.
+- ``capitation --version``: the installed toolkit's version, as the
+  assumptions sheet of every results workbook records it.
 
 The only module that prints. Bad input prints one clear message to stderr,
 without a traceback, and exits with status 2; nothing is written. An output
@@ -31,6 +35,7 @@ from capitation.columns import format_value, unit_of
 from capitation.errors import InputError, SolverError
 from capitation.files import check_output_folder, check_output_path, os_error_message
 from capitation.interrupts import sigterm_raises, stopped
+from capitation.results import package_version
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -42,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capitation",
         description="Population-needs-based capitated budgets for integrated care systems.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a model file and write its results workbook")
     run.add_argument("model", type=Path, help="model file (.toml, or a model workbook .xlsx)")
@@ -57,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
                         help="model workbook (default: <model stem>.xlsx here)")
+    demo = sub.add_parser("demo", help="run the demo model shipped with the package "
+                                       "(England 2025/26, illustrative envelope)")
+    demo.add_argument("--out", type=Path, default=None,
+                      help="results workbook (default: demo_results.xlsx here)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--charts", type=Path, default=None, metavar="DIR",
+                      help="also write the run's charts as PNG files to this folder")
     synth = sub.add_parser("synth-persons",
                            help="write SYNTHETIC persons matching a model's practice populations")
     synth.add_argument("model", type=Path, help="model file (.toml)")
@@ -187,6 +200,10 @@ def _main(args: argparse.Namespace, written: list[Path]) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if args.command == "demo":
+                from capitation.demo import demo_model_file
+
+                args.model, args.with_inputs = demo_model_file(), False
             text = _export(args, written) if args.command == "export" else _run(args, written)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)

@@ -36,6 +36,7 @@ from capitation.errors import InputError, SolverError
 from capitation.excel.tables import MAX_SHEET_ROWS, write_tables
 from capitation.files import check_output_folder, check_output_path, os_error_message
 from capitation.interrupts import sigterm_raises, stopped
+from capitation.results import package_version
 from risk_share.agreement import Agreement
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.simulation import DISTRIBUTIONS
@@ -52,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
         prog="risk-share",
         description="Settle or simulate a risk share agreement (marginal rates and a pool).",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = top.add_subparsers(dest="command", required=True)
 
     settle = commands.add_parser("settle", help="settle an outturn of the plan lines")
@@ -214,9 +216,11 @@ def _simulate(args: argparse.Namespace, written: list[str]) -> None:
             print(f"risk-share: warning: the positions sheet holds {held}", file=sys.stderr)
         settings = pd.DataFrame(
             {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
-                       args.distribution, str(simulation.seed), held]},
+                       args.distribution, str(simulation.seed), held,
+                       package_version()]},
             index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                            "seed", "positions_sheet"], name="item"))
+                            "seed", "positions_sheet", "package version"],
+                           name="item"))
         write_tables(args.out, {"summary": summary, "positions": positions,
                                 "assumptions": settings},
                      schema={"summary": "simulation_summary", "positions": "positions",
