@@ -150,7 +150,9 @@ def _check_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, left: 
                          file=path)
     probe = copy.copy(info)
     probe.file_size = left + 1
+    del probe.CRC  # checked here, after the sizes: zipfile would check it first
     size = 0
+    crc = 0
     tail = b""
     with book.open(probe) as handle:
         while chunk := handle.read(_CHUNK):
@@ -163,6 +165,7 @@ def _check_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, left: 
                 raise InputError(f"refused: its parts uncompress to more than "
                                  f"{MAX_TOTAL_BYTES // 2**20} MB, the limit (a zip bomb?)",
                                  file=path)
+            crc = zlib.crc32(chunk, crc)
             text = tail + chunk.replace(b"\x00", b"").lower()  # UTF-16 without its zeros
             if any(mark in text for mark in _DTD_MARKS):
                 raise InputError(f"refused: part {name} declares a DTD or entities (an XML "
@@ -171,6 +174,10 @@ def _check_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, left: 
     if size < info.file_size:
         raise InputError(f"part {name} is shorter ({size:,} bytes) than its header declares "
                          f"({info.file_size:,}); the workbook is truncated or damaged",
+                         file=path)
+    if crc != info.CRC:
+        raise InputError(f"part {name} cannot be read (Bad CRC-32: its bytes do not match the "
+                         "checksum in its header); the workbook is truncated or damaged",
                          file=path)
     return size
 
@@ -245,7 +252,8 @@ def macro_parts(book: zipfile.ZipFile) -> list[str]:
     for element in types:
         kind = (element.get("ContentType") or "").lower()
         if "macroenabled" in kind or "vbaproject" in kind or "macrosheet" in kind:
-            found.append(element.get("PartName") or element.get("Extension") or kind)
+            where = element.get("PartName") or f"*.{element.get('Extension')}"
+            found.append(f"{where.lstrip('/')} (macro-enabled)")
     return sorted(set(found))
 
 
