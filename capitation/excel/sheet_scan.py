@@ -169,6 +169,7 @@ class _Pass:
         self.cell_type = "n"
         self.has_value = False
         self.has_formula = False
+        self.noteworthy = False  # an error cell or a formula: closed by finish()
         self.value_text: list[str] | None = None  # text of <v>, kept for formulas and errors
         self.errors: list[tuple[str, str]] = []
         self.error_count = 0
@@ -183,19 +184,43 @@ class _Pass:
         kind = self.kinds.get(name)
         if kind is None:
             kind = self.kinds[name] = _kind(name)
-        if kind == _CELL:
-            if self.cell is not None:
+        if kind == _CELL:  # the common case first, inline
+            if self.noteworthy:
                 self.finish()
-            self._cell(attrs)
+            ref = attrs.get("r")
+            if ref is None:
+                ref = self._next_cell()
+            else:
+                letters = ref.rstrip(_DIGITS)
+                column = self.columns.get(letters)
+                digits = ref[len(letters):]
+                if column is None or not digits.isdigit() or len(digits) > 7:
+                    column = self._column(ref, letters)
+                self.column = column
+                self.row = int(digits)
+            self.cell = ref
+            cell_type = attrs.get("t")
+            self.cell_type = "n" if cell_type is None else cell_type
+            self.noteworthy = cell_type == "e"
+            self.has_value = False
+            self.has_formula = False
         elif kind == _VALUE or kind == _INLINE:
-            self._value(kind == _VALUE)
+            if self.cell is not None:
+                self.has_value = True
+                if self.noteworthy and kind == _VALUE:
+                    self.value_text = []
+                    self.parser.CharacterDataHandler = self.text
+            if self.row > self.last_row or self.column > self.last_column:
+                self._grow()
         elif kind == _FOREIGN:
             return
         elif kind == _FORMULA:
-            self.has_formula = self.cell is not None
-        else:
             if self.cell is not None:
+                self.has_formula = self.noteworthy = True
+        else:
+            if self.noteworthy:
                 self.finish()
+            self.cell = None
             if kind == _ROW:
                 self._row(attrs)
             elif kind == _MERGE:
@@ -225,48 +250,35 @@ class _Pass:
         if attrs.get("hidden") in ("1", "true") and len(self.hidden) < MAX_LISTED:
             self.hidden.append(self.row)
 
-    def _cell(self, attrs: dict[str, str]) -> None:
-        ref = attrs.get("r")
-        if ref is None:
-            self.column += 1
-            self.row = max(self.row, 1)
-            ref = f"{column_letter(self.column - 1)}{self.row}"
-        else:
-            letters = ref.rstrip(_DIGITS)
-            column = self.columns.get(letters)
-            digits = ref[len(letters):]
-            if column is None and _REF.fullmatch(ref) is not None:
-                column = self.columns[letters] = column_number(letters)
-            if column is None or not digits.isdigit() or len(digits) > 7:
-                raise _Refused(f'has a cell "{ref[:20]}" that is not a cell reference such as '
-                               "B7; the sheet is damaged")
-            self.column = column
-            self.row = int(digits)
-        self.cell = ref
-        self.cell_type = attrs.get("t", "n")
-        self.has_value = False
-        self.has_formula = False
+    def _next_cell(self) -> str:
+        """Place a cell written without a reference: the next column of the row."""
+        self.column += 1
+        self.row = max(self.row, 1)
+        return f"{column_letter(self.column - 1)}{self.row}"
 
-    def _value(self, v: bool) -> None:
-        """Note a cell's value (``<v>``, or ``<is>`` for an inline string); grow the used range."""
-        if self.cell is not None:
-            self.has_value = True
-            if v and (self.has_formula or self.cell_type == "e"):
-                self.value_text = []
-                self.parser.CharacterDataHandler = self.text
-        row, column = self.row or 1, self.column or 1
-        if row > self.last_row or column > self.last_column:
-            self.last_row = max(self.last_row, row)
-            self.last_column = max(self.last_column, column)
-            if (column > MAX_SHEET_COLUMNS or row > MAX_SHEET_ROWS
-                    or self.last_row * self.last_column > MAX_SHEET_CELLS):
-                where = self.cell or f"{column_letter(column - 1)}{row}"
-                raise _Refused(f"has a value at {where}; {limits_text()}: delete what is "
-                               "beyond the table, or keep a table this large as a CSV file",
-                               damaged=False)
+    def _column(self, ref: str, letters: str) -> int:
+        """Return the column of a reference not met before; refuse one that is not valid."""
+        if _REF.fullmatch(ref) is None:
+            raise _Refused(f'has a cell "{ref[:20]}" that is not a cell reference such as '
+                           "B7; the sheet is damaged")
+        column = self.columns[letters] = column_number(letters)
+        return column
+
+    def _grow(self) -> None:
+        """Grow the used range to the current cell; refuse it past the limits."""
+        row, column = max(self.row, 1), max(self.column, 1)
+        self.last_row = max(self.last_row, row)
+        self.last_column = max(self.last_column, column)
+        if (column > MAX_SHEET_COLUMNS or row > MAX_SHEET_ROWS
+                or self.last_row * self.last_column > MAX_SHEET_CELLS):
+            where = self.cell or f"{column_letter(column - 1)}{row}"
+            raise _Refused(f"has a value at {where}; {limits_text()}: delete what is "
+                           "beyond the table, or keep a table this large as a CSV file",
+                           damaged=False)
 
     def finish(self) -> None:
-        """Close the cell being read: note an error or a formula with no saved value."""
+        """Close a noteworthy cell: note an error or a formula with no saved value."""
+        self.noteworthy = False
         if self.cell is None:
             return
         text = None
