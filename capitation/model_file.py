@@ -115,6 +115,11 @@ class ModelSpec:
         The raw ``[service_budget]`` table, read by ``capitation.service_budget.budget_file``.
     raw : dict
         The whole parsed TOML, for the assumptions sheet.
+    risk_tiers : list of RiskTier or None
+        ``[[risk_tier]]`` in rank order.
+    sheets : tuple of str
+        For a model workbook, the sheets read as inputs (which ``--with-inputs``
+        never replaces); empty for a model file.
     """
 
     path: Path
@@ -129,6 +134,7 @@ class ModelSpec:
     service_budget: dict[str, Any] | None
     raw: dict[str, Any] = field(default_factory=dict)
     risk_tiers: list[RiskTier] | None = None  # [[risk_tier]] in rank order
+    sheets: tuple[str, ...] = ()
 
 
 def read_model_file(path: str | Path) -> ModelSpec:

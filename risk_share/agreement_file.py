@@ -223,4 +223,4 @@ def export_agreement(
         read_lines(lines, agreement.party_names, need_actual=False)
         frame = pd.read_csv(lines, dtype=str, keep_default_na=False, skipinitialspace=True)
         frame.columns = [str(c).strip() for c in frame.columns]
-    return write_agreement_workbook(data, out, frame)
+    return write_agreement_workbook(data, out, frame, record_sections=True)

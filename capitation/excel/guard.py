@@ -6,24 +6,36 @@ A workbook (``.xlsx``) is a zip of XML parts. Before reading one:
   renamed file is refused with a clear message);
 - its parts must uncompress to at most :data:`MAX_TOTAL_BYTES` (500 MB) in
   all, and no part over :data:`MAX_PART_BYTES` (50 MB) may have a compression
-  ratio above :data:`MAX_RATIO` (100:1): a zip bomb;
-- no XML part may declare a document type (``<!DOCTYPE``): entity expansion
-  (the "billion laughs" XML bomb) and external entities need one, and no
-  workbook Excel or LibreOffice writes has one. Each part's prolog is parsed
-  with :mod:`defusedxml`, which refuses DTDs and entities.
+  ratio above :data:`MAX_RATIO` (100:1): a zip bomb. The sizes are checked
+  twice: as the zip's headers declare them, and by uncompressing every part
+  in chunks and counting the bytes, so a header that understates a part's size
+  is refused the moment the part outgrows it (calamine trusts the compressed
+  stream, not the header). A damaged part (a CRC error, a truncated stream) is
+  found the same way, naming the part;
+- no part, whatever its name, may declare a document type (``<!DOCTYPE``) or
+  an entity (``<!ENTITY``): entity expansion (the "billion laughs" XML bomb)
+  and external entities need one, and no workbook Excel or LibreOffice writes
+  has one. Every part is searched for both, in any letter case and in UTF-16;
+  the prolog of each XML part is also parsed with :mod:`defusedxml`, which
+  refuses DTDs and entities;
+- every sheet, and every part the workbook's relationships name, must be in
+  the zip (a workbook without its shared strings or a sheet is damaged).
 
 External links (``xl/externalLinks/``) are never followed: the readers read
-the values cached in this file only. Error cells (``#DIV/0!``, ``#REF!``, ...)
-are found by :func:`error_cells` so that readers can report them by sheet and
-cell instead of reading them as blanks (calamine reads them as empty text).
+the values cached in this file only. Each sheet is checked again as it is
+read (:mod:`capitation.excel.sheet_scan`: its used range, formula cells with
+no saved value, error cells).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import re
+import posixpath
 import zipfile
-from pathlib import Path, PurePosixPath
+import zlib
+from collections import Counter
+from pathlib import Path
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
@@ -31,7 +43,7 @@ from defusedxml import DefusedXmlException
 from capitation.errors import InputError
 
 __all__ = ["MAX_TOTAL_BYTES", "MAX_PART_BYTES", "MAX_RATIO", "check_workbook", "sheet_parts",
-           "error_cells"]
+           "error_cells", "macro_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +54,12 @@ MAX_RATIO = 100.0
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_ERROR_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?\bt=[\"']e[\"'][^>]*)>\s*(?:<(?:\w+:)?f[^>]*"
-                         rb"(?:/>|>.*?</(?:\w+:)?f>)\s*)?(?:<(?:\w+:)?v>([^<]*)<)?", re.S)
-_REF = re.compile(rb"\br=[\"']([A-Z]+[0-9]+)[\"']")
+_NS_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+_BOOK_RELS = "xl/_rels/workbook.xml.rels"
+_CHUNK = 1 << 16
+#: What starts a document type declaration or an entity declaration (lower case).
+_DTD_MARKS = (b"<!doctype", b"<!entity")
+_XML_NAMES = (".xml", ".rels", ".vml")
 
 
 def check_workbook(path: str | Path) -> None:
@@ -58,7 +73,7 @@ def check_workbook(path: str | Path) -> None:
     Raises
     ------
     InputError
-        Naming the file and what is wrong with it.
+        Naming the file (and the part) and what is wrong with it.
     """
     path = Path(path)
     if not path.exists():
@@ -66,30 +81,45 @@ def check_workbook(path: str | Path) -> None:
     if path.stat().st_size == 0:
         raise InputError("the file is empty (0 bytes); expected an Excel workbook (.xlsx)",
                          file=path)
+    part = None
     try:
         with zipfile.ZipFile(path) as book:
-            infos = book.infolist()
+            infos = [info for info in book.infolist() if not info.is_dir()]
             _check_sizes(path, infos)
-            names = {info.filename for info in infos}
+            names = [info.filename for info in infos]
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
                 raise InputError("is a zip but not an Excel workbook (no xl/workbook.xml); "
                                  "save it from Excel as .xlsx", file=path)
+            twice = sorted(n for n, count in Counter(names).items() if count > 1)
+            if twice:
+                raise InputError(f"part {twice[0]} is in the zip twice; the workbook is "
+                                 "damaged", file=path)
+            left = MAX_TOTAL_BYTES
             for info in infos:
-                if info.filename.endswith((".xml", ".rels", ".vml")):
+                part = info.filename
+                left -= _check_part(path, book, info, left)
+                if info.filename.lower().endswith(_XML_NAMES):
                     _check_prolog(path, book, info)
+            part = None
+            _check_links(path, book, set(names))
             if any(n.startswith("xl/externalLinks/") for n in names):
                 log.info("%s: external links ignored (only values cached here are read)",
                          path.name)
     except zipfile.BadZipFile as exc:
+        if part is not None:
+            raise InputError(f"part {part} cannot be read ({exc}); the workbook is truncated "
+                             "or damaged", file=path) from None
         raise InputError(f"is not an Excel workbook, or is truncated or damaged ({exc}); "
                          "expected an .xlsx file saved by Excel or LibreOffice",
                          file=path) from None
-    except (EOFError, OSError, zipfile.LargeZipFile) as exc:
-        raise InputError(f"cannot be read: the workbook is truncated or damaged ({exc})",
+    except (EOFError, OSError, zipfile.LargeZipFile, zlib.error) as exc:
+        where = f"part {part} " if part is not None else ""
+        raise InputError(f"{where}cannot be read: the workbook is truncated or damaged ({exc})",
                          file=path) from None
 
 
 def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse, from the zip's headers alone, a workbook that declares a bomb."""
     total = sum(info.file_size for info in infos)
     if total > MAX_TOTAL_BYTES:
         raise InputError(f"refused: its parts uncompress to {total / 2**20:,.0f} MB, over the "
@@ -100,6 +130,56 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
             raise InputError(f"refused: part {info.filename} uncompresses to "
                              f"{info.file_size / 2**20:,.0f} MB at {ratio:,.0f}:1 (a zip bomb?)",
                              file=path)
+
+
+def _check_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, left: int) -> int:
+    """Uncompress one part in chunks; return its size, refusing what the headers hid.
+
+    The part is read past the size its header declares (a copy of its header
+    declares ``left + 1`` bytes), so the bytes counted are the stream's own:
+    a part larger than its header says, or than the bytes ``left`` of the
+    total, is refused as soon as it grows past them. Every chunk is searched
+    for a DTD or entity declaration.
+    """
+    name = info.filename
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise InputError(f"part {name} uses compression method {info.compress_type}, which "
+                         "Excel never writes; save the workbook again from Excel", file=path)
+    if info.flag_bits & 0x1:
+        raise InputError(f"part {name} is encrypted; save the workbook without a password",
+                         file=path)
+    probe = copy.copy(info)
+    probe.file_size = left + 1
+    del probe.CRC  # checked here, after the sizes: zipfile would check it first
+    size = 0
+    crc = 0
+    tail = b""
+    with book.open(probe) as handle:
+        while chunk := handle.read(_CHUNK):
+            size += len(chunk)
+            if size > info.file_size:
+                raise InputError(f"refused: part {name} uncompresses to more than the "
+                                 f"{info.file_size:,} bytes its header declares (a zip bomb, "
+                                 "or a damaged file)", file=path)
+            if size > left:
+                raise InputError(f"refused: its parts uncompress to more than "
+                                 f"{MAX_TOTAL_BYTES // 2**20} MB, the limit (a zip bomb?)",
+                                 file=path)
+            crc = zlib.crc32(chunk, crc)
+            text = tail + chunk.replace(b"\x00", b"").lower()  # UTF-16 without its zeros
+            if any(mark in text for mark in _DTD_MARKS):
+                raise InputError(f"refused: part {name} declares a DTD or entities (an XML "
+                                 "bomb?)", file=path)
+            tail = text[-16:]
+    if size < info.file_size:
+        raise InputError(f"part {name} is shorter ({size:,} bytes) than its header declares "
+                         f"({info.file_size:,}); the workbook is truncated or damaged",
+                         file=path)
+    if crc != info.CRC:
+        raise InputError(f"part {name} cannot be read (Bad CRC-32: its bytes do not match the "
+                         "checksum in its header); the workbook is truncated or damaged",
+                         file=path)
+    return size
 
 
 def _check_prolog(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -115,32 +195,76 @@ def _check_prolog(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo) -> N
     except safe_xml.ParseError as exc:
         raise InputError(f"part {info.filename} is not well-formed XML ({exc}); the workbook "
                          "is damaged", file=path) from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        # zlib errors come through as zipfile.BadZipFile or OSError.
-        raise InputError(f"part {info.filename} cannot be read ({exc}); the workbook is "
-                         "truncated or damaged", file=path) from None
-    except Exception as exc:  # zlib.error on a corrupt stream
-        raise InputError(f"part {info.filename} cannot be read ({exc}); the workbook is "
-                         "truncated or damaged", file=path) from None
+
+
+def _check_links(path: Path, book: zipfile.ZipFile, names: set[str]) -> None:
+    """Refuse a workbook whose sheets or related parts are missing from the zip."""
+    if _BOOK_RELS not in names:
+        raise InputError(f"part {_BOOK_RELS} is missing; the workbook is damaged", file=path)
+    workbook, targets = _book_index(path, book)
+    for rid, (target, external) in targets.items():
+        if not external and target not in names:
+            raise InputError(f"part {target} (relationship {rid} of xl/workbook.xml) is "
+                             "missing; the workbook is damaged", file=path)
+    for sheet in workbook.iter(f"{{{_NS_MAIN}}}sheet"):
+        rid = sheet.get(f"{{{_NS_REL}}}id")
+        if rid not in targets:
+            raise InputError(f'sheet "{sheet.get("name")}" has no part (relationship {rid} is '
+                             f"not in {_BOOK_RELS}); the workbook is damaged", file=path)
+
+
+def _book_index(path: Path | None, book: zipfile.ZipFile
+                ) -> tuple[safe_xml.Element, dict[str, tuple[str, bool]]]:
+    """Parse xl/workbook.xml and its relationships: (workbook, rId → (part, external))."""
+    try:
+        workbook = safe_xml.fromstring(book.read("xl/workbook.xml"), forbid_dtd=True)
+        rels = safe_xml.fromstring(book.read(_BOOK_RELS), forbid_dtd=True)
+    except KeyError as exc:
+        raise InputError(f"part {exc.args[0]} is missing; the workbook is damaged",
+                         file=path) from None
+    except (safe_xml.ParseError, DefusedXmlException) as exc:
+        raise InputError(f"xl/workbook.xml or {_BOOK_RELS} is not well-formed XML ({exc}); "
+                         "the workbook is damaged", file=path) from None
+    targets = {}
+    for rel in rels.iter(f"{{{_NS_PKG}}}Relationship"):
+        target = rel.get("Target", "")
+        external = rel.get("TargetMode") == "External"
+        part = target[1:] if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+        targets[rel.get("Id", "")] = (target if external else part, external)
+    return workbook, targets
+
+
+def macro_parts(book: zipfile.ZipFile) -> list[str]:
+    """Return the parts of a package that carry macros (VBA projects, macro sheets).
+
+    A macro-enabled workbook (``.xlsm``) renamed ``.xlsx`` still carries them:
+    a VBA project (``xl/vbaProject.bin``), Excel 4 macro sheets or dialog
+    sheets, or a macro-enabled content type.
+    """
+    found = [name for name in book.namelist()
+             if posixpath.basename(name).lower().startswith("vbaproject")
+             or name.lower().startswith(("xl/macrosheets/", "xl/dialogsheets/"))]
+    try:
+        types = safe_xml.fromstring(book.read("[Content_Types].xml"), forbid_dtd=True)
+    except (KeyError, safe_xml.ParseError, DefusedXmlException):
+        return found
+    for element in types:
+        kind = (element.get("ContentType") or "").lower()
+        if "macroenabled" in kind or "vbaproject" in kind or "macrosheet" in kind:
+            where = element.get("PartName") or f"*.{element.get('Extension')}"
+            found.append(f"{where.lstrip('/')} (macro-enabled)")
+    return sorted(set(found))
 
 
 def sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
     """Map each sheet name to its part (``xl/worksheets/sheet1.xml``), in workbook order."""
-    workbook = safe_xml.fromstring(book.read("xl/workbook.xml"), forbid_dtd=True)
-    rels = safe_xml.fromstring(book.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
-    targets = {}
-    for rel in rels.iter(f"{{{_NS_PKG}}}Relationship"):
-        target = rel.get("Target", "")
-        if target.startswith("/"):
-            part = target[1:]
-        else:
-            part = str(PurePosixPath("xl") / target)
-        targets[rel.get("Id")] = part
+    workbook, targets = _book_index(None, book)
     out = {}
     for sheet in workbook.iter(f"{{{_NS_MAIN}}}sheet"):
         rid = sheet.get(f"{{{_NS_REL}}}id")
-        if rid in targets:
-            out[sheet.get("name")] = targets[rid]
+        if rid in targets and not targets[rid][1]:
+            out[sheet.get("name", "")] = targets[rid][0]
     return out
 
 
@@ -157,18 +281,9 @@ def error_cells(path: str | Path, sheet: str) -> list[tuple[str, str]]:
     Returns
     -------
     list of (str, str)
-        Such as ``[("C4", "#DIV/0!")]``.
+        Such as ``[("C4", "#DIV/0!")]`` (the first
+        :data:`~capitation.excel.sheet_scan.MAX_LISTED`).
     """
-    with zipfile.ZipFile(path) as book:
-        part = sheet_parts(book).get(sheet)
-        if part is None or part not in book.namelist():
-            return []
-        data = book.read(part)
-    if b't="e"' not in data and b"t='e'" not in data:
-        return []
-    found = []
-    for match in _ERROR_CELL.finditer(data):
-        ref = _REF.search(match.group(1))
-        text = (match.group(2) or b"#ERROR").decode("utf-8", "replace")
-        found.append((ref.group(1).decode() if ref else "?", text))
-    return found
+    from capitation.excel.sheet_scan import scan_sheet  # it reads sheet_parts from here
+
+    return list(scan_sheet(path, sheet).errors)

@@ -18,11 +18,13 @@ an error about a key can name the cell (``loss_band!C4``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from capitation.errors import InputError
 from capitation.excel.model_schema import (
     MODEL_SCHEMA,
+    SECTIONS_KEY,
     Cell,
     Problem,
     Schema,
@@ -30,15 +32,9 @@ from capitation.excel.model_schema import (
     convert,
     unflatten,
 )
-from capitation.excel.read import (
-    column_letter,
-    hidden_rows,
-    merged_ranges,
-    open_workbook,
-    read_sheet_rows,
-)
+from capitation.excel.read import column_letter, open_workbook, read_sheet
 
-__all__ = ["SheetReader", "is_blank", "read_array", "read_key_value"]
+__all__ = ["SheetReader", "is_blank", "read_array", "read_key_value", "check_sections"]
 
 _RANGE = re.compile(r"^([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?$")
 
@@ -112,14 +108,14 @@ class SheetReader:
         InputError
             Cells merged over inputs, or an error value (``#DIV/0!``), by cell.
         """
-        rows = read_sheet_rows(self.path, sheet, self.book)
-        for merged in merged_ranges(self.path, sheet):
+        rows, scan = read_sheet(self.path, sheet, self.book)
+        for merged in scan.merged:
             match = _RANGE.match(merged)
             last_row = int(match.group(4) or match.group(2)) if match else 0
             if last_row >= inputs_from_row:
                 raise self.error(f"cells {merged} are merged over inputs; unmerge them so each "
                                  "value has its own cell", sheet, merged.split(":")[0])
-        hidden = hidden_rows(self.path, sheet)
+        hidden = scan.hidden_rows
         if hidden:
             shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
             self.note(sheet, None, f"rows {shown} are hidden; they were read as inputs")
@@ -269,3 +265,51 @@ def read_array(reader: SheetReader, sheet: str, prefix: str) -> list[dict]:
         entries.append(unflatten(sheet, cells, f"{prefix}[{index}]", where))
         reader.where.update({k: (sheet, v) for k, v in where.items()})
     return entries
+
+
+def check_sections(reader: SheetReader, table: dict, sheet: str,
+                   known: Sequence[str]) -> list[str] | None:
+    """Take a workbook's record of its sections out of ``table``; check each is a sheet.
+
+    A workbook written by ``capitation export`` (or ``risk-share export``)
+    lists its sections in its first key/value sheet
+    (:data:`~capitation.excel.model_schema.SECTIONS_KEY`), so that deleting
+    a section's sheet is an error, not a workbook without that section.
+
+    Parameters
+    ----------
+    reader : SheetReader
+        The workbook being read.
+    table : dict
+        The key/value sheet as read; its ``sections`` key is removed.
+    sheet : str
+        That sheet's name (``model``, ``agreement``).
+    known : sequence of str
+        The sections a workbook of this kind may have.
+
+    Returns
+    -------
+    list of str or None
+        The sections listed, or None for a workbook without the record (a
+        template, or one exported by an older version).
+
+    Raises
+    ------
+    InputError
+        Naming the record's cell: a listed section has no sheet, or is not a
+        section of this kind of workbook.
+    """
+    listed = table.pop(SECTIONS_KEY, None)
+    if listed is None:
+        return None
+    cell = reader.where.get(f"{sheet}.{SECTIONS_KEY}", (sheet, None))[1]
+    names = [name.strip() for name in str(listed).split(",") if name.strip()]
+    for name in names:
+        if name not in known:
+            raise reader.error(f'{SECTIONS_KEY} lists "{name}", which is not a section of this '
+                               f'workbook (expected some of: {", ".join(known)})', sheet, cell)
+        if name not in reader.names:
+            raise reader.error(f'no sheet "{name}", which this workbook lists in its '
+                               f'{SECTIONS_KEY}: restore the sheet (or, to drop that section on '
+                               f'purpose, delete "{name}" from this cell)', sheet, cell)
+    return names

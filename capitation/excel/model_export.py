@@ -4,9 +4,14 @@ The layout is described in :mod:`capitation.excel.model_schema`. The workbook
 is self-contained: every input table the model names (the practice table,
 baselines, cost weights, a need index file, service budget lines given as
 CSV) is copied into a sheet of the workbook, and the key that named the file
-names the sheet instead (``file`` = ``population_data``). A table too long
-for a sheet (over 1,048,575 rows, such as a national single-year-of-age
-register) stays a file, named by a path relative to the workbook.
+names the sheet instead (``file`` = ``population_data``). A table larger than
+an input sheet may be (:mod:`capitation.excel.sheet_scan`: over 99,999 rows,
+such as a national single-year-of-age register) stays a file, named by a path
+relative to the workbook; the file must be in the workbook's folder or below,
+the only files a model workbook may name.
+
+An exported workbook records its sections (the ``model`` sheet's key
+``sections``), so that a section whose sheet is later deleted is an error.
 
 The workbook holds no version and no run time, so exporting the same model
 twice gives the same cells. Input cells are yellow; headers grey; choices
@@ -30,15 +35,18 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from capitation.errors import InputError
+from capitation.excel import sheet_scan
 from capitation.excel.model_schema import (
     ARRAY_SHEETS,
     MODEL_SCHEMA,
+    SECTIONS_KEY,
     YEARS_OF,
     Schema,
     base_key,
     flatten,
 )
-from capitation.excel.tables import MAX_SHEET_ROWS, MONEY_FORMAT
+from capitation.excel.tables import MONEY_FORMAT
 from capitation.files import write_atomically
 from capitation.inputs.years import year_suffix
 from capitation.model_file import read_model_file
@@ -48,6 +56,8 @@ __all__ = ["export_model", "write_model_workbook", "INSTRUCTIONS", "MAX_SHEET_RO
 
 log = logging.getLogger(__name__)
 
+#: The most data rows an embedded table may have: an input sheet's limit, less the header.
+MAX_SHEET_ROWS = sheet_scan.MAX_SHEET_ROWS - 1
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook properties carry no run time
 
 INSTRUCTIONS = [
@@ -92,7 +102,8 @@ def export_model(model_path: str | Path, out: str | Path) -> Path:
     read_model_file(model_path)
     with open(model_path, "rb") as handle:
         data = tomllib.load(handle)
-    return write_model_workbook(data, model_path.parent, out, source=model_path)
+    return write_model_workbook(data, model_path.parent, out, source=model_path,
+                                sections_in="model")
 
 
 def write_model_workbook(data: dict, base: str | Path, out: str | Path,
@@ -100,7 +111,8 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
                          arrays: dict[str, tuple[str | None, str]] | None = None,
                          tables: dict[str, pd.DataFrame] | None = None,
                          instructions: list[str] | None = None,
-                         schema: Schema | None = None) -> Path:
+                         schema: Schema | None = None,
+                         sections_in: str | None = None) -> Path:
     """Write a parsed model (or any TOML of tables and arrays of tables) as a workbook.
 
     Parameters
@@ -123,11 +135,20 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
     schema : Schema, optional
         What each key holds, for formats, drop-down lists and checks
         (default: the model's, :data:`~capitation.excel.model_schema.MODEL_SCHEMA`).
+    sections_in : str, optional
+        The key/value sheet in which to record the sections the workbook has
+        (a ``sections`` row listing its table and array sheets); none when not
+        given (templates, which a team may cut down).
 
     Returns
     -------
     Path
         ``out``.
+
+    Raises
+    ------
+    InputError
+        When a table too large for a sheet is outside the workbook's folder.
     """
     data = copy.deepcopy(data)
     base = Path(base)
@@ -137,6 +158,8 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
     schema = MODEL_SCHEMA if schema is None else schema
     sheet_of = {where: sheet for sheet, where in arrays.items()}
     embedded = _embed_files(data, base, out, source)
+    if sections_in is not None and isinstance(data.get(sections_in), dict):
+        data[sections_in][SECTIONS_KEY] = ", ".join(_sections(data, sheet_of))
     embedded.update(tables or {})
     model_years = _years(data)
     budget = data.get("service_budget", {})
@@ -179,6 +202,19 @@ def write_model_workbook(data: dict, base: str | Path, out: str | Path,
     return write_atomically(out, write)
 
 
+def _sections(data: dict, sheet_of: dict[tuple[str | None, str], str]) -> list[str]:
+    """Return the table and array sheets the writer adds for ``data``, in order."""
+    sections = []
+    for name, value in data.items():
+        if isinstance(value, list) and value:
+            sections.append(sheet_of.get((None, name), name))
+        elif isinstance(value, dict):
+            sections.append(name)
+            sections.extend(sheet_of[(name, key)] for key in value
+                            if (name, key) in sheet_of and value[key])
+    return sections
+
+
 def _years(data: dict) -> list[str]:
     pace = data.get("pace_of_change", {})
     if isinstance(pace, dict) and isinstance(pace.get("years"), list):
@@ -194,10 +230,20 @@ def _embed_files(data: dict, base: Path, out: Path, source: Path) -> dict[str, p
     def embed(path_text: str, sheet_name: str, sheet: str | None = None) -> str:
         path = (base / str(path_text)).resolve()
         frame = read_table(path, sheet)
-        if len(frame) > MAX_SHEET_ROWS:
+        columns = max(len(frame.columns), 1)
+        if (len(frame) > MAX_SHEET_ROWS or columns > sheet_scan.MAX_SHEET_COLUMNS
+                or (len(frame) + 1) * columns > sheet_scan.MAX_SHEET_CELLS):
+            folder = out.resolve().parent
+            if folder not in path.parents:
+                raise InputError(f"{path.name} ({len(frame):,} rows, {columns} columns) is too "
+                                 f"large for a sheet ({sheet_scan.limits_text()}), so the "
+                                 "workbook must name the file, and a model workbook may name "
+                                 f"only files in its own folder or below: write the workbook "
+                                 f"into {os.path.commonpath([folder, path.parent])} or move "
+                                 "the file", file=source)
             log.warning("%s has %s rows, too many for a sheet: the workbook names the file",
                         path.name, f"{len(frame):,}")
-            return os.path.relpath(path, out.resolve().parent)
+            return path.relative_to(folder).as_posix()
         if sheet_name not in tables:
             tables[sheet_name] = frame
         return sheet_name

@@ -16,6 +16,13 @@ either, a key's value is spread over several rows (or columns) when it is:
 Input files named in the model (the population table, baselines, cost
 weights, ...) are sheets of the workbook: the key's value is the sheet's name.
 
+A workbook written by ``capitation export`` records which sections it has:
+the ``model`` sheet's key :data:`SECTIONS_KEY` lists them (``model,
+population, component, pace_of_change``), so that a section whose sheet is
+deleted is an error rather than a model without it. It is not a key of the
+model file: the reader takes it out. Templates and older workbooks have no
+such row; then only the sheets a model needs are checked.
+
 What each key holds (text, a number, a fraction, one of a few choices) is a
 :class:`Schema`; the model's is :data:`MODEL_SCHEMA`. Another workbook laid
 out the same way (the risk share agreement workbook) passes its own schema to
@@ -34,11 +41,16 @@ from capitation.inputs.toml_keys import percentage_mistake
 from capitation.inputs.years import year_suffix
 from capitation.model_file import CONVENTIONS, METHODS
 
-__all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "PER_YEAR", "LISTS", "TEXT", "FRACTIONS",
-           "FILES", "CHOICES", "ABOUT", "Schema", "MODEL_SCHEMA", "flatten", "Cell",
-           "unflatten", "convert", "Problem"]
+__all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "SECTIONS_KEY", "SECTIONS_ABOUT", "PER_YEAR",
+           "LISTS", "TEXT", "FRACTIONS", "FILES", "CHOICES", "ABOUT", "Schema", "MODEL_SCHEMA",
+           "flatten", "Cell", "unflatten", "convert", "Problem"]
 
 KEY_VALUE_SHEETS = ("model", "population", "pace_of_change", "service_budget")
+#: The key (in the first key/value sheet) listing the sections an exported workbook has.
+SECTIONS_KEY = "sections"
+#: What column C says about it.
+SECTIONS_ABOUT = ("the sheets this workbook was exported with; a missing one is an error "
+                  "(delete its name here to drop that section on purpose)")
 #: Array sheet → (TOML table holding the array or None for the top level, key of the array).
 ARRAY_SHEETS = {"component": (None, "component"), "line": ("service_budget", "line"),
                 "new_service": ("service_budget", "new_service")}
@@ -56,7 +68,7 @@ PER_YEAR = {
 }
 LISTS = {"levels", "years", "multipliers"}
 TEXT = {
-    "model": {"name", "year", "need_index_convention"},
+    "model": {"name", "year", "need_index_convention", SECTIONS_KEY},
     "population": {"file", "sheet", "id", "population", "levels", "register", "practices"},
     "component": {"name", "multipliers", "cost_weights", "need_index"},
     "pace_of_change": {"level", "baseline", "baseline_column", "method", "years"},
@@ -93,6 +105,7 @@ ABOUT = {
     ("model", "year"): 'first financial year, like "2025/26"',
     ("model", "envelope_gbp"): "money to allocate (£); per year with pace of change",
     ("model", "need_index_convention"): "toolkit or nhs_england (domain.md section 3)",
+    ("model", SECTIONS_KEY): SECTIONS_ABOUT,
     ("population", "file"): "sheet (or file) with one row per practice",
     ("population", "id"): "column of practice codes",
     ("population", "population"): "column of registered population",

@@ -15,6 +15,14 @@ practices table, a population per year) is copied to a CSV file in a private
 temporary folder (named ``<workbook>.<sheet>.csv``, with the sheet's row
 numbers) that lives as long as the returned specification.
 
+A value of a file key that is not a sheet name is a file path relative to
+the workbook, and must name a file in the workbook's folder or below (no
+absolute path, nothing outside it once ``..`` and symbolic links are
+resolved): a workbook comes from elsewhere, and may not make the toolkit read
+files it was not given. A workbook written by ``capitation export`` lists its
+sections (``model`` sheet, key ``sections``); a listed section whose sheet is
+gone is an error naming the sheet, not a model without that section.
+
 Every value is checked in its cell: a value in the wrong form is an error
 naming the sheet and cell (``component!C3: expected a number, found "twelve"``),
 as are error values (``#DIV/0!``), merged cells over inputs, and percentages
@@ -27,19 +35,25 @@ warning; results sheets and ``instructions`` are skipped silently.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import logging
 import shutil
 import tempfile
 import warnings
 import weakref
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import cast
 
 from capitation.errors import InputError
-from capitation.excel.input_sheets import SheetReader, read_array, read_key_value
+from capitation.excel.input_sheets import (
+    SheetReader,
+    check_sections,
+    read_array,
+    read_key_value,
+)
 from capitation.excel.model_schema import ARRAY_SHEETS, FILES, KEY_VALUE_SHEETS
-from capitation.excel.names import sheet_name
+from capitation.excel.names import OWN_SHEETS, sheet_name
 from capitation.excel.read import read_sheet_rows
 from capitation.model_file import KNOWN_TABLES, ModelSpec, parse_model
 
@@ -48,8 +62,7 @@ __all__ = ["read_model_workbook", "RESULTS_SHEETS", "embedded_sheet"]
 log = logging.getLogger(__name__)
 
 #: Sheets the toolkit writes that are never inputs.
-RESULTS_SHEETS = {"instructions", "assumptions", "pace_of_change_path", "budget_lines",
-                  "budget_bridge"}
+RESULTS_SHEETS = {"instructions", *OWN_SHEETS}
 
 
 class _ModelReader(SheetReader):
@@ -115,15 +128,38 @@ def _csv_text(value: object) -> str:
     return str(value)
 
 
+def _confined(reader: _ModelReader, key: str, value: object) -> None:
+    """Refuse a file a workbook names outside its own folder (or by an absolute path)."""
+    if not isinstance(value, str) or not value.strip():
+        return  # not a path: parse_model says what it expected
+    folder = reader.path.resolve().parent
+    sheet, cell = reader.where.get(key, (None, None))
+    if Path(value).is_absolute() or PureWindowsPath(value).anchor:
+        problem = "is an absolute path"
+    else:
+        target = (folder / value).resolve()
+        if target == folder or folder in target.parents:
+            return
+        problem = "names a file outside the workbook's folder"
+    raise reader.error(f'"{value}" {problem}; a model workbook may name only its own sheets, '
+                       "or files in its folder or below (such as data/practices.csv)",
+                       sheet, cell)
+
+
 def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
-    """Turn file keys that name sheets into readable paths; return the sheets used."""
+    """Turn file keys that name sheets into readable paths; return the sheets used.
+
+    A value that names no sheet is a file path, which must stay inside the
+    workbook's folder (:func:`_confined`).
+    """
     used: set[str] = set()
     names = set(reader.names)
 
-    def resolve(value: object) -> object:
+    def resolve(value: object, key: str) -> object:
         if isinstance(value, str) and value in names:
             used.add(value)
             return str(_to_csv(reader, value))
+        _confined(reader, key, value)
         return value
 
     population = data.get("population")
@@ -139,20 +175,23 @@ def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
             used.add(sheet)
             reader.rows(sheet)  # merged cells refused, hidden rows noted
         elif isinstance(file, dict):
-            population["file"] = {y: resolve(v) for y, v in file.items()}
-        for key in FILES["population"] - {"file"}:
+            population["file"] = {y: resolve(v, f"population.file.{y}")
+                                  for y, v in file.items()}
+        elif file is not None:
+            _confined(reader, "population.file", file)
+        for key in (FILES["population"] | {"persons"}) - {"file"}:
             if key in population:
-                population[key] = resolve(population[key])
-    for component in data.get("component", []):
+                population[key] = resolve(population[key], f"population.{key}")
+    for i, component in enumerate(data.get("component", []), start=1):
         for key in FILES["component"]:
-            if key in component:
-                component[key] = resolve(component[key])
+            if isinstance(component, dict) and key in component:
+                component[key] = resolve(component[key], f"component[{i}].{key}")
     for section in ("pace_of_change", "service_budget"):
         table = data.get(section)
         if isinstance(table, dict):
             for key in FILES[section]:
                 if key in table:
-                    table[key] = resolve(table[key])
+                    table[key] = resolve(table[key], f"{section}.{key}")
     return used
 
 
@@ -212,6 +251,7 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
                            f'(sheets are: {", ".join(reader.names)})')
     data: dict = {}
     used = set(RESULTS_SHEETS)
+    inputs: set[str] = set()
     tables = [s for s in KEY_VALUE_SHEETS] + sorted(
         t for t in KNOWN_TABLES if t not in KEY_VALUE_SHEETS and t not in ARRAY_SHEETS)
     for section in tables:
@@ -222,10 +262,15 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
                 str(rows_a1[0][0]).strip().lower() != "key"
             data[section] = (read_array(reader, section, section) if is_array
                              else read_key_value(reader, section))
+            inputs.add(section)
+            if section == "model" and isinstance(data[section], dict):
+                check_sections(reader, data[section], "model",
+                               KEY_VALUE_SHEETS + tuple(ARRAY_SHEETS))
     for sheet, (parent, key) in ARRAY_SHEETS.items():
         if sheet not in reader.names:
             continue
         used.add(sheet)
+        inputs.add(sheet)
         prefix = key if parent is None else f"{parent}.{key}"
         entries = read_array(reader, sheet, prefix)
         if parent is None:
@@ -237,7 +282,8 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
     years = _years(data)
     used |= _level_sheets(data, years)
     try:
-        used |= _resolve_files(reader, data)
+        embedded = _resolve_files(reader, data)
+        used |= embedded
         try:
             spec = parse_model(data, path)
         except InputError as exc:
@@ -253,6 +299,7 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
         if reader.temp is not None:
             shutil.rmtree(reader.temp, ignore_errors=True)
         raise
+    spec = dataclasses.replace(spec, sheets=tuple(sorted(inputs | embedded | {"instructions"})))
     if reader.temp is not None:
         weakref.finalize(spec, shutil.rmtree, str(reader.temp), True)
     extra = [n for n in reader.names if n not in used]

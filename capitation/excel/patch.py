@@ -22,6 +22,14 @@ directly with :mod:`zipfile` and lxml:
 Every other part of the input (the team's sheets, charts, comments, images,
 defined names, ``docProps``) is copied unchanged. The input is never
 modified; the output is written atomically.
+
+A results sheet replaces a sheet of the same name, letter case aside (Excel
+ignores case in sheet names), except an input sheet: a level named like one
+(``model``) is refused rather than overwrite the inputs in the copy. A
+workbook that carries macros (a ``.xlsm`` renamed ``.xlsx``) is refused: the
+copy is an ``.xlsx``, which must not carry them. So is a workbook whose
+package lacks what the patch needs (its styles) or whose index parts are not
+well-formed XML.
 """
 
 from __future__ import annotations
@@ -30,14 +38,14 @@ import posixpath
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from capitation.errors import InputError
-from capitation.excel.guard import check_workbook
+from capitation.excel.guard import check_workbook, macro_parts
 from capitation.files import write_atomically
 
 if TYPE_CHECKING:
@@ -51,6 +59,7 @@ PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 SHEET_TYPE = REL + "/worksheet"
 CALC_CHAIN_TYPE = REL + "/calcChain"
+STYLES_TYPE = REL + "/styles"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                           remove_blank_text=False)
 
@@ -78,8 +87,23 @@ def _relative(source: str, part: str) -> str:
     return posixpath.relpath(part, posixpath.dirname(source))
 
 
+class _Damaged(Exception):
+    """A part of the team's workbook the patch cannot use (the caller names the file)."""
+
+
+def _parse(parts: dict[str, bytes], part: str) -> etree._Element:
+    """Parse a part of the team's workbook; a missing or malformed one is :class:`_Damaged`."""
+    if part not in parts:
+        raise _Damaged(f"part {part} is missing; the workbook is damaged")
+    try:
+        return _xml(parts[part])
+    except etree.XMLSyntaxError as exc:
+        raise _Damaged(f"part {part} is not well-formed XML ({exc}); the workbook is "
+                       "damaged") from None
+
+
 def write_into(write_sheets: Callable[[Path], Path], workbook: str | Path,
-               out: str | Path) -> Path:
+               out: str | Path, keep: Collection[str] = ()) -> Path:
     """Write sheets into a copy of ``workbook`` saved as ``out`` (atomically).
 
     Parameters
@@ -91,6 +115,8 @@ def write_into(write_sheets: Callable[[Path], Path], workbook: str | Path,
         The team's workbook; never modified.
     out : str or Path
         The output ``.xlsx``; must not be ``workbook``.
+    keep : collection of str, optional
+        The workbook's input sheets, which no results sheet may replace.
 
     Returns
     -------
@@ -100,14 +126,15 @@ def write_into(write_sheets: Callable[[Path], Path], workbook: str | Path,
     Raises
     ------
     InputError
-        When ``out`` is ``workbook``, or ``workbook`` is not a safe workbook.
+        When ``out`` is ``workbook``, ``workbook`` is not a safe workbook or
+        carries macros, or a results sheet would replace an input sheet.
     """
     workbook, out = Path(workbook), Path(out)
     if out.resolve() == workbook.resolve():
         raise InputError("the output would overwrite the input workbook", file=workbook)
     with tempfile.TemporaryDirectory(prefix="capitation-results-") as scratch:
         fresh = write_sheets(Path(scratch) / "results.xlsx")
-        return patch_workbook(workbook, fresh, out)
+        return patch_workbook(workbook, fresh, out, keep)
 
 
 def write_results_into(results: Results, workbook: str | Path, out: str | Path) -> Path:
@@ -127,10 +154,11 @@ def write_results_into(results: Results, workbook: str | Path, out: str | Path) 
     Path
         ``out``.
     """
-    return write_into(results.to_excel, workbook, out)
+    return write_into(results.to_excel, workbook, out, keep=results.spec.sheets)
 
 
-def patch_workbook(base: str | Path, results: str | Path, out: str | Path) -> Path:
+def patch_workbook(base: str | Path, results: str | Path, out: str | Path,
+                   keep: Collection[str] = ()) -> Path:
     """Copy ``base`` to ``out`` with every sheet of ``results`` added or replaced.
 
     Parameters
@@ -141,18 +169,37 @@ def patch_workbook(base: str | Path, results: str | Path, out: str | Path) -> Pa
         A workbook whose sheets are to be added (written by this toolkit).
     out : str or Path
         The output ``.xlsx``.
+    keep : collection of str, optional
+        Sheets of ``base`` that no sheet of ``results`` may replace (its inputs).
 
     Returns
     -------
     Path
         ``out``.
+
+    Raises
+    ------
+    InputError
+        Naming ``base``: it carries macros, lacks its styles, has an index part
+        that is not well-formed, or has an input sheet a results sheet would
+        replace.
     """
     base, results, out = Path(base), Path(results), Path(out)
     check_workbook(base)
     with zipfile.ZipFile(base) as zin, zipfile.ZipFile(results) as zres:
+        macros = macro_parts(zin)
+        if macros:
+            raise InputError(f"carries macros ({', '.join(macros[:3])}); --with-inputs writes "
+                             "an .xlsx, which must not carry them: save a copy as an Excel "
+                             "Workbook (.xlsx, without macros) and run with that copy",
+                             file=base)
         parts = {info.filename: zin.read(info) for info in zin.infolist()}
         infos = {info.filename: info for info in zin.infolist()}
-        new = _Patch(parts, {i.filename: zres.read(i) for i in zres.infolist()}).run()
+        try:
+            new = _Patch(parts, {i.filename: zres.read(i) for i in zres.infolist()},
+                         keep).run()
+        except _Damaged as exc:
+            raise InputError(str(exc), file=base) from None
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -169,12 +216,14 @@ def patch_workbook(base: str | Path, results: str | Path, out: str | Path) -> Pa
 class _Patch:
     """One patch: the base package's parts and the results package's parts."""
 
-    def __init__(self, base: dict[str, bytes], results: dict[str, bytes]) -> None:
+    def __init__(self, base: dict[str, bytes], results: dict[str, bytes],
+                 keep: Collection[str] = ()) -> None:
         self.parts = dict(base)
         self.res = results
-        self.types = _xml(base["[Content_Types].xml"])
-        self.book = _xml(base["xl/workbook.xml"])
-        self.book_rels = _xml(base["xl/_rels/workbook.xml.rels"])
+        self.keep = {name.casefold() for name in keep}
+        self.types = _parse(base, "[Content_Types].xml")
+        self.book = _parse(base, "xl/workbook.xml")
+        self.book_rels = _parse(base, "xl/_rels/workbook.xml.rels")
 
     # -- helpers ---------------------------------------------------------------
 
@@ -202,7 +251,7 @@ class _Patch:
         """Remove a part, its relationships and the parts only they pointed to."""
         rels = _rels_name(part)
         if rels in self.parts:
-            for r in _xml(self.parts[rels]).iter(f"{{{PKG}}}Relationship"):
+            for r in _parse(self.parts, rels).iter(f"{{{PKG}}}Relationship"):
                 if r.get("TargetMode") != "External":
                     target = _target(part, r.get("Target"))
                     if target in self.parts and target.startswith("xl/") and \
@@ -222,7 +271,8 @@ class _Patch:
         res_defaults = {d.get("Extension"): d.get("ContentType")
                         for d in _xml(self.res["[Content_Types].xml"]).findall(f"{{{CT}}}Default")}
         incoming = self._sheets(res_book, res_rels)
-        self._remove_sheets({name for name, _ in incoming})
+        self._check_names([name for name, _ in incoming])
+        self._remove_sheets({name.casefold() for name, _ in incoming})
         self._drop_calc_chain()
         xf_offset = self._append_styles()
         strings = self._shared_strings()
@@ -233,13 +283,24 @@ class _Patch:
         self.parts["xl/_rels/workbook.xml.rels"] = _dump(self.book_rels)
         return self.parts
 
+    def _check_names(self, incoming: list[str]) -> None:
+        """Refuse a results sheet that would replace an input sheet (case ignored)."""
+        existing = {s.get("name", "").casefold(): s.get("name")
+                    for s in self.book.iter(f"{{{MAIN}}}sheet")}
+        for name in incoming:
+            if name.casefold() in self.keep and name.casefold() in existing:
+                raise _Damaged(f'the results sheet "{name}" would replace the input sheet '
+                               f'"{existing[name.casefold()]}" (Excel ignores case in sheet '
+                               "names): rename the level that gives it, or the input sheet")
+
     def _remove_sheets(self, names: set[str]) -> None:
+        """Remove the sheets whose names, case folded, are in ``names``."""
         sheets = list(self.book.iter(f"{{{MAIN}}}sheet"))
         rels = {r.get("Id"): r for r in self.book_rels.iter(f"{{{PKG}}}Relationship")}
         keep_index: dict[int, int] = {}
         kept = 0
         for i, sheet in enumerate(sheets):
-            if sheet.get("name") not in names:
+            if sheet.get("name", "").casefold() not in names:
                 keep_index[i] = kept
                 kept += 1
                 continue
@@ -278,9 +339,21 @@ class _Patch:
             out.append("".join(t.text or "" for t in si.iter(f"{{{MAIN}}}t")))
         return out
 
+    def _styles_part(self) -> str:
+        """Return the base's styles part (``xl/styles.xml``), which the patch appends to."""
+        for rel in self.book_rels.iter(f"{{{PKG}}}Relationship"):
+            if rel.get("Type") == STYLES_TYPE and rel.get("TargetMode") != "External":
+                part = _target("xl/workbook.xml", rel.get("Target", ""))
+                if part in self.parts:
+                    return part
+        raise _Damaged("has no styles part (xl/styles.xml), which --with-inputs needs to add "
+                       "the results sheets' formats: open the workbook in Excel and save it, "
+                       "or run without --with-inputs")
+
     def _append_styles(self) -> int:
         """Append the results' formats to the base styles; return the cellXfs offset."""
-        base = _xml(self.parts["xl/styles.xml"])
+        styles = self._styles_part()
+        base = _parse(self.parts, styles)
         res = _xml(self.res["xl/styles.xml"])
 
         def block(root: etree._Element, tag: str) -> etree._Element | None:
@@ -289,7 +362,9 @@ class _Patch:
 
         def required(root: etree._Element, tag: str) -> etree._Element:
             found = block(root, tag)
-            assert found is not None, f"<{tag}>: a block every styles.xml has"
+            if found is None:
+                raise _Damaged(f"part {styles} has no <{tag}>, which every styles part has; "
+                               "the workbook is damaged")
             return found
 
         offsets = {}
@@ -325,7 +400,7 @@ class _Patch:
             xf.set("xfId", "0")
             xfs.append(xf)
         xfs.set("count", str(len(xfs.findall(f"{{{MAIN}}}xf"))))
-        self.parts["xl/styles.xml"] = _dump(base)
+        self.parts[styles] = _dump(base)
         return offset
 
     def _add_sheet(self, name: str, part: str, xf_offset: int, strings: list[str],

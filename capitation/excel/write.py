@@ -22,7 +22,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.formulas import LevelLayout, level_templates
-from capitation.excel.names import unique_sheet_names
+from capitation.excel.names import OWN_SHEETS, unique_sheet_names
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
@@ -155,7 +155,7 @@ def write_results(results: Results, path: str | Path) -> Path:
     years = results.years
     multi = len(years) > 1
     pairs = [(level, year if multi else None) for year in years for level in results.levels]
-    names = unique_sheet_names(pairs)
+    names = unique_sheet_names(pairs, taken=OWN_SHEETS, file=results.spec.path)
 
     def write(tmp: Path) -> None:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,

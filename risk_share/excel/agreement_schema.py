@@ -10,14 +10,14 @@ and 1, and the pool mode is one of :data:`risk_share.agreement.POOL_MODES`.
 
 from __future__ import annotations
 
-from capitation.excel.model_schema import Schema
+from capitation.excel.model_schema import SECTIONS_ABOUT, SECTIONS_KEY, Schema
 from risk_share.agreement import POOL_MODES
 
 __all__ = ["AGREEMENT_SCHEMA"]
 
 AGREEMENT_SCHEMA = Schema(
     text={
-        "agreement": {"name", "year", "commissioner"},
+        "agreement": {"name", "year", "commissioner", SECTIONS_KEY},
         "pool": {"mode", "residual"},
         "party": {"name"},
         "marginal_rate": {"party", "pod"},
@@ -38,6 +38,7 @@ AGREEMENT_SCHEMA = Schema(
         ("agreement", "year"): 'financial year, like "2018/19"',
         ("agreement", "commissioner"): "party that pays the plan and holds the pooled variance "
                                        "before sharing",
+        ("agreement", SECTIONS_KEY): SECTIONS_ABOUT,
         ("pool", "budget_gbp"): "pool budget (£): band bounds and cap fractions refer to it",
         ("pool", "mode"): "corridor (each slice at its band's shares) or first_dollar (all of "
                           "it at the shares of the band it falls in)",

@@ -10,6 +10,9 @@ band's ``shares`` table as one column per party (``shares:CCG``); and, when
 plan lines are given, a ``plan_lines`` sheet (party, pod, planned_activity,
 actual_activity, price_gbp, optionally fixed). Input cells are yellow, the
 pool mode is a drop-down list and fractions are checked to lie between 0 and 1.
+An exported workbook (``risk-share export``) lists its sections in the
+``agreement`` sheet (key ``sections``): a listed sheet that is gone, such as
+``marginal_rate``, is an error rather than an agreement without it.
 
 The writer is :func:`capitation.excel.model_export.write_model_workbook`;
 the reader shares the model reader's key/value and table sheet readers
@@ -32,7 +35,13 @@ from pathlib import Path
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.excel.input_sheets import SheetReader, is_blank, read_array, read_key_value
+from capitation.excel.input_sheets import (
+    SheetReader,
+    check_sections,
+    is_blank,
+    read_array,
+    read_key_value,
+)
 from capitation.excel.model_export import write_model_workbook
 from capitation.excel.model_schema import Problem, convert
 from capitation.excel.read import column_letter
@@ -60,6 +69,8 @@ PLAN_LINES_SHEET = "plan_lines"
 _OUTPUT_SHEETS = {"instructions", "settled_lines", "parties", "agreement_terms", "summary",
                   "positions"}
 _REQUIRED = ("agreement", "party", "pool", "loss_band", "gain_band")
+#: The sections an agreement workbook may have (the sheets an export lists).
+_SECTIONS = ("agreement", "party", "pool", "loss_band", "gain_band", "marginal_rate")
 _LINE_NUMBERS = ("planned_activity", "actual_activity", "price_gbp")
 _LINE_TEXT = ("party", "pod")
 #: An entry of an array of tables as an agreement's message names it: party[2].
@@ -85,7 +96,8 @@ AGREEMENT_INSTRUCTIONS = [
 
 
 def write_agreement_workbook(data: dict, out: str | Path,
-                             plan_lines: pd.DataFrame | None = None) -> Path:
+                             plan_lines: pd.DataFrame | None = None,
+                             record_sections: bool = False) -> Path:
     """Write an agreement (the parsed TOML) as an agreement workbook, atomically.
 
     Parameters
@@ -97,6 +109,10 @@ def write_agreement_workbook(data: dict, out: str | Path,
     plan_lines : pandas.DataFrame, optional
         Plan lines (as read from their CSV, text or numbers) for a
         ``plan_lines`` sheet.
+    record_sections : bool, default False
+        Record the sections written in the ``agreement`` sheet (key
+        ``sections``), so that reading the workbook refuses one whose sheet
+        was deleted; templates, which a team may cut down, have no record.
 
     Returns
     -------
@@ -106,7 +122,8 @@ def write_agreement_workbook(data: dict, out: str | Path,
     out = Path(out)
     tables = {PLAN_LINES_SHEET: plan_lines} if plan_lines is not None else None
     return write_model_workbook(data, out.parent, out, arrays=AGREEMENT_ARRAYS, tables=tables,
-                                instructions=AGREEMENT_INSTRUCTIONS, schema=AGREEMENT_SCHEMA)
+                                instructions=AGREEMENT_INSTRUCTIONS, schema=AGREEMENT_SCHEMA,
+                                sections_in="agreement" if record_sections else None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +235,7 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
                                f'sheets {", ".join(_REQUIRED)} (sheets are: '
                                f'{", ".join(reader.names)})')
     data: dict = {"agreement": read_key_value(reader, "agreement")}
+    check_sections(reader, data["agreement"], "agreement", _SECTIONS)
     data["party"] = read_array(reader, "party", "party")
     data["pool"] = read_key_value(reader, "pool")
     for side in ("loss_band", "gain_band"):

@@ -1,6 +1,6 @@
 """Regenerate the damaged workbooks of tests/bad_inputs/ (run from the repository root).
 
-    .venv/bin/python tests/bad_inputs/data/make_workbooks.py [model|agreement]
+    .venv/bin/python tests/bad_inputs/data/make_workbooks.py [model|agreement|hostile]
 
 Each model workbook (``wb_*.xlsx``) starts as ``capitation export
 tests/bad_inputs/data/tiny_model.toml`` (4 practices, 2 ICBs, pace of change
@@ -9,7 +9,10 @@ and a one-line service budget, about 13 KB); each agreement workbook
 models/msk_outturn.csv`` (3 parties, two bands a side, 3 marginal rates and 9
 plan lines, about 12 KB). Each is damaged in one way, with openpyxl or by
 rewriting the zip. The expected messages are in tests/bad_inputs/manifest.toml.
-Without an argument both kinds are written. Not collected by pytest (the name
+``hostile`` writes the hostile and damaged packages (far-out values, missing
+or damaged parts, formulas with no saved value, deleted sections; made with
+tests/support/zip_surgery.py) from exports that record their sections.
+Without an argument every kind is written. Not collected by pytest (the name
 does not start with ``test_``).
 """
 
@@ -20,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from capitation.excel.model_export import export_model
 HERE = Path(__file__).resolve().parent
 CASES = HERE.parent
 MODELS = HERE.parents[2] / "models"
+sys.path.insert(0, str(HERE.parents[2]))  # tests.support, when run as a script
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -164,12 +169,44 @@ def agreement_workbooks(work: Path) -> None:
     edit(good, out("ag_lines_price_too_large.xlsx"), set_cells(plan_lines__E2=1e17))
 
 
+def hostile_workbooks(work: Path) -> None:
+    from risk_share.agreement_file import export_agreement
+    from tests.support import zip_surgery as surgery
+
+    good = export_model(HERE / "tiny_model.toml", work / "tiny.xlsx")
+    model = surgery.sheet_part(good, "model")
+    contents = surgery.parts(good)
+    surgery.append_to_sheet(good, out("wb_far_value.xlsx"), "population_data",
+                            b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    edit(good, out("wb_formula_no_value.xlsx"),
+         set_cells(pace_of_change__A5="max_growth", pace_of_change__B5="=0.05+0.03"))
+    edit(good, out("wb_section_deleted.xlsx"), lambda b: b.remove(b["line"]))
+    edit(good, out("wb_file_outside.xlsx"),
+         set_cells(pace_of_change__B3="../../models/demo_baselines.csv"))
+    surgery.rewrite(good, out("wb_sheet_part_missing.xlsx"), {model: None})
+    surgery.rewrite(good, out("wb_shared_strings_missing.xlsx"), {"xl/sharedStrings.xml": None})
+    surgery.rewrite(good, out("wb_sheet_malformed.xlsx"), {
+        model: contents[model].replace(b"</sheetData>", b"<row></sheetData>")})
+    surgery.damage_late(good, out("wb_crc_late.xlsx"), model)
+    surgery.set_declared(surgery.write_parts(out("wb_size_understated.xlsx"), contents), model,
+                         size=100, crc=zlib.crc32(contents[model][:100]))
+    surgery.rewrite(good, out("wb_dtd_any_part.xlsx"),
+                    {"customXml/item1.dat": surgery.BILLION_LAUGHS})
+
+    agreement = export_agreement(MODELS / "msk_agreement.toml", work / "msk_agreement.xlsx",
+                                 MODELS / "msk_outturn.csv")
+    edit(agreement, out("ag_formula_no_value.xlsx"), set_cells(party__C2="=0.01*2"))
+    edit(agreement, out("ag_section_deleted.xlsx"), lambda b: b.remove(b["marginal_rate"]))
+
+
 def main(kinds: list[str]) -> None:
     work = Path(tempfile.mkdtemp())
     if not kinds or "model" in kinds:
         model_workbooks(work)
     if not kinds or "agreement" in kinds:
         agreement_workbooks(work)
+    if not kinds or "hostile" in kinds:
+        hostile_workbooks(work)
     shutil.rmtree(work)
 
 
