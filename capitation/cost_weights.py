@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.register import read_csv_as_text
+from capitation.inputs import find_columns, number_column, read_csv, refuse_rows, text_column
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
 
@@ -26,6 +26,7 @@ _TOP_AGE = 95  # the register's "95+" counts as 95
 _N_AGES = _TOP_AGE + 1
 _SEXES = ("M", "F")  # row order of CostWeights.by_age()
 _MAX_LISTED = 5
+_AGE = 'a whole number of years, 0 to 95 (95 stands for "95+")'
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,44 +71,6 @@ class CostWeights:
         return table
 
 
-def _cells(
-    text: pd.DataFrame, rows: np.ndarray, column: str, file: Path, *, what: str
-) -> pd.Series:
-    """Return a text column as numbers; a cell that is not a finite number is an error."""
-    values = pd.to_numeric(text[column], errors="coerce").astype(np.float64)
-    bad = (text[column] != "").to_numpy() & ~np.isfinite(values.to_numpy())
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f'"{text[column].iloc[at]}" is not a number (expected {what})',
-            file=file,
-            row=int(rows[at]),
-            column=column,
-        )
-    return values
-
-
-def _first_bad(bad: np.ndarray | pd.Series) -> int | None:
-    """Return the position of the first True in ``bad``, or None."""
-    where = np.flatnonzero(np.asarray(bad))
-    return int(where[0]) if len(where) else None
-
-
-def _columns(text: pd.DataFrame, wanted: tuple[str, ...], file: Path) -> dict[str, str]:
-    """Map each wanted (lower-case) column name to the file's spelling of it."""
-    by_lower = {name.lower(): name for name in text.columns}
-    for name in wanted:
-        if name not in by_lower:
-            raise InputError(
-                f"column is missing (expected the columns {', '.join(wanted)}; "
-                f"found {', '.join(text.columns) or 'none'})",
-                file=file,
-                row=1,
-                column=name,
-            )
-    return {name: by_lower[name] for name in wanted}
-
-
 def read_cost_weights(path: Path) -> CostWeights:
     """Read a component's cost weights by sex and age band (domain.md §2.1).
 
@@ -137,70 +100,26 @@ def read_cost_weights(path: Path) -> CostWeights:
         not covered for sex F"), or a sex has no bands at all.
     """
     path = Path(path)
-    text, rows = read_csv_as_text(path)
-    col = _columns(text, ("sex", "age_from", "age_to", "weight"), path)
-    if len(text) == 0:
-        raise InputError(
-            "the file has no data rows (expected bands of sex, age_from, age_to, weight)",
-            file=path,
-            row=2,
-        )
+    table = read_csv(path, expect_rows="bands of sex, age_from, age_to and weight")
+    text, rows = table.frame, table.rows
+    col = find_columns(table.headers, ("sex", "age_from", "age_to", "weight"), file=path,
+                       case_sensitive=False)
 
     sex = text[col["sex"]].str.upper()
-    at = _first_bad(~sex.isin(_SEXES))
-    if at is not None:
-        raise InputError(
-            f'"{text[col["sex"]].iloc[at]}" is not a sex code (expected M or F)',
-            file=path,
-            row=int(rows[at]),
-            column=col["sex"],
-        )
-
-    age_from = _cells(text, rows, col["age_from"], path, what="a whole number of years, 0 to 95")
-    age_to = _cells(
-        text, rows, col["age_to"], path, what="a whole number of years up to 95, or blank"
-    )
-    for name, values, blank_ok in (
-        (col["age_from"], age_from, False),
-        (col["age_to"], age_to, True),
-    ):
-        blank = values.isna().to_numpy()
-        present = values.to_numpy()
-        with np.errstate(invalid="ignore"):
-            bad = (blank & (not blank_ok)) | (
-                ~blank & ((np.mod(present, 1) != 0) | (present < 0) | (present > _TOP_AGE))
-            )
-        at = _first_bad(bad)
-        if at is not None:
-            shown = text[name].iloc[at]
-            expected = "0 to 95" + (", or blank for the open top band" if blank_ok else "")
-            raise InputError(
-                f'"{shown}" is not an age (expected a whole number of years, {expected}; '
-                '95 stands for "95+")',
-                file=path,
-                row=int(rows[at]),
-                column=name,
-            )
-    at = _first_bad((age_to < age_from).to_numpy())
-    if at is not None:
-        raise InputError(
-            f"age_to {age_to.iloc[at]:g} is below age_from {age_from.iloc[at]:g} "
-            "(expected age_from ≤ age_to)",
-            file=path,
-            row=int(rows[at]),
-            column=col["age_to"],
-        )
-
-    weight = _cells(text, rows, col["weight"], path, what="a weight, 0 or more")
-    at = _first_bad((weight.isna() | (weight < 0)).to_numpy())
-    if at is not None:
-        shown = text[col["weight"]].iloc[at] or "blank"
-        raise InputError(
-            f"{shown} is not a valid weight (expected a number, 0 or more)",
-            file=path,
-            row=int(rows[at]),
-            column=col["weight"],
-        )
+    refuse_rows(~sex.isin(_SEXES),
+                lambda i: f'"{text[col["sex"]].iloc[i]}" is not a sex code (expected M or F)',
+                file=path, column=col["sex"], rows=rows)
+    age_from = number_column(text[col["age_from"]], what=_AGE, whole=True, maximum=_TOP_AGE,
+                             file=path, column=col["age_from"], rows=rows)
+    age_to = number_column(text[col["age_to"]], what=f"{_AGE}, or blank for the open top band",
+                           whole=True, maximum=_TOP_AGE, blank=np.nan, file=path,
+                           column=col["age_to"], rows=rows)
+    refuse_rows(age_to < age_from,
+                lambda i: f"age_to {age_to[i]:g} is below age_from {age_from[i]:g} "
+                          "(expected age_from ≤ age_to)",
+                file=path, column=col["age_to"], rows=rows)
+    weight = number_column(text[col["weight"]], what="a weight, 0 or more", file=path,
+                           column=col["weight"], rows=rows)
 
     bands = pd.DataFrame(
         {
@@ -296,17 +215,11 @@ def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
         practice never silently gets 1).
     """
     path = Path(path)
-    text, rows = read_csv_as_text(path)
-    col = _columns(text, ("practice", "need_index"), path)
-    code = text[col["practice"]]
-    at = _first_bad((code == "").to_numpy())
-    if at is not None:
-        raise InputError(
-            "the practice code is blank (expected a GP practice code)",
-            file=path,
-            row=int(rows[at]),
-            column=col["practice"],
-        )
+    table = read_csv(path, expect_rows="one row per practice")
+    text, rows = table.frame, table.rows
+    col = find_columns(table.headers, ("practice", "need_index"), file=path, case_sensitive=False)
+    code = text_column(text[col["practice"]], what="a GP practice code", file=path,
+                       column=col["practice"], rows=rows)
     duplicated = code.duplicated(keep=False).to_numpy()
     if duplicated.any():
         first = code[duplicated].iloc[0]
@@ -318,17 +231,12 @@ def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
             row=int(again[0]),
             column=col["practice"],
         )
-    value = _cells(text, rows, col["need_index"], path, what="a need index greater than 0")
-    at = _first_bad((value.isna() | (value <= 0)).to_numpy())
-    if at is not None:
-        shown = text[col["need_index"]].iloc[at] or "blank"
-        raise InputError(
-            f"{shown} is not a valid need index (expected a number greater than 0)",
-            file=path,
-            row=int(rows[at]),
-            column=col["need_index"],
-        )
-    given = pd.Series(value.to_numpy(), index=pd.Index(code.astype(str), name="practice"))
+    expected = "a need index greater than 0"
+    value = number_column(text[col["need_index"]], what=expected, file=path,
+                          column=col["need_index"], rows=rows)
+    refuse_rows(value == 0, f"0 is not above 0 (expected {expected})", file=path,
+                column=col["need_index"], rows=rows)
+    given = pd.Series(value, index=pd.Index(code.astype(str), name="practice"))
     wanted = pd.Index(practices, name="practice")
     missing = wanted[~wanted.isin(given.index)]
     if len(missing):

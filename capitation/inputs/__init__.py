@@ -10,7 +10,8 @@ every :class:`~capitation.errors.InputError` names the file and the place
 ``toml_keys``          :func:`read_toml`, :class:`TomlKeys` (keys, types,
                        ranges, percentages, per-year lists, file paths)
 ``csv_tables``         :func:`read_csv` → :class:`CsvTable`; :func:`number_column`
-                       and :func:`text_column`, the first-bad-row checks
+                       and :func:`text_column`, the first-bad-row checks;
+                       :func:`refuse_rows` for any other check of a column
 ``headers``            :func:`normalise_header`, :func:`find_columns`
 ``years``              ``"2025/26"`` parsing and consecutive years
 =====================  ========================================================
@@ -22,6 +23,7 @@ from capitation.inputs.csv_tables import (
     first_bad,
     number_column,
     read_csv,
+    refuse_rows,
     text_column,
 )
 from capitation.inputs.headers import find_columns, normalise_header
@@ -52,6 +54,7 @@ __all__ = [
     "number_column",
     "read_csv",
     "read_toml",
+    "refuse_rows",
     "suggest",
     "text_column",
     "year_suffix",

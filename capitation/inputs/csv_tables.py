@@ -35,7 +35,7 @@ from capitation.errors import InputError
 from capitation.inputs.headers import normalise_header
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "MAX_LISTED_ROWS"]
+           "refuse_rows", "MAX_LISTED_ROWS"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -61,11 +61,15 @@ class CsvTable:
         file in a spreadsheet (the header is row 1).
     file : Path
         The file read.
+    headers : tuple of str
+        Every header cell of the file as written, including columns not kept
+        (for "the columns are: ..." messages).
     """
 
     frame: pd.DataFrame
     rows: np.ndarray
     file: Path = field(default_factory=Path)
+    headers: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """Return the number of data rows."""
@@ -131,6 +135,8 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
         raise InputError(f"is not a well-formed CSV ({reason})", file=path,
                          row=int(found.group(1)) if found else None) from None
     frame.columns = [str(c) for c in frame.columns]
+    headers = tuple(frame.columns) if wanted is None else tuple(
+        str(c) for c in pd.read_csv(io.StringIO(text), nrows=0).columns)
     rows = np.arange(2, len(frame) + 2, dtype=np.int64)
     if len(frame):
         frame = frame.apply(_strip_text)
@@ -140,7 +146,7 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
     if len(frame) == 0 and expect_rows is not None:
         raise InputError(f"the file has a header but no data rows (expected {expect_rows})",
                          file=path)
-    return CsvTable(frame=frame, rows=rows, file=path)
+    return CsvTable(frame=frame, rows=rows, file=path, headers=headers)
 
 
 def _strip_text(column: pd.Series) -> pd.Series:
@@ -163,6 +169,29 @@ def also_rows(rows: np.ndarray) -> str:
     shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
     more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
     return f" (also {'row' if len(rows) == 1 else 'rows'} {shown}{more})"
+
+
+def refuse_rows(bad: np.ndarray | pd.Series, message: str | Callable[[int], str], *,
+                file: str | Path | None = None, column: str | None = None,
+                rows: np.ndarray | None = None, fail: Fail | None = None) -> None:
+    """Raise at the first row where ``bad`` holds, listing the further rows.
+
+    Parameters
+    ----------
+    bad : numpy.ndarray or pandas.Series
+        bool, one per cell of a column.
+    message : str or callable
+        The reason, or ``position → reason`` to echo the first bad cell.
+    file, column, rows, fail : optional
+        As for :func:`number_column`.
+
+    Raises
+    ------
+    InputError
+        ``file, row 4, column SEX: "M" is not a sex code (...) (also rows 7, 9)``.
+    """
+    explain = message if callable(message) else (lambda _position: message)
+    _raise_first(np.asarray(bad, dtype=bool), explain, _failer(fail, file, column, rows), rows)
 
 
 def _failer(fail: Fail | None, file: str | Path | None, column: str | None,
@@ -199,7 +228,7 @@ def _shown(value: object) -> str:
 def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
                   file: str | Path | None = None, column: str | None = None,
                   rows: np.ndarray | None = None, minimum: float | None = 0.0,
-                  whole: bool = False, blank: float | None = None,
+                  maximum: float | None = None, whole: bool = False, blank: float | None = None,
                   fail: Fail | None = None) -> np.ndarray:
     """Return a column's cells as numbers, raising at the first bad row.
 
@@ -217,10 +246,12 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
         the header being row 1). When given, other bad rows are listed too.
     minimum : float or None
         Smallest allowed value (None: any); only 0 is worded "is negative".
+    maximum : float or None
+        Largest allowed value (None: any), worded ``96 is above 95``.
     whole : bool
         Whether each value must be a whole number.
     blank : float or None
-        Value of a blank cell; None makes a blank cell an error.
+        Value of a blank cell (NaN is allowed); None makes a blank cell an error.
     fail : callable, optional
         ``(message, position) → InputError`` for tables whose location is not a
         file row (a worksheet cell, a DataFrame's index label).
@@ -234,7 +265,8 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     ------
     InputError
         At the first blank (when not allowed), non-numeric, non-finite, negative
-        (below ``minimum``) or, with ``whole``, fractional cell.
+        (below ``minimum``), too large (above ``maximum``) or, with ``whole``,
+        fractional cell.
     """
     fail = _failer(fail, file, column, rows)
     is_blank = _is_blank(cells)
@@ -251,7 +283,8 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
                  fail, rows)
     if whole:
         with np.errstate(invalid="ignore"):
-            fractional = (np.mod(values, 1) != 0) | (np.abs(values) >= 2.0**53)
+            fractional = ~np.isnan(values) & ((np.mod(values, 1) != 0)
+                                              | (np.abs(values) >= 2.0**53))
         _raise_first(fractional,
                      lambda i: f'"{_shown(cells.iloc[i])}" is not a whole number '
                                f"(expected {what})", fail, rows)
@@ -259,6 +292,9 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
         word = "is negative" if minimum == 0 else f"is below {minimum:g}"
         _raise_first(values < minimum,
                      lambda i: f"{values[i]:g} {word} (expected {what})", fail, rows)
+    if maximum is not None:
+        _raise_first(values > maximum,
+                     lambda i: f"{values[i]:g} is above {maximum:g} (expected {what})", fail, rows)
     return values
 
 
