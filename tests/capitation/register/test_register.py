@@ -142,9 +142,14 @@ def test_blank_lines_keep_row_numbers_as_the_user_sees_them(tmp_path):
 # --------------------------------------------------------------------------- #
 
 BAD_REGISTERS = {
-    "register_bad_missing_column.csv": "row 1, column NUMBER_OF_PATIENTS: column is missing",
+    "register_bad_missing_column.csv": (
+        'column NUMBER_OF_PATIENTS: no column "NUMBER_OF_PATIENTS" (the columns are: '
+        "EXTRACT_DATE, SUB_ICB_LOCATION_CODE, ONS_SUB_ICB_LOCATION_CODE, ORG_CODE, POSTCODE, "
+        "SEX, AGE)"
+    ),
     "register_bad_non_numeric_count.csv": (
-        'row 7, column NUMBER_OF_PATIENTS: "1l" is not a count of patients'
+        'row 7, column NUMBER_OF_PATIENTS: "1l" is not a number (expected a count of '
+        "patients, 0 or more)"
     ),
     "register_bad_negative_count.csv": "row 12, column NUMBER_OF_PATIENTS: -2 is negative",
     "register_bad_unknown_sex.csv": 'row 6, column SEX: "FEMAIL" is not a sex code',
@@ -152,9 +157,11 @@ BAD_REGISTERS = {
     "register_bad_duplicate.csv": (
         "row 3, column ORG_CODE: practice A00001, SEX MALE, AGE 1 appears again in row 4"
     ),
-    "register_bad_empty.csv": "row 2: the file has no data rows",
-    "register_bad_zero_bytes.csv": "row 1: the file is empty",
-    "register_bad_not_utf8.csv": "row 12: byte 0xA3 is not UTF-8 text",
+    "register_bad_empty.csv": (
+        ": the file has a header but no data rows (expected one row per practice, sex and age)"
+    ),
+    "register_bad_zero_bytes.csv": ": the file is empty",
+    "register_bad_not_utf8.csv": "row 12: is not UTF-8 text (byte 659): save it as CSV UTF-8",
     "register_bad_all_row_mismatch.csv": (
         "row 9, column NUMBER_OF_PATIENTS: the total row for practice A00001"
     ),
@@ -177,14 +184,15 @@ def test_bad_register_raises_naming_file_row_and_column(name):
         read_register(DATA / name)
     message = str(caught.value)
     assert isinstance(caught.value, ValueError)
-    assert message.startswith(f"{name}, ")
+    assert message.startswith(f"{name}")
     assert BAD_REGISTERS[name] in message
 
 
-@pytest.mark.parametrize("name", ["no_such_file.csv", ""])
-def test_unreadable_path_is_an_input_error(name):
+@pytest.mark.parametrize("name, message", [("no_such_file.csv", "no_such_file.csv: file not found"),
+                                           ("", "register: cannot be read")])
+def test_unreadable_path_is_an_input_error(name, message):
     path = DATA / name if name else DATA  # a missing file, then a folder
-    with pytest.raises(InputError, match="cannot be read"):
+    with pytest.raises(InputError, match=message):
         read_register(path)
 
 
