@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs import find_columns, read_csv
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
 
@@ -144,25 +145,39 @@ class PartReader:
 
 
 def _load(part: Path, columns: list[str]) -> pd.DataFrame:
+    """Read the source columns of one part, named as the model file names them.
+
+    A CSV is read as text (:func:`capitation.inputs.read_csv`): blank cells are
+    missing and ids that are all whole numbers become int64, as for Parquet.
+    """
     if part.suffix.lower() == ".csv":
-        try:
-            header = pd.read_csv(part, nrows=0, encoding="utf-8-sig").columns
-        except pd.errors.EmptyDataError:
-            raise InputError("the file is empty", file=part) from None
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputError(f"no such column (the columns are: {', '.join(map(str, header))})",
-                             file=part, column=missing[0])
-        return pd.read_csv(part, usecols=columns, encoding="utf-8-sig",
-                           dtype={columns[1]: str, columns[2]: str})
+        table = read_csv(part, keep=columns, expect_rows=None)
+        found = find_columns(table.headers, columns, file=part)
+        raw = table.frame[[found[c] for c in columns]].set_axis(columns, axis=1)
+        raw = raw.mask(raw == "")
+        raw[columns[0]] = _whole_numbers_if_all(raw[columns[0]])
+        return raw
     import pyarrow.parquet as pq
 
     names = pq.read_schema(part).names
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise InputError(f"no such column (the columns are: {', '.join(names)})",
-                         file=part, column=missing[0])
-    return pq.read_table(part, columns=columns, use_threads=False).to_pandas()
+    found = find_columns(names, columns, file=part)
+    frame = pq.read_table(part, columns=[found[c] for c in columns],
+                          use_threads=False).to_pandas()
+    return frame.set_axis(columns, axis=1)
+
+
+def _whole_numbers_if_all(text: pd.Series) -> pd.Series:
+    """Text ids as int64 when every present one is a whole number, else unchanged."""
+    numbers = pd.to_numeric(text, errors="coerce")
+    present = text.notna().to_numpy()
+    values = numbers.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2.0**53)
+    if not present.any() or not whole[present].all():
+        return text
+    if not present.all():
+        return pd.Series(values, index=text.index, name=text.name)  # missing: caught later
+    return pd.Series(values.astype(np.int64), index=text.index, name=text.name)
 
 
 def read_part(part: Path, reader: PartReader) -> pd.DataFrame:

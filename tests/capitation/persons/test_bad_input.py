@@ -167,3 +167,41 @@ def test_duplicated_person_id_within_a_part_sparse_or_text_ids(tmp_path, ids):
     with pytest.raises(InputError, match=rf"part-00001\.parquet, column person_id: person_id "
                                          rf"{shown}, {shown} appear more than once"):
         Model.from_toml(model).run()
+
+
+@pytest.mark.parametrize("source", ["persons.csv", "persons"])
+def test_missing_column_is_named_with_the_columns_there_are(tmp_path, source):
+    frame = _persons().rename(columns={"sex": "gender"})
+    if source.endswith(".csv"):
+        frame.to_csv(tmp_path / source, index=False)
+        where = "persons.csv"
+    else:
+        write_persons(frame, tmp_path / source)
+        where = "part-00000.parquet"
+    model = write_model(tmp_path, source, practices_frame(["P1", "P2", "P3"]),
+                        envelope=1_000_000)
+    with pytest.raises(InputError) as caught:
+        Model.from_toml(model).run()
+    assert str(caught.value) == (f'{where}, column sex: no column "sex" (the columns are: '
+                                 "person_id, practice, gender, age, risk_score)")
+
+
+def test_csv_ids_read_as_numbers_or_text_as_from_parquet(tmp_path):
+    # The same persons as CSV and as Parquet give the same tier table, with
+    # whole-number ids (read as int64) and with text ids.
+    frame = _persons()
+    frame.to_csv(tmp_path / "persons.csv", index=False)
+    write_persons(frame, tmp_path / "persons")
+    practices = practices_frame(["P1", "P2", "P3"])
+    tiers = []
+    for source in ["persons.csv", "persons"]:
+        model = write_model(tmp_path, source, practices, envelope=1_000_000)
+        tiers.append(Model.from_toml(model).run().persons.tiers)
+    pd.testing.assert_frame_equal(tiers[0], tiers[1])
+    frame["person_id"] = "id" + frame["person_id"].astype(str)
+    frame.loc[5, "sex"] = ""  # a blank sex is missing, named like any other bad sex
+    frame.to_csv(tmp_path / "persons.csv", index=False)
+    model = write_model(tmp_path, "persons.csv", practices, envelope=1_000_000)
+    with pytest.raises(InputError, match=r'^persons\.csv, column sex: person_id id6: sex nan is '
+                                         r'not "M" or "F"'):
+        Model.from_toml(model).run()
