@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.inputs import find_columns, number_column, read_csv, refuse_rows, text_column
+from capitation.inputs import (
+    find_columns,
+    number_column,
+    read_csv,
+    refuse_repeats,
+    refuse_rows,
+    text_column,
+)
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
 
@@ -220,17 +227,7 @@ def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
     col = find_columns(table.headers, ("practice", "need_index"), file=path, case_sensitive=False)
     code = text_column(text[col["practice"]], what="a GP practice code", file=path,
                        column=col["practice"], rows=rows)
-    duplicated = code.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        first = code[duplicated].iloc[0]
-        again = rows[(code == first).to_numpy()]
-        raise InputError(
-            f"practice {first} appears again in row {', '.join(str(r) for r in again[1:])} "
-            "(expected one row per practice)",
-            file=path,
-            row=int(again[0]),
-            column=col["practice"],
-        )
+    refuse_repeats(code, what="practice", file=path, column=col["practice"], rows=rows)
     expected = "a need index greater than 0"
     value = number_column(text[col["need_index"]], what=expected, file=path,
                           column=col["need_index"], rows=rows)

@@ -255,36 +255,11 @@ class Model:
         if pace.baseline_column is not None:
             by = population.level_codes(level)
             return population.frame[pace.baseline_column].groupby(by).sum().reindex(codes)
-        baseline = pace.baseline
-        assert baseline is not None  # model_file: baseline or baseline_column
-        raw = read_table(baseline)
-        inputs["baseline"] = baseline
-        from capitation.population import normalise_header
+        assert pace.baseline is not None  # model_file: baseline or baseline_column
+        from capitation.pace_of_change.baseline_file import read_baseline
 
-        headers = {normalise_header(h): h for h in raw.columns}
-        for needed in (level, "baseline_gbp"):
-            if needed not in headers:
-                raise InputError(f'no column "{needed}" (expected columns {level}, '
-                                 f'baseline_gbp)', file=pace.baseline)
-        code = raw[headers[level]].astype(str).str.strip()
-        value = pd.to_numeric(raw[headers["baseline_gbp"]], errors="coerce")
-        bad = value.isna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f'"{raw[headers["baseline_gbp"]].iloc[i]}" is not a number of '
-                             "pounds", file=pace.baseline, row=i + 2, column="baseline_gbp")
-        dup = code.duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise InputError(f'{level} "{code.iloc[i]}" appears twice', file=pace.baseline,
-                             row=i + 2, column=level)
-        series = pd.Series(value.to_numpy(dtype=float), index=code.to_numpy())
-        missing = codes.difference(series.index)
-        if len(missing):
-            raise InputError(f"no baseline for {level} {', '.join(missing[:5])}"
-                             f"{' and more' if len(missing) > 5 else ''}",
-                             file=pace.baseline, column=level)
-        return series.reindex(codes)
+        inputs["baseline"] = pace.baseline
+        return read_baseline(pace.baseline, level, codes)
 
 
 def _register_population(spec: PopulationSpec) -> RegisterPopulation:

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.inputs import find_columns, normalise_header, number_column, read_csv, text_column
+from capitation.inputs import (
+    find_columns,
+    normalise_header,
+    number_column,
+    read_csv,
+    refuse_repeats,
+    text_column,
+)
 from capitation.inputs.csv_tables import Fail
 
 __all__ = ["Population", "LevelSpec", "normalise_header", "level_name", "read_table"]
@@ -203,13 +210,8 @@ class Population:
         rows = np.arange(2, len(raw) + 2) if rows is None else rows
         id_header, id_pos = _resolve(raw, id, where, "population.id")
         codes = _text_column(raw[id_header], id_header, id_pos, where, rows)
-        duplicated = codes.duplicated(keep=False).to_numpy()
-        if duplicated.any():
-            first = codes[duplicated].iloc[0]
-            again = rows[(codes == first).to_numpy()].tolist()
-            raise where.error(f'practice code "{first}" appears in rows {again}; '
-                              "expected each practice once", row=again[-1], column=id_header,
-                              position=id_pos)
+        refuse_repeats(codes, what="practice", rows=rows,
+                       fail=_fail(where, rows, id_header, id_pos))
         data: dict[str, pd.Series] = {}
         pop_header, pop_pos = _resolve(raw, population, where, "population.population")
         data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where, rows)

@@ -11,7 +11,8 @@ every :class:`~capitation.errors.InputError` names the file and the place
                        ranges, percentages, per-year lists, file paths)
 ``csv_tables``         :func:`read_csv` → :class:`CsvTable`; :func:`number_column`
                        and :func:`text_column`, the first-bad-row checks;
-                       :func:`refuse_rows` for any other check of a column
+                       :func:`refuse_rows` for any other check of a column,
+                       :func:`refuse_repeats` for a code in two rows
 ``headers``            :func:`normalise_header`, :func:`find_columns`
 ``years``              ``"2025/26"`` parsing and consecutive years
 =====================  ========================================================
@@ -23,6 +24,7 @@ from capitation.inputs.csv_tables import (
     first_bad,
     number_column,
     read_csv,
+    refuse_repeats,
     refuse_rows,
     text_column,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "number_column",
     "read_csv",
     "read_toml",
+    "refuse_repeats",
     "refuse_rows",
     "suggest",
     "text_column",

@@ -35,7 +35,7 @@ from capitation.errors import InputError
 from capitation.inputs.headers import normalise_header
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "refuse_rows", "MAX_LISTED_ROWS"]
+           "refuse_rows", "refuse_repeats", "MAX_LISTED_ROWS"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -192,6 +192,41 @@ def refuse_rows(bad: np.ndarray | pd.Series, message: str | Callable[[int], str]
     """
     explain = message if callable(message) else (lambda _position: message)
     _raise_first(np.asarray(bad, dtype=bool), explain, _failer(fail, file, column, rows), rows)
+
+
+def refuse_repeats(codes: pd.Series, *, what: str, file: str | Path | None = None,
+                   column: str | None = None, rows: np.ndarray | None = None,
+                   fail: Fail | None = None) -> None:
+    """Raise when a code appears in more than one row, at the first of them.
+
+    Parameters
+    ----------
+    codes : pandas.Series
+        The codes, one per row, as text.
+    what : str
+        What a code names (``"practice"``, ``"ICB"``).
+    file, column, rows, fail : optional
+        As for :func:`number_column`.
+
+    Raises
+    ------
+    InputError
+        ``row 3, column practice: practice "P2" appears again in row 5 (expected
+        one row per practice)``.
+    """
+    repeated = codes.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return
+    first = codes[repeated].iloc[0]
+    where = np.flatnonzero((codes == first).to_numpy())
+    seen = rows[where] if rows is not None else where + 2
+    again = ", ".join(str(r) for r in seen[1:MAX_LISTED_ROWS + 1])
+    more = f" and {len(seen) - 1 - MAX_LISTED_ROWS} more" if len(seen) - 1 > MAX_LISTED_ROWS \
+        else ""
+    noun = "row" if len(seen) == 2 else "rows"
+    raise _failer(fail, file, column, rows)(
+        f'{what} "{first}" appears again in {noun} {again}{more} (expected one row per {what})',
+        int(where[0]))
 
 
 def _failer(fail: Fail | None, file: str | Path | None, column: str | None,

@@ -237,3 +237,16 @@ def test_financial_years():
     with pytest.raises(InputError, match=r'starts at "2024/25"; expected "2025/26" \(the years '
                                          "must be consecutive, starting the model year\\)"):
         financial_years(["2024/25"], first="2025/26", first_is="the model year")
+
+
+def test_refuse_repeats_names_the_first_row_and_the_others():
+    from capitation.inputs import refuse_repeats
+
+    codes = pd.Series(["A", "B", "C", "B", "A", "B"])
+    with pytest.raises(InputError) as caught:
+        refuse_repeats(codes, what="practice", file="p.csv", column="code",
+                       rows=np.array([2, 3, 5, 6, 7, 9]))
+    # "A" is the first code seen that repeats (rows 2 and 7), before "B" (rows 3, 6, 9).
+    assert str(caught.value) == ('p.csv, row 2, column code: practice "A" appears again in '
+                                 "row 7 (expected one row per practice)")
+    refuse_repeats(pd.Series(["A", "B"]), what="practice")  # no repeat: no error

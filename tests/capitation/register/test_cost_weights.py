@@ -144,7 +144,10 @@ BAD_WEIGHTS = {
 
 BAD_NEED = {
     "need_bad_missing_practice.csv": "column practice: 1 practice of the register is missing: P2",
-    "need_bad_duplicate.csv": "row 3, column practice: practice P2 appears again in row 5",
+    "need_bad_duplicate.csv": (
+        'row 3, column practice: practice "P2" appears again in row 5 (expected one row per '
+        "practice)"
+    ),
     "need_bad_zero.csv": (
         "row 3, column need_index: 0 is not above 0 (expected a need index greater than 0)"
     ),
