@@ -211,11 +211,11 @@ class Model:
         for c in self.spec.components:
             cost_weights = need_index = None
             if c.cost_weights is not None:
-                from capitation.cost_weights import read_cost_weights
+                from capitation.register.cost_weights import read_cost_weights
 
                 cost_weights = read_cost_weights(c.cost_weights)
             if c.need_index is not None:
-                from capitation.cost_weights import read_need_index
+                from capitation.register.cost_weights import read_need_index
 
                 need_index = read_need_index(c.need_index, population.codes)
             components.append(Component(
@@ -264,7 +264,7 @@ class Model:
 
 def _register_population(spec: PopulationSpec) -> RegisterPopulation:
     """Build the register path's population per practice from the GP register (domain.md 2.1)."""
-    from capitation.register import read_register
+    from capitation.register.read import read_register
 
     assert spec.register is not None  # called on the register path only
     register = read_register(spec.register)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from capitation.cost_weights import CostWeights
+    from capitation.register.cost_weights import CostWeights
 
 __all__ = ["Component", "NeedsFormula"]
 

@@ -1,4 +1,4 @@
-"""Tests for capitation/cost_weights.py: cost weights, need indices, weighted counts."""
+"""Tests for capitation/register/cost_weights.py: cost weights, need indices, X_p."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capitation.cost_weights import (
+from capitation.errors import InputError
+from capitation.register.cost_weights import (
     CostWeights,
     read_cost_weights,
     read_need_index,
     register_weighted_counts,
 )
-from capitation.errors import InputError
-from capitation.register import read_register
-from capitation.synthetic_register import synthetic_register
+from capitation.register.read import read_register
+from capitation.register.synthetic import synthetic_register
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "register"
 EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"

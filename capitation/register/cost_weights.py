@@ -6,7 +6,7 @@ of practice p is
 
     X_p = m(p) × Σ_{s,a} n(p, s, a) × w(s, a)
 
-where n(p, s, a) is the GP register (:func:`capitation.register.read_register`).
+where n(p, s, a) is the GP register (:func:`capitation.register.read.read_register`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from capitation.inputs import (
     refuse_rows,
     text_column,
 )
+from capitation.register.read import TOP_AGE
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
 
-_TOP_AGE = 95  # the register's "95+" counts as 95
-_N_AGES = _TOP_AGE + 1
+_N_AGES = TOP_AGE + 1
 _SEXES = ("M", "F")  # row order of CostWeights.by_age()
 _MAX_LISTED = 5
 _AGE = 'a whole number of years, 0 to 95 (95 stands for "95+")'
@@ -70,7 +70,7 @@ class CostWeights:
         bands = self.bands
         sex_row = bands["sex"].map({s: i for i, s in enumerate(_SEXES)}).to_numpy()
         start = bands["age_from"].to_numpy(dtype=np.int64)
-        stop = np.where(bands["age_to"].isna(), _TOP_AGE, bands["age_to"]).astype(np.int64) + 1
+        stop = np.where(bands["age_to"].isna(), TOP_AGE, bands["age_to"]).astype(np.int64) + 1
         lengths = stop - start
         which = np.repeat(np.arange(len(bands)), lengths)
         ages = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -116,10 +116,10 @@ def read_cost_weights(path: Path) -> CostWeights:
     refuse_rows(~sex.isin(_SEXES),
                 lambda i: f'"{text[col["sex"]].iloc[i]}" is not a sex code (expected M or F)',
                 file=path, column=col["sex"], rows=rows)
-    age_from = number_column(text[col["age_from"]], what=_AGE, whole=True, maximum=_TOP_AGE,
+    age_from = number_column(text[col["age_from"]], what=_AGE, whole=True, maximum=TOP_AGE,
                              file=path, column=col["age_from"], rows=rows)
     age_to = number_column(text[col["age_to"]], what=f"{_AGE}, or blank for the open top band",
-                           whole=True, maximum=_TOP_AGE, blank=np.nan, file=path,
+                           whole=True, maximum=TOP_AGE, blank=np.nan, file=path,
                            column=col["age_to"], rows=rows)
     refuse_rows(age_to < age_from,
                 lambda i: f"age_to {age_to[i]:g} is below age_from {age_from[i]:g} "
@@ -154,7 +154,7 @@ def _check_coverage(bands: pd.DataFrame, rows: np.ndarray, path: Path, column: s
             )
         start = bands["age_from"].to_numpy()[mine]
         stop = np.where(
-            np.isnan(bands["age_to"].to_numpy()[mine]), _TOP_AGE, bands["age_to"].to_numpy()[mine]
+            np.isnan(bands["age_to"].to_numpy()[mine]), TOP_AGE, bands["age_to"].to_numpy()[mine]
         ).astype(np.int64)
         band_rows = rows[mine]
         # Count the bands covering each age with a difference array.
@@ -261,7 +261,7 @@ def register_weighted_counts(
     Parameters
     ----------
     register : pandas.DataFrame
-        Long-form register from :func:`capitation.register.read_register`:
+        Long-form register from :func:`capitation.register.read.read_register`:
         columns ``practice``, ``sex`` (``"M"``/``"F"``), ``age`` (0..95) and
         ``patients`` (people).
     weights : CostWeights or None
@@ -291,7 +291,7 @@ def register_weighted_counts(
     if sex_row.isna().any():
         raise InputError('sex must be "M" or "F"', column="sex")
     age = register["age"].to_numpy(dtype=np.int64)
-    if ((age < 0) | (age > _TOP_AGE)).any():
+    if ((age < 0) | (age > TOP_AGE)).any():
         raise InputError("age must be 0 to 95 (95 stands for 95+)", column="age")
 
     patients = register["patients"].to_numpy(dtype=np.int64)

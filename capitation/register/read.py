@@ -4,7 +4,7 @@ This module reads the "Patients registered at a GP practice" single-year-of-age
 CSV published monthly by NHS Digital (domain.md §2.1: n(p, s, a), people
 registered at practice p, of sex s, at single year of age a). A seeded
 synthetic register of the same shape, and a writer of the published format,
-are in :mod:`capitation.synthetic_register`.
+are in :mod:`capitation.register.synthetic`.
 
 The published columns are ``EXTRACT_DATE``, ``SUB_ICB_LOCATION_CODE``,
 ``ONS_SUB_ICB_LOCATION_CODE``, ``ORG_CODE``, ``POSTCODE``, ``SEX``
@@ -43,21 +43,20 @@ from capitation.inputs import (
     text_column,
 )
 
-__all__ = [
-    "REGISTER_COLUMNS",
-    "read_register",
-]
+__all__ = ["PUBLISHED_COLUMNS", "REGISTER_COLUMNS", "TOP_AGE", "read_register"]
 
 #: Columns of the long-form register, in order.
 REGISTER_COLUMNS: tuple[str, ...] = ("practice", "sex", "age", "patients", "sub_icb")
 
-_TOP_AGE = 95
+#: The oldest single year of age; the published "95+" counts as 95.
+TOP_AGE = 95
 _SEX_CODES = {"MALE": "M", "FEMALE": "F", "ALL": "ALL"}
-_AGE_CODES: dict[str, int] = {str(a): a for a in range(_TOP_AGE)} | {"95+": _TOP_AGE}
+_AGE_CODES: dict[str, int] = {str(a): a for a in range(TOP_AGE)} | {"95+": TOP_AGE}
 _ALL = -1  # the age code of an AGE == "ALL" total row
 _MAX_LISTED = 5  # offending rows or codes named in one message
 _SUB_ICB_NAMES = ("SUB_ICB_LOCATION_CODE", "CCG_CODE")
-_PUBLISHED_COLUMNS = (
+#: The columns of NHS Digital's published file, in order.
+PUBLISHED_COLUMNS = (
     "EXTRACT_DATE",
     "SUB_ICB_LOCATION_CODE",
     "ONS_SUB_ICB_LOCATION_CODE",
@@ -236,7 +235,7 @@ def _sex_label(sex: str) -> str:
 
 def _age_label(age: int) -> str:
     """Return the published AGE text for an age 0..95."""
-    return "95+" if age == _TOP_AGE else str(age)
+    return "95+" if age == TOP_AGE else str(age)
 
 
 def _check_totals(
