@@ -18,12 +18,12 @@ import pandas as pd
 
 from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
-from capitation.model_file import ModelSpec, PaceSpec, PopulationSpec, read_model_file
+from capitation.model_file import ModelSpec, PaceSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
 from capitation.pace_of_change import PaceOfChange
-from capitation.population import Population, level_name, read_table
+from capitation.population import Population
 from capitation.results import Results
-from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
+from capitation.sources import PopulationSource, PracticeTable
 
 if TYPE_CHECKING:
     from capitation.persons.engine import PersonsRun
@@ -183,7 +183,10 @@ class Model:
         if spec.register is not None:
             key = spec.register
             if key not in cache:
-                cache[key] = _register_population(spec)
+                from capitation.register.population import register_population
+
+                cache[key] = register_population(spec.register, spec.practices, id=spec.id,
+                                                 levels=spec.levels)
                 inputs["register"] = spec.register
                 if spec.practices is not None:
                     inputs["practices"] = spec.practices
@@ -260,43 +263,3 @@ class Model:
 
         inputs["baseline"] = pace.baseline
         return read_baseline(pace.baseline, level, codes)
-
-
-def _register_population(spec: PopulationSpec) -> RegisterPopulation:
-    """Build the register path's population per practice from the GP register (domain.md 2.1)."""
-    from capitation.register.read import read_register
-
-    assert spec.register is not None  # called on the register path only
-    register = read_register(spec.register)
-    patients = register.groupby("practice")["patients"].sum().astype(float)
-    frame = pd.DataFrame({"population": patients})
-    frame.index.name = "practice"
-    level_names: list[str] = []
-    if spec.practices is not None:
-        raw = read_table(spec.practices)
-        from capitation.population import normalise_header
-
-        headers = {normalise_header(h): h for h in raw.columns}
-        if normalise_header(spec.id) not in headers:
-            raise InputError(f'no column "{spec.id}"', file=spec.practices,
-                             key="population.id")
-        codes = raw[headers[normalise_header(spec.id)]].astype(str).str.strip()
-        for lv in spec.levels:
-            parts = [lv] if isinstance(lv, str) else lv
-            for part in parts:
-                if normalise_header(part) not in headers:
-                    raise InputError(f'no column "{part}"', file=spec.practices,
-                                     key="population.levels")
-            joined = raw[headers[normalise_header(parts[0])]].astype(str).str.strip()
-            for part in parts[1:]:
-                joined = joined + "/" + raw[headers[normalise_header(part)]].astype(str).str.strip()
-            mapping = pd.Series(joined.to_numpy(), index=codes.to_numpy())
-            missing = frame.index.difference(mapping.index)
-            if len(missing):
-                raise InputError(f"practices {', '.join(missing[:5])} of the register are "
-                                 "missing", file=spec.practices, column=spec.id)
-            frame[level_name(lv)] = mapping[~mapping.index.duplicated()].reindex(frame.index)
-            level_names.append(level_name(lv))
-    population = Population.from_frame(frame.reset_index(), id="practice",
-                                       population="population", levels=level_names)
-    return RegisterPopulation(population, register)

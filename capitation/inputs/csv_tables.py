@@ -35,7 +35,7 @@ from capitation.errors import InputError
 from capitation.inputs.headers import normalise_header
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "refuse_rows", "refuse_repeats", "MAX_LISTED_ROWS"]
+           "refuse_rows", "refuse_repeats", "listed", "MAX_LISTED_ROWS"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -160,6 +160,14 @@ def first_bad(mask: np.ndarray | pd.Series) -> int | None:
     """Return the position of the first True in ``mask``, or None."""
     hits = np.flatnonzero(np.asarray(mask))
     return int(hits[0]) if hits.size else None
+
+
+def listed(values: Collection[object] | pd.Index) -> str:
+    """Return the first few values joined by commas, and how many more: ``"P1, P2 and 3 more"``."""
+    shown = list(values)
+    text = ", ".join(str(v) for v in shown[:MAX_LISTED_ROWS])
+    more = len(shown) - MAX_LISTED_ROWS
+    return f"{text} and {more} more" if more > 0 else text
 
 
 def also_rows(rows: np.ndarray) -> str:

@@ -15,13 +15,13 @@ import pandas as pd
 from capitation.errors import InputError
 from capitation.inputs import (
     find_columns,
+    listed,
     number_column,
     read_csv,
     refuse_repeats,
     refuse_rows,
     text_column,
 )
-from capitation.inputs.csv_tables import MAX_LISTED_ROWS
 
 __all__ = ["read_baseline"]
 
@@ -68,9 +68,6 @@ def read_baseline(path: str | Path, level: str, codes: pd.Index) -> pd.Series:
     series = pd.Series(value, index=pd.Index(code.to_numpy(dtype=str), name=level))
     missing = codes.difference(series.index)
     if len(missing):
-        shown = ", ".join(str(c) for c in missing[:MAX_LISTED_ROWS])
-        more = f" and {len(missing) - MAX_LISTED_ROWS} more" if len(missing) > MAX_LISTED_ROWS \
-            else ""
-        raise InputError(f"no baseline for {level} {shown}{more} (expected one row per {level} "
+        raise InputError(f"no baseline for {level} {listed(missing)} (expected one row per {level} "
                          "of the model)", file=path, column=column[level])
     return series.reindex(codes)

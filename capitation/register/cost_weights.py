@@ -26,7 +26,7 @@ from capitation.inputs import (
     refuse_rows,
     text_column,
 )
-from capitation.register.read import TOP_AGE
+from capitation.register.read import TOP_AGE, missing_practices
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
 
@@ -237,12 +237,8 @@ def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
     wanted = pd.Index(practices, name="practice")
     missing = wanted[~wanted.isin(given.index)]
     if len(missing):
-        shown = ", ".join(str(c) for c in missing[:_MAX_LISTED])
-        more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
-        noun = "practice" if len(missing) == 1 else "practices"
         raise InputError(
-            f"{len(missing)} {noun} of the register {'is' if len(missing) == 1 else 'are'} "
-            f"missing: {shown}{more} (expected a need index for every practice)",
+            f"{missing_practices(missing)} (expected a need index for every practice)",
             file=path,
             column=col["practice"],
         )

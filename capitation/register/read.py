@@ -37,13 +37,15 @@ from capitation.errors import InputError
 from capitation.inputs import (
     also_rows,
     find_columns,
+    listed,
     number_column,
     read_csv,
     refuse_rows,
     text_column,
 )
 
-__all__ = ["PUBLISHED_COLUMNS", "REGISTER_COLUMNS", "TOP_AGE", "read_register"]
+__all__ = ["PUBLISHED_COLUMNS", "REGISTER_COLUMNS", "TOP_AGE", "read_register",
+           "missing_practices"]
 
 #: Columns of the long-form register, in order.
 REGISTER_COLUMNS: tuple[str, ...] = ("practice", "sex", "age", "patients", "sub_icb")
@@ -282,3 +284,12 @@ def _check_totals(
         row=int(rows[totals][where[0]]),
         column=column,
     )
+
+
+def missing_practices(missing: pd.Index) -> str:
+    """Say which practices of the register a file lacks.
+
+    ``"2 practices of the register are missing: P2, P3"``, naming up to five.
+    """
+    noun, verb = ("practice", "is") if len(missing) == 1 else ("practices", "are")
+    return f"{len(missing)} {noun} of the register {verb} missing: {listed(missing)}"
