@@ -1,4 +1,4 @@
-"""The one input edge for files: TOML keys, CSV tables, headers and financial years.
+"""The one input edge for files: TOML keys, CSV tables, headers, financial years, file checks.
 
 Every reader of a model file, service budget, GP register, cost weights,
 practice table, person rows, risk-share agreement or plan lines reads through
@@ -15,6 +15,8 @@ every :class:`~capitation.errors.InputError` names the file and the place
                        :func:`refuse_repeats` for a code in two rows
 ``headers``            :func:`normalise_header`, :func:`find_columns`
 ``years``              ``"2025/26"`` parsing and consecutive years
+``files``              :func:`check_file`, :func:`read_bytes`: a regular file that
+                       can be read, checked before it is opened
 =====================  ========================================================
 """
 
@@ -29,6 +31,7 @@ from capitation.inputs.csv_tables import (
     refuse_rows,
     text_column,
 )
+from capitation.inputs.files import check_file, read_bytes
 from capitation.inputs.headers import find_columns, normalise_header
 from capitation.inputs.toml_keys import TomlKeys, read_toml, suggest
 from capitation.inputs.years import (
@@ -46,6 +49,7 @@ __all__ = [
     "TomlKeys",
     "also_rows",
     "check_consecutive",
+    "check_file",
     "consecutive_years",
     "financial_year",
     "financial_years",
@@ -56,6 +60,7 @@ __all__ = [
     "next_year",
     "normalise_header",
     "number_column",
+    "read_bytes",
     "read_csv",
     "read_toml",
     "refuse_repeats",

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
+from capitation.inputs.files import read_bytes
 from capitation.inputs.headers import normalise_header
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
@@ -100,20 +101,18 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
     Raises
     ------
     InputError
-        ``file not found``; ``cannot be read (...)``; ``is not UTF-8 text (byte
+        ``file not found``; ``cannot be read (...)``; ``is not a regular file
+        (...)`` (:func:`capitation.inputs.files.check_file`); ``is not UTF-8 text (byte
         219): save it as CSV UTF-8`` (naming the row of that byte); ``the file is
         empty (expected a header row and data rows)``; ``the file has a header
         but no data rows (expected ...)``; ``is not a well-formed CSV (Expected 6
-        fields in line 4, saw 8)`` (naming the row).
+        fields in line 4, saw 8)`` (naming the row); ``looks separated by ";", not
+        commas: save it as comma-separated (CSV UTF-8)``; ``holds a NUL character
+        (code 0) ...`` (naming the row and column); ``repeats the header row
+        (...)`` (naming the row).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})",
-                         file=path) from None
+    raw = read_bytes(path, what=what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -122,6 +121,7 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
                          row=raw.count(b"\n", 0, offset) + 1) from None
     if not text.strip():
         raise InputError("the file is empty (expected a header row and data rows)", file=path)
+    _refuse_other_separators(text, path)
     wanted = None if keep is None else {normalise_header(k).casefold() for k in keep}
     try:
         frame = pd.read_csv(
@@ -132,7 +132,7 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
     except pd.errors.ParserError as exc:
         reason = str(exc).replace("Error tokenizing data. C error: ", "").strip()
         found = re.search(r"line (\d+)", reason)
-        raise InputError(f"is not a well-formed CSV ({reason})", file=path,
+        raise InputError(f"is not a well-formed CSV ({clip(reason)})", file=path,
                          row=int(found.group(1)) if found else None) from None
     frame.columns = [str(c) for c in frame.columns]
     headers = tuple(frame.columns) if wanted is None else tuple(
@@ -143,10 +143,56 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
         filled = (frame != "").any(axis=1).to_numpy()
         frame = frame.loc[filled].reset_index(drop=True)
         rows = rows[filled]
+    if "\x00" in text:
+        _refuse_nul(frame, rows, path)
+    _refuse_repeated_header(frame, rows, path)
     if len(frame) == 0 and expect_rows is not None:
         raise InputError(f"the file has a header but no data rows (expected {expect_rows})",
                          file=path)
     return CsvTable(frame=frame, rows=rows, file=path, headers=headers)
+
+
+#: Other separators a spreadsheet may save with, and how a message names them.
+_SEPARATORS = ((";", '";"'), ("\t", "tabs"))
+
+
+def _refuse_other_separators(text: str, path: Path) -> None:
+    """Refuse a file whose header row has more semicolons (or tabs) than commas."""
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
+    for separator, name in _SEPARATORS:
+        if header.count(separator) > header.count(","):
+            raise InputError(f"looks separated by {name}, not commas: save it as comma-separated "
+                             "(CSV UTF-8)", file=path, row=1)
+
+
+def _refuse_nul(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> None:
+    """Refuse a NUL character in a header or cell (a damaged file, or one saved as UTF-16)."""
+    reason = ("holds a NUL character (code 0), which text never has: the file is damaged, or "
+              "saved as UTF-16: save it as CSV UTF-8")
+    for column in frame.columns:
+        if "\x00" in column:
+            raise InputError(reason, file=path, row=1, column=clip(repr(column)))
+    for column in frame.columns:
+        refuse_rows(frame[column].str.contains("\x00", regex=False), reason, file=path,
+                    column=column, rows=rows)
+
+
+def _refuse_repeated_header(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> None:
+    """Refuse a data row that repeats the header row (files pasted together)."""
+    if len(frame) == 0 or len(frame.columns) == 0:
+        return
+    candidates = np.ones(len(frame), dtype=bool)
+    for column in frame.columns:  # a few columns; each compares its distinct values only
+        name = "" if column.startswith("Unnamed: ") else normalise_header(column).casefold()
+        codes, uniques = pd.factorize(frame[column])
+        same = np.flatnonzero(pd.Index(uniques, dtype=str).str.casefold() == name)
+        candidates &= np.isin(codes, same)
+        if not candidates.any():
+            return
+    refuse_rows(candidates, "repeats the header row (expected one header row, at the top: "
+                            "were two files pasted together? delete this row)",
+                file=path, rows=rows)
 
 
 def _strip_text(column: pd.Series) -> pd.Series:
@@ -165,7 +211,7 @@ def first_bad(mask: np.ndarray | pd.Series) -> int | None:
 def listed(values: Collection[object] | pd.Index) -> str:
     """Return the first few values joined by commas, and how many more: ``"P1, P2 and 3 more"``."""
     shown = list(values)
-    text = ", ".join(str(v) for v in shown[:MAX_LISTED_ROWS])
+    text = ", ".join(clip(v) for v in shown[:MAX_LISTED_ROWS])
     more = len(shown) - MAX_LISTED_ROWS
     return f"{text} and {more} more" if more > 0 else text
 
@@ -233,7 +279,8 @@ def refuse_repeats(codes: pd.Series, *, what: str, file: str | Path | None = Non
         else ""
     noun = "row" if len(seen) == 2 else "rows"
     raise _failer(fail, file, column, rows)(
-        f'{what} "{first}" appears again in {noun} {again}{more} (expected one row per {what})',
+        f'{what} "{clip(first)}" appears again in {noun} {again}{more} '
+        f"(expected one row per {what})",
         int(where[0]))
 
 
@@ -265,7 +312,7 @@ def _is_blank(cells: pd.Series) -> np.ndarray:
 def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
-    return str(value).strip()
+    return clip(str(value).strip())
 
 
 def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",

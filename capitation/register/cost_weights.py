@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 from capitation.inputs import (
     find_columns,
     number_column,
@@ -114,7 +114,7 @@ def read_cost_weights(path: Path) -> CostWeights:
 
     sex = text[col["sex"]].str.upper()
     refuse_rows(~sex.isin(_SEXES),
-                lambda i: f'"{text[col["sex"]].iloc[i]}" is not a sex code (expected M or F)',
+                lambda i: f'"{clip(text[col["sex"]].iloc[i])}" is not a sex code (expected M or F)',
                 file=path, column=col["sex"], rows=rows)
     age_from = number_column(text[col["age_from"]], what=_AGE, whole=True, maximum=TOP_AGE,
                              file=path, column=col["age_from"], rows=rows)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 from capitation.inputs import (
     also_rows,
     find_columns,
@@ -144,14 +144,14 @@ def read_register(path: Path) -> pd.DataFrame:
 
     sex_text = text[columns["sex"]]
     sex = _upper(sex_text).map(_SEX_CODES)
-    refuse_rows(sex.isna(), lambda i: f'"{sex_text.iloc[i]}" is not a sex code (expected MALE, '
-                                      "FEMALE or ALL)",
+    refuse_rows(sex.isna(), lambda i: f'"{clip(sex_text.iloc[i])}" is not a sex code '
+                                      "(expected MALE, FEMALE or ALL)",
                 file=path, column=columns["sex"], rows=rows)
 
     age_text = text[columns["age"]]
     age = _upper(age_text).map(_AGE_CODES | {"ALL": _ALL})
-    refuse_rows(age.isna(), lambda i: f'"{age_text.iloc[i]}" is not an age (expected 0 to 94, '
-                                      '"95+" or ALL)',
+    refuse_rows(age.isna(), lambda i: f'"{clip(age_text.iloc[i])}" is not an age '
+                                      '(expected 0 to 94, "95+" or ALL)',
                 file=path, column=columns["age"], rows=rows)
     age = age.astype(np.int64)
 
@@ -161,7 +161,8 @@ def read_register(path: Path) -> pd.DataFrame:
     extract = text[columns["extract_date"]]
     first_extract = extract.iloc[0]
     refuse_rows(extract != first_extract,
-                lambda i: f'"{extract.iloc[i]}" differs from the first row\'s "{first_extract}" '
+                lambda i: f'"{clip(extract.iloc[i])}" differs from the first row\'s '
+                          f'"{clip(first_extract)}" '
                           "(expected one extract per file)",
                 file=path, column=columns["extract_date"], rows=rows)
 

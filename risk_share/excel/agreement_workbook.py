@@ -36,6 +36,7 @@ from capitation.excel.input_sheets import SheetReader, is_blank, read_array, rea
 from capitation.excel.model_export import write_model_workbook
 from capitation.excel.model_schema import Problem, convert
 from capitation.excel.read import column_letter
+from capitation.inputs.files import check_file
 from risk_share.excel.agreement_schema import AGREEMENT_SCHEMA
 
 __all__ = [
@@ -207,8 +208,7 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
         and sheets that are not part of the agreement.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("agreement workbook not found", file=path)
+    check_file(path, what="agreement workbook")
     reader = SheetReader(path, AGREEMENT_SCHEMA)
     for sheet in _REQUIRED:
         if sheet not in reader.names:

@@ -202,6 +202,34 @@ def test_csv_ids_read_as_numbers_or_text_as_from_parquet(tmp_path):
     frame.loc[5, "sex"] = ""  # a blank sex is missing, named like any other bad sex
     frame.to_csv(tmp_path / "persons.csv", index=False)
     model = write_model(tmp_path, "persons.csv", practices, envelope=1_000_000)
-    with pytest.raises(InputError, match=r'^persons\.csv, column sex: person_id id6: sex nan is '
-                                         r'not "M" or "F"'):
+    with pytest.raises(InputError, match=r'^persons\.csv, column sex: person_id id6: sex blank '
+                                         r'is not "M" or "F"'):
+        Model.from_toml(model).run()
+
+
+def test_a_truncated_parquet_part_is_named(tmp_path):
+    model = _model(tmp_path, _persons(), parts=3)
+    part = tmp_path / "persons" / "part-00001.parquet"
+    part.write_bytes(part.read_bytes()[:-100])  # a copy cut short
+    with pytest.raises(InputError, match=r"^part-00001\.parquet: cannot be read: the Parquet "
+                                         r"part is truncated or damaged \(.+\); write it again$"):
+        Model.from_toml(model).run()
+
+
+def test_a_parquet_part_that_is_not_parquet_is_named(tmp_path):
+    model = _model(tmp_path, _persons(), parts=2)
+    (tmp_path / "persons" / "part-00000.parquet").write_text("person_id,practice\n1,P1\n")
+    with pytest.raises(InputError, match=r"^part-00000\.parquet: cannot be read: the Parquet "
+                                         r"part is truncated or damaged"):
+        Model.from_toml(model).run()
+
+
+def test_a_named_pipe_as_the_persons_file_is_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "persons.csv")
+    model = write_model(tmp_path, "persons.csv", practices_frame(["P1", "P2", "P3"]),
+                        envelope=1_000_000)
+    with pytest.raises(InputError, match=r"^persons\.csv: is not a regular file \(it is a "
+                                         r"named pipe\)"):
         Model.from_toml(model).run()
