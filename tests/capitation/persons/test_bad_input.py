@@ -233,3 +233,22 @@ def test_a_named_pipe_as_the_persons_file_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"^persons\.csv: is not a regular file \(it is a "
                                          r"named pipe\)"):
         Model.from_toml(model).run()
+
+
+@pytest.mark.parametrize("practices, message", [
+    # Each was reported as "DataFrame, row N" (or not at all) before.
+    (pd.DataFrame({"practice": ["P1", "P2", "P3", "P2"], "ICB": ["Q1", "Q1", "Q2", "Q2"]}),
+     r'^practices\.csv, row 3, column practice: practice "P2" appears again in row 5'),
+    (pd.DataFrame({"practice": ["P1", "P2", "P3"], "ICB": ["Q1", None, "Q2"]}),
+     r"^practices\.csv, row 3, column ICB: is blank \(expected a code\)"),
+    (pd.DataFrame({"practice": ["P1", "P2", "P3"], "ICB": ["Q1", "Q1", "Q2"],
+                   "MFF": [1.0, -1.0, 1.0]}),
+     r"^practices\.csv, row 3, column MFF: -1 is negative"),
+])
+def test_practices_file_errors_name_the_file(tmp_path, practices, message):
+    write_persons(_persons(), tmp_path / "persons")
+    components = '[[component]]\nname = "core"\nshare = 1.0\nmultipliers = ["MFF"]\n'
+    model = write_model(tmp_path, "persons", practices, envelope=1_000_000,
+                        components=components if "MFF" in practices else None)
+    with pytest.raises(InputError, match=message):
+        Model.from_toml(model).run()
