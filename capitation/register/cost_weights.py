@@ -26,6 +26,7 @@ from capitation.inputs import (
     refuse_rows,
     text_column,
 )
+from capitation.needs.formula import MAX_WEIGHT
 from capitation.register.read import TOP_AGE, missing_practices
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
@@ -87,9 +88,10 @@ def read_cost_weights(path: Path) -> CostWeights:
         A UTF-8 CSV with columns ``sex`` (``M`` or ``F``), ``age_from`` (whole
         years, 0 to 95), ``age_to`` (whole years, inclusive, up to 95 where
         95 means "95+"; blank for the open top band) and ``weight`` (relative
-        cost per person, 0 or more). Column names match ignoring case and
-        outer whitespace; other columns are ignored. For each sex the bands
-        must cover ages 0 to 95 without gaps or overlaps.
+        cost per person, 0 to :data:`~capitation.needs.formula.MAX_WEIGHT`).
+        Column names match ignoring case and outer whitespace; other columns
+        are ignored. For each sex the bands must cover ages 0 to 95 without
+        gaps or overlaps.
 
     Returns
     -------
@@ -125,8 +127,8 @@ def read_cost_weights(path: Path) -> CostWeights:
                 lambda i: f"age_to {age_to[i]:g} is below age_from {age_from[i]:g} "
                           "(expected age_from ≤ age_to)",
                 file=path, column=col["age_to"], rows=rows)
-    weight = number_column(text[col["weight"]], what="a weight, 0 or more", file=path,
-                           column=col["weight"], rows=rows)
+    weight = number_column(text[col["weight"]], what=f"a weight from 0 to {MAX_WEIGHT:g}",
+                           maximum=MAX_WEIGHT, file=path, column=col["weight"], rows=rows)
 
     bands = pd.DataFrame(
         {

@@ -133,7 +133,7 @@ BAD_WEIGHTS = {
     ),
     "weights_bad_missing_sex.csv": "column sex: there are no bands for sex F",
     "weights_bad_negative_weight.csv": (
-        "row 4, column weight: -0.5 is negative (expected a weight, 0 or more)"
+        "row 4, column weight: -0.5 is negative (expected a weight from 0 to 100000)"
     ),
     "weights_bad_sex.csv": 'row 4, column sex: "X" is not a sex code (expected M or F)',
     "weights_bad_missing_column.csv": (
