@@ -8,11 +8,13 @@ baseline (last year's allocation or recurrent spend) in pounds, above 0.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 from capitation.inputs import (
     find_columns,
     listed,
@@ -53,6 +55,12 @@ def read_baseline(path: str | Path, level: str, codes: pd.Index) -> pd.Series:
         Naming the file, row and column: a column is missing, a code is blank
         or appears twice, a baseline is not a number above 0, or an
         organisation of the model has no baseline.
+
+    Warns
+    -----
+    UserWarning
+        Naming the rows of organisations that are not in the model: a file
+        may cover more organisations than the model runs (they are not used).
     """
     path = Path(path)
     table = read_csv(path, expect_rows=f"one row per {level}")
@@ -70,4 +78,12 @@ def read_baseline(path: str | Path, level: str, codes: pd.Index) -> pd.Series:
     if len(missing):
         raise InputError(f"no baseline for {level} {listed(missing)} (expected one row per {level} "
                          "of the model)", file=path, column=column[level])
+    extra = np.flatnonzero(~series.index.isin(codes))
+    if extra.size:
+        noun = "row" if extra.size == 1 else "rows"
+        named = listed([f"{row} ({clip(code)})" for row, code in zip(rows[extra],
+                                                                      series.index[extra],
+                                                                      strict=True)])
+        warnings.warn(f"{path.name}: {noun} {named}: {level} not in the model, not used",
+                      UserWarning, stacklevel=2)
     return series.reindex(codes)

@@ -50,3 +50,14 @@ def test_bad_baselines_name_file_row_and_column(tmp_path, text, message):
     with pytest.raises(InputError) as caught:
         read_baseline(_file(tmp_path, text), "ICB", CODES)
     assert str(caught.value) == message
+
+
+def test_rows_of_organisations_not_in_the_model_are_named_in_a_warning(tmp_path):
+    # A file may cover more organisations than the model runs (a national file):
+    # not an error, but the rows are named, not dropped silently.
+    path = _file(tmp_path, "ICB,baseline_gbp\nQA,1\nQZ,5\nQB,2\nQY,7\n")
+    with pytest.warns(UserWarning) as caught:
+        baseline = read_baseline(path, "ICB", CODES)
+    assert [str(w.message) for w in caught] == [
+        "baselines.csv: rows 3 (QZ), 5 (QY): ICB not in the model, not used"]
+    assert baseline.tolist() == [2.0, 1.0]
