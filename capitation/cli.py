@@ -15,11 +15,13 @@ without a traceback, and exits with status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
@@ -29,7 +31,29 @@ from capitation.errors import InputError, SolverError
 if TYPE_CHECKING:
     from capitation.results import Results
 
-__all__ = ["main"]
+__all__ = ["main", "warnings_on_one_line"]
+
+
+@contextlib.contextmanager
+def warnings_on_one_line(program: str = "") -> Iterator[None]:
+    """Print each warning as one line on stderr, ``warning: ...``, without a source line.
+
+    Python's default shows the file, line number and the line of source that
+    warned, which means nothing to a user of the command line.
+
+    Parameters
+    ----------
+    program : str
+        Put before ``warning:`` (``"risk-share: "``).
+    """
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        text = " ".join(str(message).split())
+        print(f"{program}warning: {text}", file=sys.stderr if file is None else file)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    with warnings_on_one_line():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.command == "synth-persons":
         return _synth_persons(args)
     try:
@@ -157,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always")
             text = _export(args) if args.command == "export" else _run(args)
         for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (InputError, SolverError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

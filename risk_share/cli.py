@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capitation.cli import warnings_on_one_line
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import write_tables
@@ -224,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status: 0 on success, 2 on bad input or a solver failure.
     """
     args = parser().parse_args(argv)
+    with warnings_on_one_line("risk-share: "):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "settle":
             _settle(args)

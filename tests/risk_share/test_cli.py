@@ -138,3 +138,20 @@ def test_python_dash_m_runs_the_command_line():
     )
     assert done.returncode == 2
     assert done.stderr == "risk-share: error: absent.csv: lines file not found\n"
+
+
+def test_warnings_are_one_line_each(tmp_path):
+    # An agreement workbook with a sheet of the team's own notes: risk-share
+    # settles it and says the sheet is ignored, in one line without Python source.
+    from risk_share.agreement_file import export_agreement
+
+    book_path = export_agreement(AGREEMENT, tmp_path / "agreement.xlsx", OUTTURN)
+    book = openpyxl.load_workbook(book_path)
+    book.create_sheet("notes")["A1"] = "signed off by the board"
+    book.save(book_path)
+    done = subprocess.run([sys.executable, "-m", "risk_share", "settle", str(book_path),
+                           "--quiet"], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "risk-share: warning: agreement.xlsx: sheets not part of the agreement, ignored: notes"]
