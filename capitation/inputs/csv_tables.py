@@ -414,8 +414,10 @@ def text_column(cells: pd.Series, *, what: str, file: str | Path | None = None,
         ``is blank (expected a GP practice code such as A81001)``.
     """
     fail = _failer(fail, file, column, rows)
-    text = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                     else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
-    text = text.astype(str).str.strip()
+    codes, uniques = pd.factorize(cells)  # convert the distinct values only; missing is -1
+    distinct = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+                for v in uniques]
+    text = pd.Series(np.array([*distinct, ""], dtype=object)[codes], index=cells.index,
+                     dtype=str, name=cells.name)
     _raise_first((text == "").to_numpy(), lambda i: f"is blank (expected {what})", fail, rows)
     return text
