@@ -36,7 +36,7 @@ from capitation.inputs.files import read_bytes
 from capitation.inputs.headers import normalise_header
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "refuse_rows", "refuse_repeats", "listed", "MAX_LISTED_ROWS"]
+           "refuse_rows", "refuse_repeats", "listed", "to_numbers", "MAX_LISTED_ROWS"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -183,11 +183,9 @@ def _refuse_repeated_header(frame: pd.DataFrame, rows: np.ndarray, path: Path) -
     if len(frame) == 0 or len(frame.columns) == 0:
         return
     candidates = np.ones(len(frame), dtype=bool)
-    for column in frame.columns:  # a few columns; each compares its distinct values only
-        name = "" if column.startswith("Unnamed: ") else normalise_header(column).casefold()
-        codes, uniques = pd.factorize(frame[column])
-        same = np.flatnonzero(pd.Index(uniques, dtype=str).str.casefold() == name)
-        candidates &= np.isin(codes, same)
+    for column in frame.columns:  # a few columns, each compared whole (vectorised)
+        name = "" if column.startswith("Unnamed: ") else column.strip().lower()
+        candidates &= (frame[column].str.lower() == name).to_numpy(dtype=bool)
         if not candidates.any():
             return
     refuse_rows(candidates, "repeats the header row (expected one header row, at the top: "
@@ -196,10 +194,28 @@ def _refuse_repeated_header(frame: pd.DataFrame, rows: np.ndarray, path: Path) -
 
 
 def _strip_text(column: pd.Series) -> pd.Series:
-    """Strip outer whitespace from each cell, working on the distinct values only."""
-    codes, uniques = pd.factorize(column.fillna(""))
-    stripped = pd.Index(uniques, dtype=str).str.strip()
-    return pd.Series(stripped.take(codes), index=column.index, dtype=str, name=column.name)
+    """Strip outer whitespace from each cell (vectorised on pandas' Arrow-backed text)."""
+    return column.fillna("").astype(str).str.strip()
+
+
+def to_numbers(cells: pd.Series) -> np.ndarray:
+    """Return cells as float64: NaN where a cell is missing or not a number.
+
+    As :func:`pandas.to_numeric` with ``errors="coerce"``; text held by Arrow
+    (as :func:`read_csv` gives it) whose every present cell is a number is
+    converted by Arrow at once, which is many times faster on large files.
+    """
+    if isinstance(cells.dtype, pd.StringDtype) and cells.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            numbers = pc.cast(pa.array(cells.array), pa.float64())
+        except pa.ArrowInvalid:  # a cell Arrow cannot read: pandas says which are numbers
+            pass
+        else:
+            return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def first_bad(mask: np.ndarray | pd.Series) -> int | None:
@@ -360,7 +376,7 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     """
     fail = _failer(fail, file, column, rows)
     is_blank = _is_blank(cells)
-    values = pd.to_numeric(cells.where(~is_blank, None), errors="coerce").to_numpy(dtype=float)
+    values = to_numbers(cells.where(~is_blank, None))
     if blank is None:
         _raise_first(is_blank, lambda i: f"is blank (expected {what})", fail, rows)
     else:

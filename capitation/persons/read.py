@@ -30,6 +30,7 @@ import pandas as pd
 
 from capitation.errors import InputError, clip
 from capitation.inputs import check_file, find_columns, read_csv
+from capitation.inputs.csv_tables import to_numbers
 from capitation.inputs.files import cannot_read
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
@@ -215,9 +216,8 @@ def integer_ids(part: Path, column: str) -> bool:
 
 def _whole_numbers_if_all(text: pd.Series) -> pd.Series:
     """Text ids as int64 when every present one is a whole number, else unchanged."""
-    numbers = pd.to_numeric(text, errors="coerce")
     present = text.notna().to_numpy()
-    values = numbers.to_numpy(dtype=float)
+    values = to_numbers(text)
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2.0**53)
     if not present.any() or not whole[present].all():
@@ -303,7 +303,7 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         age = raw[s.age].to_numpy()
         bad = (age < 0) | (age > MAX_AGE)
     else:
-        age = pd.to_numeric(raw[s.age], errors="coerce").to_numpy(dtype=float)
+        age = to_numbers(raw[s.age])
         bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
     if bad.any():
         raise InputError(f"{_ids(out, bad)}: age {_values(raw[s.age].to_numpy()[bad])} is not a "
@@ -323,7 +323,7 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         out["u"] = tier.astype(np.uint64)
         out["tier"] = tier.astype(np.int8)
     elif s.risk_score is not None:
-        score = pd.to_numeric(raw[s.risk_score], errors="coerce").to_numpy(dtype=float)
+        score = to_numbers(raw[s.risk_score])
         bad = ~np.isfinite(score) | (score < 0)
         if bad.any():
             raise InputError(f"{_ids(out, bad)}: risk score "
