@@ -53,7 +53,7 @@ def baseline(folder: Path) -> float:
 
 def register(folder: Path) -> float:
     from capitation import Model
-    from capitation.synthetic_register import synthetic_register, write_register_csv
+    from capitation.register.synthetic import synthetic_register, write_register_csv
 
     write_register_csv(synthetic_register(6_500, seed=1), folder / "register.csv")
     weights = ["sex,age_from,age_to,weight"]

@@ -3,6 +3,37 @@
 >>> from capitation import Model
 >>> results = Model.from_toml("models/demo.toml").run()   # doctest: +SKIP
 >>> results.table("ICB")                                    # doctest: +SKIP
+
+Module map, in the order a run flows: population → needs → targets →
+allocation → pace of change; then the service budget, and the edges.
+
+====================  ===========================================================
+``population``        Population: practices, their population and level codes
+``register/``         the GP register path: register CSV, cost weights, need index
+``persons/``          person-level rows: risk tiers, two engines, person budgets
+``sources``           PopulationSource: a practice table, the register or persons
+``needs/``            NeedsFormula: components, blends, cost weights → weighted counts
+``targets``           pots and targets in whole pence
+``allocation``        allocate(): targets, allocations and level tables per level
+``level_tables``      practice figures summed to each level, need indices
+``pace_of_change/``   the two-stage LP (data, build, extract, fairest), the rule,
+                      the baselines file
+``solver``            HiGHS; a solver status becomes a clear error
+``rounding``          largest remainder; Excel's ROUND
+``service_budget/``   capitated budget lines, the bridge, stranded costs, its TOML
+``model_file``        the model file (TOML) → ModelSpec
+``model``             Model: from_toml, from_excel, run
+``results``           Results: table(level), to_excel, provenance
+``excel/``            every .xlsx: results and model workbooks, templates, guard
+``inputs/``           the input edge: TOML keys, CSV tables, headers, years
+``columns/``          every output column: dtype, unit, label, Excel format
+``errors``            InputError, SolverError
+``files``             atomic writes, input hashes
+``display``           HTML tables for Jupyter; computes nothing
+``plots``             charts of a run; computes nothing
+``testing``           public test helpers (money ties out)
+``cli``               the ``capitation`` command line
+====================  ===========================================================
 """
 
 from capitation.allocation import Allocation, Pace, allocate

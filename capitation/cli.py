@@ -23,11 +23,13 @@ SIGTERM (143) stop with one line and leave no temporary file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
@@ -40,7 +42,29 @@ from capitation.results import package_version
 if TYPE_CHECKING:
     from capitation.results import Results
 
-__all__ = ["main"]
+__all__ = ["main", "warnings_on_one_line"]
+
+
+@contextlib.contextmanager
+def warnings_on_one_line(program: str = "") -> Iterator[None]:
+    """Print each warning as one line on stderr, ``warning: ...``, without a source line.
+
+    Python's default shows the file, line number and the line of source that
+    warned, which means nothing to a user of the command line.
+
+    Parameters
+    ----------
+    program : str
+        Put before ``warning:`` (``"risk-share: "``).
+    """
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        text = " ".join(str(message).split())
+        print(f"{program}warning: {text}", file=sys.stderr if file is None else file)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -185,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     written: list[Path] = []
-    with sigterm_raises():
+    with sigterm_raises(), warnings_on_one_line():
         try:
             return _main(args, written)
         except KeyboardInterrupt as stop:
@@ -206,7 +230,7 @@ def _main(args: argparse.Namespace, written: list[Path]) -> int:
                 args.model, args.with_inputs = demo_model_file(), False
             text = _export(args, written) if args.command == "export" else _run(args, written)
         for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (InputError, SolverError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

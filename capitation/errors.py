@@ -2,14 +2,31 @@
 
 Every problem a user can fix is an :class:`InputError`: a ``ValueError`` whose
 message starts with the place (file, sheet, cell, row, column or TOML key)
-and then says what was expected.
+and then says what was expected. A value the message echoes is cut to
+:data:`MAX_ECHO` characters by :func:`clip`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError", "SolverError"]
+__all__ = ["InputError", "SolverError", "clip", "MAX_ECHO"]
+
+#: Longest value a message echoes; a longer one is cut (:func:`clip`).
+MAX_ECHO = 60
+
+
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """Return ``value`` as text for a message, cut to ``limit`` characters if longer.
+
+    Every reader echoes a bad value through this one function, so that a cell
+    or key holding a whole pasted file does not fill the screen:
+    ``clip("x" * 32_000)`` is 60 x's, an ellipsis and ``(32,000 characters)``.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 class InputError(ValueError):

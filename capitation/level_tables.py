@@ -33,7 +33,6 @@ TABLE_COLUMNS = [
     "distance_from_target",
     "allocation_per_head_gbp",
 ]
-PACE_COLUMNS = ["baseline_gbp", "growth", "baseline_distance_from_target"]
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

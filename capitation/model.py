@@ -18,13 +18,12 @@ import pandas as pd
 
 from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
-from capitation.model_file import ModelSpec, PaceSpec, PopulationSpec, read_model_file
+from capitation.model_file import ModelSpec, PaceSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
 from capitation.pace_of_change import PaceOfChange
-from capitation.population import Population, level_name, read_table
+from capitation.population import Population
 from capitation.results import Results
-from capitation.rounding import MAX_MONEY_GBP, beyond_money
-from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
+from capitation.sources import PopulationSource, PracticeTable
 
 if TYPE_CHECKING:
     from capitation.persons.engine import PersonsRun
@@ -228,7 +227,10 @@ class Model:
         if spec.register is not None:
             key = spec.register
             if key not in cache:
-                cache[key] = _register_population(spec)
+                from capitation.register.population import register_population
+
+                cache[key] = register_population(spec.register, spec.practices, id=spec.id,
+                                                 levels=spec.levels)
             return cache[key]
         path = spec.files[year]
         if path not in cache:
@@ -252,11 +254,11 @@ class Model:
         for c in self.spec.components:
             cost_weights = need_index = None
             if c.cost_weights is not None:
-                from capitation.cost_weights import read_cost_weights
+                from capitation.register.cost_weights import read_cost_weights
 
                 cost_weights = read_cost_weights(c.cost_weights)
             if c.need_index is not None:
-                from capitation.cost_weights import read_need_index
+                from capitation.register.cost_weights import read_need_index
 
                 need_index = read_need_index(c.need_index, population.codes)
             components.append(Component(
@@ -295,77 +297,7 @@ class Model:
         if pace.baseline_column is not None:
             by = population.level_codes(level)
             return population.frame[pace.baseline_column].groupby(by).sum().reindex(codes)
-        baseline = pace.baseline
-        assert baseline is not None  # model_file: baseline or baseline_column
-        raw = read_table(baseline)
-        from capitation.population import normalise_header
+        assert pace.baseline is not None  # model_file: baseline or baseline_column
+        from capitation.pace_of_change.baseline_file import read_baseline
 
-        headers = {normalise_header(h): h for h in raw.columns}
-        for needed in (level, "baseline_gbp"):
-            if needed not in headers:
-                raise InputError(f'no column "{needed}" (expected columns {level}, '
-                                 f'baseline_gbp)', file=pace.baseline)
-        code = raw[headers[level]].astype(str).str.strip()
-        value = pd.to_numeric(raw[headers["baseline_gbp"]], errors="coerce")
-        bad = value.isna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f'"{raw[headers["baseline_gbp"]].iloc[i]}" is not a number of '
-                             "pounds", file=pace.baseline, row=i + 2, column="baseline_gbp")
-        large = np.flatnonzero(np.abs(value.to_numpy(dtype=float)) > MAX_MONEY_GBP)
-        if large.size:
-            i = int(large[0])
-            raise InputError(beyond_money(float(value.iloc[i])), file=pace.baseline, row=i + 2,
-                             column="baseline_gbp")
-        dup = code.duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise InputError(f'{level} "{code.iloc[i]}" appears twice', file=pace.baseline,
-                             row=i + 2, column=level)
-        series = pd.Series(value.to_numpy(dtype=float), index=code.to_numpy())
-        missing = codes.difference(series.index)
-        if len(missing):
-            raise InputError(f"no baseline for {level} {', '.join(missing[:5])}"
-                             f"{' and more' if len(missing) > 5 else ''}",
-                             file=pace.baseline, column=level)
-        return series.reindex(codes)
-
-
-def _register_population(spec: PopulationSpec) -> RegisterPopulation:
-    """Build the register path's population per practice from the GP register (domain.md 2.1)."""
-    from capitation.register import read_register
-
-    assert spec.register is not None  # called on the register path only
-    register = read_register(spec.register)
-    patients = register.groupby("practice")["patients"].sum().astype(float)
-    frame = pd.DataFrame({"population": patients})
-    frame.index.name = "practice"
-    level_names: list[str] = []
-    if spec.practices is not None:
-        raw = read_table(spec.practices)
-        from capitation.population import normalise_header
-
-        headers = {normalise_header(h): h for h in raw.columns}
-        if normalise_header(spec.id) not in headers:
-            raise InputError(f'no column "{spec.id}"', file=spec.practices,
-                             key="population.id")
-        codes = raw[headers[normalise_header(spec.id)]].astype(str).str.strip()
-        for lv in spec.levels:
-            parts = [lv] if isinstance(lv, str) else lv
-            for part in parts:
-                if normalise_header(part) not in headers:
-                    raise InputError(f'no column "{part}"', file=spec.practices,
-                                     key="population.levels")
-            joined = raw[headers[normalise_header(parts[0])]].astype(str).str.strip()
-            for part in parts[1:]:
-                joined = joined + "/" + raw[headers[normalise_header(part)]].astype(str).str.strip()
-            mapping = pd.Series(joined.to_numpy(), index=codes.to_numpy())
-            missing = frame.index.difference(mapping.index)
-            if len(missing):
-                raise InputError(f"practices {', '.join(missing[:5])} of the register are "
-                                 "missing", file=spec.practices, column=spec.id)
-            frame[level_name(lv)] = mapping[~mapping.index.duplicated()].reindex(frame.index)
-            level_names.append(level_name(lv))
-    population = Population.from_frame(frame.reset_index(), id="practice",
-                                       population="population", levels=level_names)
-    return RegisterPopulation(population, register)
+        return read_baseline(pace.baseline, level, codes)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capitation.inputs import TomlKeys, financial_year, financial_years, read_toml
+from capitation.needs.formula import MAX_WEIGHT
 from capitation.pace_of_change.data import MAX_GROWTH
 from capitation.rounding import MAX_MONEY_PENCE, beyond_money, round_pence, snap_pence
 
@@ -291,7 +292,8 @@ def _components(r: TomlKeys, data: dict[str, Any], years: list[str]) -> list[Com
         if not isinstance(blend_raw, dict):
             raise r.error(f"{key}.weighted_population",
                           "expected a table of column = weight")
-        blend = {str(col): r.number(w, f"{key}.weighted_population.{col}")
+        blend = {str(col): r.number(w, f"{key}.weighted_population.{col}", low=0.0,
+                                    high=MAX_WEIGHT)
                  for col, w in blend_raw.items()}
         multipliers = entry.get("multipliers", [])
         if not isinstance(multipliers, list) or not all(isinstance(m, str) for m in multipliers):

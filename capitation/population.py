@@ -22,10 +22,18 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
-from capitation.inputs import find_columns, normalise_header, number_column, read_csv, text_column
+from capitation.inputs import (
+    find_columns,
+    normalise_header,
+    number_column,
+    read_csv,
+    refuse_repeats,
+    text_column,
+)
 from capitation.inputs.csv_tables import Fail
 
-__all__ = ["Population", "LevelSpec", "normalise_header", "level_name", "read_table"]
+__all__ = ["Population", "LevelSpec", "normalise_header", "level_name", "read_table",
+           "read_practices"]
 
 LevelSpec = str | Sequence[str]
 
@@ -83,6 +91,59 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
 
 
 _ROWS = "one row per practice"
+
+
+def _read_raw(path: Path, sheet: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Return a practice table's cells and its CSV row numbers (None: position + 2)."""
+    if path.suffix.lower() in {".xlsx", ".xlsm"} or not path.exists():
+        return read_table(path, sheet), None
+    table = read_csv(path, expect_rows=_ROWS)
+    return table.frame, table.rows
+
+
+def read_practices(path: str | Path, *, id: str, levels: Sequence[LevelSpec] = (),
+                   columns: Sequence[str] | Mapping[str, str] = (),
+                   sheet: str | None = None) -> pd.DataFrame:
+    """Read a practices file: each practice's level codes, for a population counted elsewhere.
+
+    The GP register path and the person-level path count each practice's
+    population from their own rows; the practices file gives the codes of the
+    levels above each practice (and any multiplier columns). It is checked as
+    :meth:`Population.from_file` checks a practice table, without a
+    population column.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV or ``.xlsx`` file, one row per practice.
+    id : str
+        Column of practice codes.
+    levels : sequence of str or list of str
+        Grouping columns, innermost first (as in :meth:`Population.from_file`).
+    columns : sequence of str, or mapping of str to str
+        Numeric columns to keep (multipliers), 0 or more.
+    sheet : str, optional
+        Sheet name for a workbook.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by practice code (index ``practice``, in file order): one
+        float64 column per name in ``columns``, then one text column per level
+        (named after the level).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column: a column is missing, a code is blank
+        or appears twice, a number is not a number 0 or more, or the levels do
+        not nest.
+    """
+    path = Path(path)
+    raw, rows = _read_raw(path, sheet)
+    frame, _ = _practice_frame(raw, id=id, population=None, levels=levels, columns=columns,
+                               where=_Where(str(path), sheet), rows=rows)
+    return frame
 
 
 def _resolve(raw: pd.DataFrame, name: str, where: _Where, key: str | None,
@@ -176,12 +237,7 @@ class Population:
         Population
         """
         path = Path(path)
-        rows = None
-        if path.suffix.lower() in {".xlsx", ".xlsm"} or not path.exists():
-            raw = read_table(path, sheet)
-        else:
-            table = read_csv(path, expect_rows=_ROWS)
-            raw, rows = table.frame, table.rows
+        raw, rows = _read_raw(path, sheet)
         return cls._from_raw(raw, id=id, population=population, levels=levels, columns=columns,
                              where=_Where(str(path), sheet), source=path.name, rows=rows)
 
@@ -199,44 +255,9 @@ class Population:
                   levels: Sequence[LevelSpec], columns: Sequence[str] | Mapping[str, str],
                   where: _Where,
                   source: str, rows: np.ndarray | None = None) -> Population:
-        # Row numbers as the user sees them (the header is row 1).
-        rows = np.arange(2, len(raw) + 2) if rows is None else rows
-        id_header, id_pos = _resolve(raw, id, where, "population.id")
-        codes = _text_column(raw[id_header], id_header, id_pos, where, rows)
-        duplicated = codes.duplicated(keep=False).to_numpy()
-        if duplicated.any():
-            first = codes[duplicated].iloc[0]
-            again = rows[(codes == first).to_numpy()].tolist()
-            raise where.error(f'practice code "{first}" appears in rows {again}; '
-                              "expected each practice once", row=again[-1], column=id_header,
-                              position=id_pos)
-        data: dict[str, pd.Series] = {}
-        pop_header, pop_pos = _resolve(raw, population, where, "population.population")
-        data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where, rows)
-        named_by = columns if isinstance(columns, Mapping) else {}
-        for name in dict.fromkeys(columns):
-            header, pos = _resolve(raw, name, where, None, named_by.get(name))
-            data[name] = _number_column(raw[header], header, pos, where, rows)
-        level_names: list[str] = []
-        for spec in levels:
-            parts = [spec] if isinstance(spec, str) else list(spec)
-            pieces = []
-            for part in parts:
-                header, pos = _resolve(raw, part, where, "population.levels")
-                pieces.append(_text_column(raw[header], header, pos, where, rows))
-            joined = pieces[0]
-            for piece in pieces[1:]:
-                joined = joined + "/" + piece
-            name = level_name(spec)
-            if name in data or name == "practice":
-                raise where.error(f'level "{name}" is named twice', key="population.levels")
-            data[name] = joined
-            level_names.append(name)
-        frame = pd.DataFrame(data)
-        frame.index = pd.Index(codes.to_numpy(dtype=str), name="practice")
-        _check_nesting(frame, level_names, where, codes)
-        frame = frame.sort_index()
-        return cls(frame=frame, levels=tuple(level_names), source=source)
+        frame, level_names = _practice_frame(raw, id=id, population=population, levels=levels,
+                                             columns=columns, where=where, rows=rows)
+        return cls(frame=frame.sort_index(), levels=tuple(level_names), source=source)
 
     @classmethod
     def synthetic(cls, n_practices: int, seed: int, n_icbs: int = 5) -> Population:
@@ -267,6 +288,50 @@ class Population:
         frame = pd.DataFrame({"population": population, "Final WP": weighted, "ICB": icbs},
                              index=pd.Index(codes, name="practice"))
         return cls(frame=frame, levels=("ICB",), source="synthetic")
+
+
+def _practice_frame(raw: pd.DataFrame, *, id: str, population: str | None,
+                    levels: Sequence[LevelSpec], columns: Sequence[str] | Mapping[str, str],
+                    where: _Where, rows: np.ndarray | None) -> tuple[pd.DataFrame, list[str]]:
+    """Validate a practice table's columns: codes, population, numeric columns and levels.
+
+    Returns the frame on the practice codes in the table's order (``population``
+    first when asked for, then the numeric columns, then one text column per
+    level) and the level names.
+    """
+    # Row numbers as the user sees them (the header is row 1).
+    rows = np.arange(2, len(raw) + 2) if rows is None else rows
+    id_header, id_pos = _resolve(raw, id, where, "population.id")
+    codes = _text_column(raw[id_header], id_header, id_pos, where, rows)
+    refuse_repeats(codes, what="practice", rows=rows,
+                   fail=_fail(where, rows, id_header, id_pos))
+    data: dict[str, pd.Series] = {}
+    if population is not None:
+        pop_header, pop_pos = _resolve(raw, population, where, "population.population")
+        data["population"] = _number_column(raw[pop_header], pop_header, pop_pos, where, rows)
+    named_by = columns if isinstance(columns, Mapping) else {}
+    for name in dict.fromkeys(columns):
+        header, pos = _resolve(raw, name, where, None, named_by.get(name))
+        data[name] = _number_column(raw[header], header, pos, where, rows)
+    level_names: list[str] = []
+    for spec in levels:
+        parts = [spec] if isinstance(spec, str) else list(spec)
+        pieces = []
+        for part in parts:
+            header, pos = _resolve(raw, part, where, "population.levels")
+            pieces.append(_text_column(raw[header], header, pos, where, rows))
+        joined = pieces[0]
+        for piece in pieces[1:]:
+            joined = joined + "/" + piece
+        name = level_name(spec)
+        if name in data or name == "practice":
+            raise where.error(f'level "{name}" is named twice', key="population.levels")
+        data[name] = joined
+        level_names.append(name)
+    frame = pd.DataFrame(data, index=raw.index)
+    frame.index = pd.Index(codes.to_numpy(dtype=str), name="practice")
+    _check_nesting(frame, level_names, where, codes)
+    return frame, level_names
 
 
 def _check_nesting(frame: pd.DataFrame, levels: list[str], where: _Where,

@@ -98,7 +98,7 @@ class RegisterPopulation:
         Practices (population = registered persons) with their level codes.
     register : pandas.DataFrame
         Long register: ``practice``, ``sex``, ``age``, ``patients``, as
-        :func:`capitation.register.read_register` returns it.
+        :func:`capitation.register.read.read_register` returns it.
     """
 
     population: Population

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capitation.cli import warnings_on_one_line
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import MAX_SHEET_ROWS, write_tables
@@ -259,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     written: list[str] = []
-    with sigterm_raises():
+    with sigterm_raises(), warnings_on_one_line("risk-share: "):
         try:
             return _main(args, written)
         except KeyboardInterrupt as stop:

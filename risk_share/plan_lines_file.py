@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 from capitation.inputs import (
+    check_file,
     find_columns,
     normalise_header,
     number_column,
@@ -164,8 +165,7 @@ def _read_lines_sheet(path: Path, parties: list[str], *, need_actual: bool) -> p
     """Validate a workbook's ``plan_lines`` sheet, naming the sheet and cell of a problem."""
     from risk_share.excel.agreement_workbook import PLAN_LINES_SHEET, read_plan_lines_sheet
 
-    if not path.exists():
-        raise InputError("lines workbook not found", file=path)
+    check_file(path, what="lines workbook")
     sheet = read_plan_lines_sheet(path)  # values in the wrong form are named by cell here
     # Index by the worksheet row as text, so an error's "lines index '5'" is row 5 of the sheet.
     frame = sheet.frame.set_axis(sheet.frame.index.astype(str))
@@ -193,7 +193,7 @@ def _flags(raw: pd.Series, file: str | None, rows: np.ndarray | None,
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{raw.iloc[i]!r} is not true or false", column="fixed",
+            f"{clip(repr(raw.iloc[i]))} is not true or false", column="fixed",
             **_where(file, rows, i, labels[i])
         )
     return true

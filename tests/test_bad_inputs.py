@@ -35,6 +35,8 @@ TEMPLATES = {
     "population": "population_model.toml",
     "baselines": "baselines_model.toml",
     "register": "register_model.toml",
+    "register_practices": "register_practices_model.toml",
+    "cost_weights": "cost_weights_model.toml",
     "persons": "persons_model.toml",
 }
 LOADS = {"model", "agreement", "agreement_workbook", "settle", *TEMPLATES}
@@ -147,7 +149,9 @@ def test_the_corpus_covers_every_kind_of_input():
 
 @pytest.mark.parametrize("load_kind, good", [
     ("population", "practices.csv"), ("baselines", "baselines.csv"),
-    ("register", "register.csv"), ("persons", "persons.csv")])
+    ("register", "register.csv"), ("register_practices", "register_practices.csv"),
+    ("cost_weights", "weights.csv"),
+    ("persons", "persons.csv")])
 def test_each_template_runs_with_its_good_companion(load_kind, good, tmp_path):
     # The templates and companions are sound, so each case fails for its own fault only.
     text = (DATA / TEMPLATES[load_kind]).read_text(encoding="utf-8")

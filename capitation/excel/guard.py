@@ -41,6 +41,7 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from capitation.errors import InputError
+from capitation.inputs.files import cannot_read, check_file
 
 __all__ = ["MAX_TOTAL_BYTES", "MAX_PART_BYTES", "MAX_RATIO", "check_workbook", "sheet_parts",
            "error_cells", "macro_parts"]
@@ -76,8 +77,7 @@ def check_workbook(path: str | Path) -> None:
         Naming the file (and the part) and what is wrong with it.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", file=path)
+    check_file(path)  # a pipe or device would block the zip reader
     if path.stat().st_size == 0:
         raise InputError("the file is empty (0 bytes); expected an Excel workbook (.xlsx)",
                          file=path)
@@ -112,6 +112,8 @@ def check_workbook(path: str | Path) -> None:
         raise InputError(f"is not an Excel workbook, or is truncated or damaged ({exc}); "
                          "expected an .xlsx file saved by Excel or LibreOffice",
                          file=path) from None
+    except PermissionError as exc:
+        raise cannot_read(path, exc) from None
     except (EOFError, OSError, zipfile.LargeZipFile, zlib.error) as exc:
         where = f"part {part} " if part is not None else ""
         raise InputError(f"{where}cannot be read: the workbook is truncated or damaged ({exc})",

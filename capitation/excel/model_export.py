@@ -26,7 +26,6 @@ import datetime as dt
 import logging
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,7 @@ from capitation.excel.model_schema import (
 )
 from capitation.excel.tables import MONEY_FORMAT
 from capitation.files import write_atomically
+from capitation.inputs import read_toml
 from capitation.inputs.years import year_suffix
 from capitation.model_file import read_model_file
 from capitation.population import read_table
@@ -100,8 +100,7 @@ def export_model(model_path: str | Path, out: str | Path) -> Path:
     """
     model_path = Path(model_path)
     read_model_file(model_path)
-    with open(model_path, "rb") as handle:
-        data = tomllib.load(handle)
+    data = read_toml(model_path, what="model file")  # as read_model_file read it (BOM allowed)
     return write_model_workbook(data, model_path.parent, out, source=model_path,
                                 sections_in="model")
 

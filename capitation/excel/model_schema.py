@@ -37,6 +37,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from capitation.errors import clip
 from capitation.inputs.toml_keys import percentage_mistake
 from capitation.inputs.years import year_suffix
 from capitation.model_file import CONVENTIONS, METHODS
@@ -351,10 +352,10 @@ def _number(value: object, notes: list[str]) -> int | float:
         try:
             number = float(cleaned)
         except ValueError:
-            raise Problem(f'expected a number, found "{text}"') from None
+            raise Problem(f'expected a number, found "{clip(text)}"') from None
         if percent:
             number = number / 100
-        notes.append(f'"{text}" is a number stored as text; read as {number:g}')
+        notes.append(f'"{clip(text)}" is a number stored as text; read as {number:g}')
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number

@@ -55,6 +55,7 @@ from capitation.excel.input_sheets import (
 from capitation.excel.model_schema import ARRAY_SHEETS, FILES, KEY_VALUE_SHEETS
 from capitation.excel.names import OWN_SHEETS, sheet_name
 from capitation.excel.read import read_sheet_rows
+from capitation.inputs.files import check_file
 from capitation.model_file import KNOWN_TABLES, ModelSpec, parse_model
 
 __all__ = ["read_model_workbook", "RESULTS_SHEETS", "embedded_sheet"]
@@ -240,8 +241,7 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
         and the sheets that are not part of the model.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("model workbook not found", file=path)
+    check_file(path, what="model workbook")
     reader = _ModelReader(path)
     if "model" not in reader.names:
         similar = [n for n in reader.names if n.strip().lower() == "model"]

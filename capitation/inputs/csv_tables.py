@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
+from capitation.inputs.files import read_bytes
 from capitation.inputs.headers import normalise_header
 from capitation.rounding import MAX_MONEY_GBP, beyond_money
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "MAX_LISTED_ROWS"]
+           "refuse_rows", "refuse_repeats", "listed", "to_numbers", "MAX_LISTED_ROWS"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -64,11 +65,15 @@ class CsvTable:
         file in a spreadsheet (the header is row 1).
     file : Path
         The file read.
+    headers : tuple of str
+        Every header cell of the file as written, including columns not kept
+        (for "the columns are: ..." messages).
     """
 
     frame: pd.DataFrame
     rows: np.ndarray
     file: Path = field(default_factory=Path)
+    headers: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """Return the number of data rows."""
@@ -99,20 +104,18 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
     Raises
     ------
     InputError
-        ``file not found``; ``cannot be read (...)``; ``is not UTF-8 text (byte
+        ``file not found``; ``cannot be read (...)``; ``is not a regular file
+        (...)`` (:func:`capitation.inputs.files.check_file`); ``is not UTF-8 text (byte
         219): save it as CSV UTF-8`` (naming the row of that byte); ``the file is
         empty (expected a header row and data rows)``; ``the file has a header
         but no data rows (expected ...)``; ``is not a well-formed CSV (Expected 6
-        fields in line 4, saw 8)`` (naming the row).
+        fields in line 4, saw 8)`` (naming the row); ``looks separated by ";", not
+        commas: save it as comma-separated (CSV UTF-8)``; ``holds a NUL character
+        (code 0) ...`` (naming the row and column); ``repeats the header row
+        (...)`` (naming the row).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})",
-                         file=path) from None
+    raw = read_bytes(path, what=what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -121,6 +124,7 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
                          row=raw.count(b"\n", 0, offset) + 1) from None
     if not text.strip():
         raise InputError("the file is empty (expected a header row and data rows)", file=path)
+    _refuse_other_separators(text, path)
     wanted = None if keep is None else {normalise_header(k).casefold() for k in keep}
     try:
         frame = pd.read_csv(
@@ -131,32 +135,104 @@ def read_csv(path: str | Path, *, expect_rows: str | None = "data rows",
     except pd.errors.ParserError as exc:
         reason = str(exc).replace("Error tokenizing data. C error: ", "").strip()
         found = re.search(r"line (\d+)", reason)
-        raise InputError(f"is not a well-formed CSV ({reason})", file=path,
+        raise InputError(f"is not a well-formed CSV ({clip(reason)})", file=path,
                          row=int(found.group(1)) if found else None) from None
     frame.columns = [str(c) for c in frame.columns]
+    headers = tuple(frame.columns) if wanted is None else tuple(
+        str(c) for c in pd.read_csv(io.StringIO(text), nrows=0).columns)
     rows = np.arange(2, len(frame) + 2, dtype=np.int64)
     if len(frame):
         frame = frame.apply(_strip_text)
         filled = (frame != "").any(axis=1).to_numpy()
         frame = frame.loc[filled].reset_index(drop=True)
         rows = rows[filled]
+    if "\x00" in text:
+        _refuse_nul(frame, rows, path)
+    _refuse_repeated_header(frame, rows, path)
     if len(frame) == 0 and expect_rows is not None:
         raise InputError(f"the file has a header but no data rows (expected {expect_rows})",
                          file=path)
-    return CsvTable(frame=frame, rows=rows, file=path)
+    return CsvTable(frame=frame, rows=rows, file=path, headers=headers)
+
+
+#: Other separators a spreadsheet may save with, and how a message names them.
+_SEPARATORS = ((";", '";"'), ("\t", "tabs"))
+
+
+def _refuse_other_separators(text: str, path: Path) -> None:
+    """Refuse a file whose header row has more semicolons (or tabs) than commas."""
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
+    for separator, name in _SEPARATORS:
+        if header.count(separator) > header.count(","):
+            raise InputError(f"looks separated by {name}, not commas: save it as comma-separated "
+                             "(CSV UTF-8)", file=path, row=1)
+
+
+def _refuse_nul(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> None:
+    """Refuse a NUL character in a header or cell (a damaged file, or one saved as UTF-16)."""
+    reason = ("holds a NUL character (code 0), which text never has: the file is damaged, or "
+              "saved as UTF-16: save it as CSV UTF-8")
+    for column in frame.columns:
+        if "\x00" in column:
+            raise InputError(reason, file=path, row=1, column=clip(repr(column)))
+    for column in frame.columns:
+        refuse_rows(frame[column].str.contains("\x00", regex=False), reason, file=path,
+                    column=column, rows=rows)
+
+
+def _refuse_repeated_header(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> None:
+    """Refuse a data row that repeats the header row (files pasted together)."""
+    if len(frame) == 0 or len(frame.columns) == 0:
+        return
+    candidates = np.ones(len(frame), dtype=bool)
+    for column in frame.columns:  # a few columns, each compared whole (vectorised)
+        name = "" if column.startswith("Unnamed: ") else column.strip().lower()
+        candidates &= (frame[column].str.lower() == name).to_numpy(dtype=bool)
+        if not candidates.any():
+            return
+    refuse_rows(candidates, "repeats the header row (expected one header row, at the top: "
+                            "were two files pasted together? delete this row)",
+                file=path, rows=rows)
 
 
 def _strip_text(column: pd.Series) -> pd.Series:
-    """Strip outer whitespace from each cell, working on the distinct values only."""
-    codes, uniques = pd.factorize(column.fillna(""))
-    stripped = pd.Index(uniques, dtype=str).str.strip()
-    return pd.Series(stripped.take(codes), index=column.index, dtype=str, name=column.name)
+    """Strip outer whitespace from each cell (vectorised on pandas' Arrow-backed text)."""
+    return column.fillna("").astype(str).str.strip()
+
+
+def to_numbers(cells: pd.Series) -> np.ndarray:
+    """Return cells as float64: NaN where a cell is missing or not a number.
+
+    As :func:`pandas.to_numeric` with ``errors="coerce"``; text held by Arrow
+    (as :func:`read_csv` gives it) whose every present cell is a number is
+    converted by Arrow at once, which is many times faster on large files.
+    """
+    if isinstance(cells.dtype, pd.StringDtype) and cells.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            numbers = pc.cast(pa.array(cells.array), pa.float64())
+        except pa.ArrowInvalid:  # a cell Arrow cannot read: pandas says which are numbers
+            pass
+        else:
+            return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def first_bad(mask: np.ndarray | pd.Series) -> int | None:
     """Return the position of the first True in ``mask``, or None."""
     hits = np.flatnonzero(np.asarray(mask))
     return int(hits[0]) if hits.size else None
+
+
+def listed(values: Collection[object] | pd.Index) -> str:
+    """Return the first few values joined by commas, and how many more: ``"P1, P2 and 3 more"``."""
+    shown = list(values)
+    text = ", ".join(clip(v) for v in shown[:MAX_LISTED_ROWS])
+    more = len(shown) - MAX_LISTED_ROWS
+    return f"{text} and {more} more" if more > 0 else text
 
 
 def also_rows(rows: np.ndarray) -> str:
@@ -166,6 +242,65 @@ def also_rows(rows: np.ndarray) -> str:
     shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
     more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
     return f" (also {'row' if len(rows) == 1 else 'rows'} {shown}{more})"
+
+
+def refuse_rows(bad: np.ndarray | pd.Series, message: str | Callable[[int], str], *,
+                file: str | Path | None = None, column: str | None = None,
+                rows: np.ndarray | None = None, fail: Fail | None = None) -> None:
+    """Raise at the first row where ``bad`` holds, listing the further rows.
+
+    Parameters
+    ----------
+    bad : numpy.ndarray or pandas.Series
+        bool, one per cell of a column.
+    message : str or callable
+        The reason, or ``position → reason`` to echo the first bad cell.
+    file, column, rows, fail : optional
+        As for :func:`number_column`.
+
+    Raises
+    ------
+    InputError
+        ``file, row 4, column SEX: "M" is not a sex code (...) (also rows 7, 9)``.
+    """
+    explain = message if callable(message) else (lambda _position: message)
+    _raise_first(np.asarray(bad, dtype=bool), explain, _failer(fail, file, column, rows), rows)
+
+
+def refuse_repeats(codes: pd.Series, *, what: str, file: str | Path | None = None,
+                   column: str | None = None, rows: np.ndarray | None = None,
+                   fail: Fail | None = None) -> None:
+    """Raise when a code appears in more than one row, at the first of them.
+
+    Parameters
+    ----------
+    codes : pandas.Series
+        The codes, one per row, as text.
+    what : str
+        What a code names (``"practice"``, ``"ICB"``).
+    file, column, rows, fail : optional
+        As for :func:`number_column`.
+
+    Raises
+    ------
+    InputError
+        ``row 3, column practice: practice "P2" appears again in row 5 (expected
+        one row per practice)``.
+    """
+    repeated = codes.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return
+    first = codes[repeated].iloc[0]
+    where = np.flatnonzero((codes == first).to_numpy())
+    seen = rows[where] if rows is not None else where + 2
+    again = ", ".join(str(r) for r in seen[1:MAX_LISTED_ROWS + 1])
+    more = f" and {len(seen) - 1 - MAX_LISTED_ROWS} more" if len(seen) - 1 > MAX_LISTED_ROWS \
+        else ""
+    noun = "row" if len(seen) == 2 else "rows"
+    raise _failer(fail, file, column, rows)(
+        f'{what} "{clip(first)}" appears again in {noun} {again}{more} '
+        f"(expected one row per {what})",
+        int(where[0]))
 
 
 def _failer(fail: Fail | None, file: str | Path | None, column: str | None,
@@ -196,14 +331,15 @@ def _is_blank(cells: pd.Series) -> np.ndarray:
 def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
-    return str(value).strip()
+    return clip(str(value).strip())
 
 
 def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
                   file: str | Path | None = None, column: str | None = None,
                   rows: np.ndarray | None = None, minimum: float | None = 0.0,
-                  whole: bool = False, blank: float | None = None,
-                  fail: Fail | None = None, money: bool = False) -> np.ndarray:
+                  maximum: float | None = None, whole: bool = False,
+                  blank: float | None = None, fail: Fail | None = None,
+                  money: bool = False) -> np.ndarray:
     """Return a column's cells as numbers, raising at the first bad row.
 
     Parameters
@@ -220,10 +356,12 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
         the header being row 1). When given, other bad rows are listed too.
     minimum : float or None
         Smallest allowed value (None: any); only 0 is worded "is negative".
+    maximum : float or None
+        Largest allowed value (None: any), worded ``96 is above 95``.
     whole : bool
         Whether each value must be a whole number.
     blank : float or None
-        Value of a blank cell; None makes a blank cell an error.
+        Value of a blank cell (NaN is allowed); None makes a blank cell an error.
     fail : callable, optional
         ``(message, position) → InputError`` for tables whose location is not a
         file row (a worksheet cell, a DataFrame's index label).
@@ -240,12 +378,12 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     ------
     InputError
         At the first blank (when not allowed), non-numeric, non-finite, negative
-        (below ``minimum``), with ``whole`` fractional, or with ``money`` too
-        large cell.
+        (below ``minimum``), too large (above ``maximum``), with ``whole``
+        fractional, or with ``money`` too large cell.
     """
     fail = _failer(fail, file, column, rows)
     is_blank = _is_blank(cells)
-    values = pd.to_numeric(cells.where(~is_blank, None), errors="coerce").to_numpy(dtype=float)
+    values = to_numbers(cells.where(~is_blank, None))
     if blank is None:
         _raise_first(is_blank, lambda i: f"is blank (expected {what})", fail, rows)
     else:
@@ -258,7 +396,8 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
                  fail, rows)
     if whole:
         with np.errstate(invalid="ignore"):
-            fractional = (np.mod(values, 1) != 0) | (np.abs(values) >= 2.0**53)
+            fractional = ~np.isnan(values) & ((np.mod(values, 1) != 0)
+                                              | (np.abs(values) >= 2.0**53))
         _raise_first(fractional,
                      lambda i: f'"{_shown(cells.iloc[i])}" is not a whole number '
                                f"(expected {what})", fail, rows)
@@ -266,6 +405,9 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
         word = "is negative" if minimum == 0 else f"is below {minimum:g}"
         _raise_first(values < minimum,
                      lambda i: f"{values[i]:g} {word} (expected {what})", fail, rows)
+    if maximum is not None:
+        _raise_first(values > maximum,
+                     lambda i: f"{values[i]:g} is above {maximum:g} (expected {what})", fail, rows)
     if money:
         _raise_first(np.abs(values) > MAX_MONEY_GBP, lambda i: beyond_money(values[i]),
                      fail, rows)
@@ -298,8 +440,10 @@ def text_column(cells: pd.Series, *, what: str, file: str | Path | None = None,
         ``is blank (expected a GP practice code such as A81001)``.
     """
     fail = _failer(fail, file, column, rows)
-    text = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                     else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
-    text = text.astype(str).str.strip()
+    codes, uniques = pd.factorize(cells)  # convert the distinct values only; missing is -1
+    distinct = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+                for v in uniques]
+    text = pd.Series(np.array([*distinct, ""], dtype=object)[codes], index=cells.index,
+                     dtype=str, name=cells.name)
     _raise_first((text == "").to_numpy(), lambda i: f"is blank (expected {what})", fail, rows)
     return text

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 
 __all__ = ["normalise_header", "find_columns", "MAX_SHOWN_COLUMNS"]
 
@@ -83,9 +83,9 @@ def find_columns(columns: Iterable[object],
         match = next((fold(normalise_header(n)) for n in alternatives
                       if fold(normalise_header(n)) in index), None)
         if match is None:
-            shown = ", ".join(str(h) for h in headers[:MAX_SHOWN_COLUMNS]) or "none"
+            shown = ", ".join(clip(h) for h in headers[:MAX_SHOWN_COLUMNS]) or "none"
             more = " ..." if len(headers) > MAX_SHOWN_COLUMNS else ""
-            label = " or ".join(f'"{n}"' for n in alternatives)
+            label = " or ".join(f'"{clip(n)}"' for n in alternatives)
             notes = []
             if about and result in about:
                 notes.append(about[result])
@@ -93,10 +93,10 @@ def find_columns(columns: Iterable[object],
                 notes.append(f"named by {named_by[result]}")
             notes.append(f"the columns are: {shown}{more}")
             raise InputError(f"no column {label} ({'; '.join(notes)})", file=file, sheet=sheet,
-                             column=" or ".join(alternatives), key=key)
+                             column=" or ".join(clip(n) for n in alternatives), key=key)
         if match in twice:
             first, second = twice[match]
-            raise InputError(f'headers "{first}" and "{second}" are the same name after '
-                             "whitespace is tidied; rename one", file=file, sheet=sheet)
+            raise InputError(f'headers "{clip(first)}" and "{clip(second)}" are the same name '
+                             "after whitespace is tidied; rename one", file=file, sheet=sheet)
         found[result] = index[match]  # type: ignore[assignment]
     return found

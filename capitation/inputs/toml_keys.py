@@ -36,16 +36,20 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
+from capitation.inputs.files import read_bytes
 from capitation.rounding import MAX_MONEY_GBP, beyond_money
 
 __all__ = ["TomlKeys", "looks_like_percentage", "percentage_mistake", "read_toml", "suggest"]
 
 _MISSING = object()
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_toml(path: str | Path, *, what: str = "file") -> dict[str, Any]:
     """Parse a TOML file, refusing a missing file, bad syntax or text that is not UTF-8.
+
+    A UTF-8 byte-order mark at the start (as Notepad saves) is allowed.
 
     Parameters
     ----------
@@ -62,21 +66,18 @@ def read_toml(path: str | Path, *, what: str = "file") -> dict[str, Any]:
     Raises
     ------
     InputError
-        ``model file not found``; ``is not valid TOML (... at line 15, column 3)``;
+        ``model file not found``; ``is not a regular file (...)``
+        (:func:`capitation.inputs.files.check_file`); ``is not valid TOML (... at
+        line 15, column 3)``;
         ``is not UTF-8 text (byte 40): save it as UTF-8``.
     """
     path = Path(path)
+    raw = read_bytes(path, what=what)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})",
-                         file=path) from None
-    try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # Notepad starts a UTF-8 file with a byte-order mark
     except UnicodeDecodeError as exc:
-        raise InputError(f"is not UTF-8 text (byte {exc.start}): save it as UTF-8",
+        offset = exc.start + (len(_BOM) if raw.startswith(_BOM) else 0)
+        raise InputError(f"is not UTF-8 text (byte {offset}): save it as UTF-8",
                          file=path) from None
     try:
         return tomllib.loads(text)
@@ -99,7 +100,7 @@ def suggest(name: str, allowed: Collection[str]) -> str | None:
 
 
 def _shown(value: object) -> str:
-    return repr(value)
+    return clip(repr(value))
 
 
 def percentage_mistake(number: float) -> str | None:
@@ -201,7 +202,7 @@ class TomlKeys:
             name = str(unknown[0])
             hint = suggest(name, allowed)
             did_you = f'did you mean "{hint}"? ' if hint is not None else ""
-            raise self.error(self._join(key, name),
+            raise self.error(self._join(key, clip(name)),
                              f"unknown key ({did_you}expected one of: "
                              f"{', '.join(sorted(allowed))})")
         for name in sorted(required or {}):
@@ -276,7 +277,7 @@ class TomlKeys:
         """Return ``value`` if it is one of ``choices``."""
         text = self.text_value(value, key)
         if text not in choices:
-            raise self.error(key, f'"{text}" is not one of {", ".join(choices)}')
+            raise self.error(key, f'"{clip(text)}" is not one of {", ".join(choices)}')
         return text
 
     def number(self, value: Any, key: str, low: float | None = None,

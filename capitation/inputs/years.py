@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
 
 __all__ = ["is_financial_year", "next_year", "year_suffix", "consecutive_years",
            "financial_year", "financial_years", "check_consecutive"]
@@ -93,7 +93,7 @@ def financial_year(value: object, *, file: str | Path | None = None,
         ``"2025/27" is not a financial year (expected text like "2025/26")``.
     """
     if not is_financial_year(value):
-        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        shown = f'"{clip(value)}"' if isinstance(value, str) else clip(repr(value))
         raise InputError(f'{shown} is not a financial year (expected text like "2025/26")',
                          file=file, key=key)
     return value  # type: ignore[return-value]

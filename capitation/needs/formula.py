@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from capitation.cost_weights import CostWeights
+    from capitation.register.cost_weights import CostWeights
 
-__all__ = ["Component", "NeedsFormula"]
+__all__ = ["Component", "NeedsFormula", "MAX_WEIGHT"]
+
+#: The largest weight a model file or cost-weights file may give: a blend
+#: weight, a cost weight w(s, a) or a tier weight. Weights are relative costs
+#: (often 0 to 10, or pounds per head); anything above this is a slip such as
+#: 1e30, which would swamp every other weight.
+MAX_WEIGHT = 100_000.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -43,7 +43,7 @@ def weighted_counts(
     out = {}
     for component in formula.components:
         if component.uses_register:
-            from capitation.cost_weights import register_weighted_counts
+            from capitation.register.cost_weights import register_weighted_counts
 
             if register is None:
                 raise ValueError(f"component {component.name} needs the GP register")

@@ -42,7 +42,7 @@ from capitation.errors import InputError
 from capitation.persons.budgets import BudgetPlan, budget_frame
 from capitation.persons.counting import count_keys
 from capitation.persons.engine import PersonsRun
-from capitation.persons.read import PartReader
+from capitation.persons.read import PartReader, integer_ids
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import (
     TierBoundaries,
@@ -142,17 +142,8 @@ def disconnect(client: Client | None, cluster: LocalCluster | None) -> None:
 
 def _meta(reader: PartReader, part: Path) -> pd.DataFrame:
     """Empty frame with the validated columns' dtypes (person_id type from the first part)."""
-    integer_ids = True
-    if part.suffix.lower() == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        field = pq.read_schema(part).field(reader.spec.person_id)
-        integer_ids = pa.types.is_integer(field.type)
-    else:
-        head = pd.read_csv(part, nrows=1000, usecols=[reader.spec.person_id])
-        integer_ids = pd.api.types.is_integer_dtype(head[reader.spec.person_id].dtype)
-    columns: dict[str, type] = {"person_id": np.int64 if integer_ids else object,
+    whole = integer_ids(part, reader.spec.person_id)
+    columns: dict[str, type] = {"person_id": np.int64 if whole else object,
                                 "practice": np.int32, "sex": np.int8, "age": np.int8,
                                 "u": np.uint64}
     if reader.spec.risk_tier is not None:

@@ -34,13 +34,8 @@ from capitation.persons.weights import (
     practice_factors,
     weight_tables,
 )
-from capitation.population import (
-    LevelSpec,
-    Population,
-    level_name,
-    normalise_header,
-    read_table,
-)
+from capitation.population import LevelSpec, Population, level_name
+from capitation.population import read_practices as practices_table
 from capitation.rounding import largest_remainder, round_pence
 
 if TYPE_CHECKING:
@@ -55,33 +50,17 @@ def read_practices(path: Path, id: str, levels: list[LevelSpec], columns: list[s
                    ) -> pd.DataFrame:
     """Read the practices file: one row per practice, its level codes and multiplier columns.
 
+    Checked by :func:`capitation.population.read_practices`, so that every
+    error names the practices file, its row and column.
+
     Returns
     -------
     pandas.DataFrame
-        Raw text columns: ``practice`` (stripped code) and one per level (named
-        after the level, codes of several columns joined by "/") and per column
-        in ``columns``; a practice twice is an error.
+        Columns ``practice`` (code), one per name in ``columns`` (numbers) and
+        one per level (named after the level, codes of several columns joined
+        by "/"), in file order.
     """
-    raw = read_table(path)
-    headers = {normalise_header(h): h for h in raw.columns}
-
-    def column(name: str, key: str) -> pd.Series:
-        if normalise_header(name) not in headers:
-            raise InputError(f'no column "{name}" (the columns are: '
-                             f'{", ".join(map(str, raw.columns))})', file=path, key=key)
-        return raw[headers[normalise_header(name)]].astype("string").str.strip()
-
-    out = pd.DataFrame({"practice": column(id, "population.id")})
-    for lv in levels:
-        parts = [lv] if isinstance(lv, str) else lv
-        joined = column(parts[0], "population.levels")
-        for part in parts[1:]:
-            joined = joined + "/" + column(part, "population.levels")
-        out[level_name(lv)] = joined
-    for name in columns:
-        out[name] = raw[headers[normalise_header(name)]] if normalise_header(name) in headers \
-            else column(name, "component.multipliers")
-    return out
+    return practices_table(path, id=id, levels=levels, columns=columns).reset_index()
 
 
 class PersonsRun:

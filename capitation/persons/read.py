@@ -20,18 +20,24 @@ tier       int8     the given tier (only when tiers come in a column)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
+from capitation.inputs import check_file, find_columns, read_csv
+from capitation.inputs.csv_tables import to_numbers
+from capitation.inputs.files import cannot_read
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
 
-__all__ = ["PartReader", "list_parts", "read_part", "check_unique_ids", "MAX_AGE"]
+__all__ = ["PartReader", "list_parts", "read_part", "check_unique_ids", "integer_ids", "MAX_AGE"]
+
+_T = TypeVar("_T")
 
 MAX_AGE = 120
 _TOP_AGE = 95
@@ -62,7 +68,20 @@ def list_parts(path: Path) -> list[Path]:
     if path.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("expected a .parquet file, a folder of .parquet parts or a .csv",
                          file=path)
-    return [path]
+    return [check_file(path)]
+
+
+def _values(values: Iterable[object], quote: bool = False) -> str:
+    """Up to five distinct bad values for a message: a missing one is "blank", a long one cut."""
+    shown: list[str] = []
+    for value in values:
+        missing = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+        text = "blank" if missing else clip(repr(value) if quote else str(value))
+        if text not in shown:
+            shown.append(text)
+        if len(shown) == _LISTED:
+            break
+    return ", ".join(shown)
 
 
 def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
@@ -144,25 +163,68 @@ class PartReader:
 
 
 def _load(part: Path, columns: list[str]) -> pd.DataFrame:
+    """Read the source columns of one part, named as the model file names them.
+
+    A CSV is read as text (:func:`capitation.inputs.read_csv`): blank cells are
+    missing and ids that are all whole numbers become int64, as for Parquet.
+    """
     if part.suffix.lower() == ".csv":
-        try:
-            header = pd.read_csv(part, nrows=0, encoding="utf-8-sig").columns
-        except pd.errors.EmptyDataError:
-            raise InputError("the file is empty", file=part) from None
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputError(f"no such column (the columns are: {', '.join(map(str, header))})",
-                             file=part, column=missing[0])
-        return pd.read_csv(part, usecols=columns, encoding="utf-8-sig",
-                           dtype={columns[1]: str, columns[2]: str})
+        table = read_csv(part, keep=columns, expect_rows=None)
+        found = find_columns(table.headers, columns, file=part)
+        raw = table.frame[[found[c] for c in columns]].set_axis(columns, axis=1)
+        raw = raw.mask(raw == "")
+        raw[columns[0]] = _whole_numbers_if_all(raw[columns[0]])
+        return raw
     import pyarrow.parquet as pq
 
-    names = pq.read_schema(part).names
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise InputError(f"no such column (the columns are: {', '.join(names)})",
-                         file=part, column=missing[0])
-    return pq.read_table(part, columns=columns, use_threads=False).to_pandas()
+    found = find_columns(_parquet(part, pq.read_schema).names, columns, file=part)
+    table = _parquet(part, lambda path: pq.read_table(path, columns=[found[c] for c in columns],
+                                                      use_threads=False))
+    return table.to_pandas().set_axis(columns, axis=1)
+
+
+def _parquet(part: Path, read: Callable[[Path], _T]) -> _T:
+    """Run a pyarrow read of one part; a damaged or unreadable part names the part."""
+    import pyarrow as pa
+
+    check_file(part)
+    try:
+        return read(part)
+    except PermissionError as exc:
+        raise cannot_read(part, exc) from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise InputError(f"cannot be read: the Parquet part is truncated or damaged ({reason}); "
+                         "write it again", file=part) from None
+
+
+def integer_ids(part: Path, column: str) -> bool:
+    """Say whether :func:`read_part` gives a part's ``person_id`` as int64 (else text).
+
+    From the Parquet schema (an integer column), or for a CSV from its cells
+    (every id a whole number).
+    """
+    if part.suffix.lower() == ".csv":
+        return pd.api.types.is_integer_dtype(_load(part, [column])[column].dtype)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet(part, pq.read_schema)
+    found = find_columns(schema.names, [column], file=part)[column]
+    return bool(pa.types.is_integer(schema.field(found).type))
+
+
+def _whole_numbers_if_all(text: pd.Series) -> pd.Series:
+    """Text ids as int64 when every present one is a whole number, else unchanged."""
+    present = text.notna().to_numpy()
+    values = to_numbers(text)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2.0**53)
+    if not present.any() or not whole[present].all():
+        return text
+    if not present.all():
+        return pd.Series(values, index=text.index, name=text.name)  # missing: caught later
+    return pd.Series(values.astype(np.int64), index=text.index, name=text.name)
 
 
 def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
@@ -220,9 +282,9 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         where, known = _match_codes(code, reader.practice_codes)
     if not known.all():
         code = categories[taken] if code is None else code
-        unknown = sorted(set(code[~known]))[:_LISTED]
+        unknown = sorted(set(code[~known]))
         raise InputError(f"{_ids(out, ~known)} are registered at practices not in "
-                         f"{reader.practices_file}: {', '.join(map(repr, unknown))}",
+                         f"{reader.practices_file}: {_values(unknown, quote=True)}",
                          file=part, column=s.practice)
     out["practice"] = where.astype(np.int32)
 
@@ -230,8 +292,10 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         {"M": 0, "F": 1}).to_numpy(dtype=float, na_value=np.nan))
     bad = np.isnan(sex_code)
     if bad.any():
-        values = sorted({str(v) for v in raw[s.sex].to_numpy()[bad]})[:_LISTED]
-        raise InputError(f'{_ids(out, bad)}: sex {", ".join(values)} is not "M" or "F"',
+        given = raw[s.sex].to_numpy()[bad]
+        present = sorted({str(v) for v in given if pd.notna(v)})
+        values = present + ([None] if pd.isna(given).any() else [])
+        raise InputError(f'{_ids(out, bad)}: sex {_values(values)} is not "M" or "F"',
                          file=part, column=s.sex)
     out["sex"] = sex_code.astype(np.int8)
 
@@ -239,12 +303,11 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         age = raw[s.age].to_numpy()
         bad = (age < 0) | (age > MAX_AGE)
     else:
-        age = pd.to_numeric(raw[s.age], errors="coerce").to_numpy(dtype=float)
+        age = to_numbers(raw[s.age])
         bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
     if bad.any():
-        values = raw[s.age].to_numpy()[bad][:_LISTED]
-        raise InputError(f"{_ids(out, bad)}: age {', '.join(map(str, values))} is not a whole "
-                         f"number of years from 0 to {MAX_AGE}", file=part, column=s.age)
+        raise InputError(f"{_ids(out, bad)}: age {_values(raw[s.age].to_numpy()[bad])} is not a "
+                         f"whole number of years from 0 to {MAX_AGE}", file=part, column=s.age)
     out["age"] = np.minimum(age, _TOP_AGE).astype(np.int8)
 
     if s.risk_tier is not None:
@@ -253,18 +316,18 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
             dtype=float, na_value=np.nan))
         bad = np.isnan(tier)
         if bad.any():
-            values = sorted({str(v) for v in raw[s.risk_tier].to_numpy()[bad]})[:_LISTED]
-            raise InputError(f"{_ids(out, bad)}: tier {', '.join(map(repr, values))} is not a "
+            names = sorted({str(v) for v in raw[s.risk_tier].to_numpy()[bad]})
+            raise InputError(f"{_ids(out, bad)}: tier {_values(names, quote=True)} is not a "
                              f"[[risk_tier]] name ({', '.join(reader.tier_names)})",
                              file=part, column=s.risk_tier)
         out["u"] = tier.astype(np.uint64)
         out["tier"] = tier.astype(np.int8)
     elif s.risk_score is not None:
-        score = pd.to_numeric(raw[s.risk_score], errors="coerce").to_numpy(dtype=float)
+        score = to_numbers(raw[s.risk_score])
         bad = ~np.isfinite(score) | (score < 0)
         if bad.any():
-            values = raw[s.risk_score].to_numpy()[bad][:_LISTED]
-            raise InputError(f"{_ids(out, bad)}: risk score {', '.join(map(str, values))} is "
+            raise InputError(f"{_ids(out, bad)}: risk score "
+                             f"{_values(raw[s.risk_score].to_numpy()[bad])} is "
                              "missing or not a number 0 or more", file=part,
                              column=s.risk_score)
         out["u"] = order_key(np.where(bad, 0.0, score))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from capitation.needs.formula import MAX_WEIGHT
 from capitation.persons.tiers import RiskTier, check_tiers
 
 if TYPE_CHECKING:
@@ -85,7 +86,8 @@ def parse_risk_tiers(r: TomlKeys, data: dict[str, Any]) -> list[RiskTier] | None
                                              fraction=True),
                               stop=r.number(entry["to"], f"{key}.to", low=0.0, high=1.0,
                                             fraction=True),
-                              weight=r.number(entry["weight"], f"{key}.weight", low=0.0)))
+                              weight=r.number(entry["weight"], f"{key}.weight", low=0.0,
+                                              high=MAX_WEIGHT)))
     problem = check_tiers(tiers)
     if problem is not None:
         raise r.error("risk_tier", problem)
@@ -142,5 +144,5 @@ def check_tier_weights(r: TomlKeys, key: str, value: object, tiers: list[RiskTie
         if name not in names:
             raise r.error(f"{key}.{name}", f'"{name}" is not a tier (tiers are: '
                                            f'{", ".join(names)})')
-        r.number(weight, f"{key}.{name}", low=0.0)
+        r.number(weight, f"{key}.{name}", low=0.0, high=MAX_WEIGHT)
     return {str(k): float(v) for k, v in value.items()}

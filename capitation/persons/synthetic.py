@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from capitation.rounding import excel_round
 
@@ -173,7 +172,7 @@ def practice_sizes(model_spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, str]:
     sizes, used only here).
     """
     from capitation.errors import InputError
-    from capitation.population import Population, normalise_header, read_table
+    from capitation.population import Population, read_practices
 
     pop = model_spec.population
     if pop is None:
@@ -183,19 +182,12 @@ def practice_sizes(model_spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, str]:
             raise InputError("synth-persons takes list sizes from a practices file: "
                              "give [population] practices", file=model_spec.path,
                              key="population.practices")
-        raw = read_table(pop.practices)
-        headers = {normalise_header(h): h for h in raw.columns}
-        for needed in (pop.id, pop.population):
-            if normalise_header(needed) not in headers:
-                raise InputError(f'no column "{needed}" (synth-persons takes list sizes from '
-                                 "[population] population)", file=pop.practices)
-        codes = raw[headers[normalise_header(pop.id)]].astype(str).str.strip().to_numpy()
-        sizes = pd.to_numeric(raw[headers[normalise_header(pop.population)]], errors="coerce")
-        if sizes.isna().any() or (sizes < 0).any():
-            raise InputError("list sizes must be numbers 0 or more", file=pop.practices,
-                             column=pop.population)
+        # In file order, as before: the seeded persons follow the practices' order.
+        sizes = read_practices(pop.practices, id=pop.id, columns={
+            pop.population: f"{model_spec.path.name}, key population.population (list sizes "
+                            "for synth-persons)"})[pop.population]
         column = pop.persons.practice if pop.persons is not None else pop.id
-        return codes, sizes.to_numpy(float), column
+        return sizes.index.to_numpy(dtype=str), sizes.to_numpy(float), column
     population = Population.from_file(next(iter(pop.files.values())), id=pop.id,
                                       population=pop.population, sheet=pop.sheet)
     return (population.codes.to_numpy(dtype=str),

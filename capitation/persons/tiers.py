@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from capitation.rounding import half_up
 
@@ -213,8 +212,3 @@ def require_bounds(bounds: TierBoundaries | None) -> TierBoundaries:
     if bounds is None:
         raise RuntimeError("persons have no tier column and the tier boundaries are not found yet")
     return bounds
-
-
-def tier_names_index(tiers: list[RiskTier]) -> pd.Index:
-    """Tier names in rank order as an Index named ``tier``."""
-    return pd.Index([t.name for t in tiers], name="tier")

@@ -45,6 +45,7 @@ from capitation.excel.input_sheets import (
 from capitation.excel.model_export import write_model_workbook
 from capitation.excel.model_schema import Problem, convert
 from capitation.excel.read import column_letter
+from capitation.inputs.files import check_file
 from risk_share.excel.agreement_schema import AGREEMENT_SCHEMA
 
 __all__ = [
@@ -224,8 +225,7 @@ def read_agreement_workbook(path: str | Path) -> AgreementWorkbook:
         and sheets that are not part of the agreement.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("agreement workbook not found", file=path)
+    check_file(path, what="agreement workbook")
     reader = SheetReader(path, AGREEMENT_SCHEMA)
     for sheet in _REQUIRED:
         if sheet not in reader.names:

@@ -22,7 +22,7 @@ from capitation import (
     RegisterPopulation,
     allocate,
 )
-from capitation.cost_weights import CostWeights
+from capitation.register.cost_weights import CostWeights
 
 
 @pytest.fixture(autouse=True)

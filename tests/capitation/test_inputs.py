@@ -237,3 +237,169 @@ def test_financial_years():
     with pytest.raises(InputError, match=r'starts at "2024/25"; expected "2025/26" \(the years '
                                          "must be consecutive, starting the model year\\)"):
         financial_years(["2024/25"], first="2025/26", first_is="the model year")
+
+
+def test_refuse_repeats_names_the_first_row_and_the_others():
+    from capitation.inputs import refuse_repeats
+
+    codes = pd.Series(["A", "B", "C", "B", "A", "B"])
+    with pytest.raises(InputError) as caught:
+        refuse_repeats(codes, what="practice", file="p.csv", column="code",
+                       rows=np.array([2, 3, 5, 6, 7, 9]))
+    # "A" is the first code seen that repeats (rows 2 and 7), before "B" (rows 3, 6, 9).
+    assert str(caught.value) == ('p.csv, row 2, column code: practice "A" appears again in '
+                                 "row 7 (expected one row per practice)")
+    refuse_repeats(pd.Series(["A", "B"]), what="practice")  # no repeat: no error
+
+
+# ---------------------------------------------------------------- files before they are opened
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """A named pipe: opening it for reading would wait for a writer forever.
+
+    An alarm turns a hang into a failure (an exception raised by a signal
+    handler interrupts the blocked open).
+    """
+    import os
+    import signal
+
+    def hang(signum, frame):
+        raise TimeoutError("the reader opened the named pipe and waited")
+
+    path = tmp_path / "model.toml"
+    os.mkfifo(path)
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(20)
+    yield path
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("read", [read_csv, read_toml])
+def test_a_named_pipe_is_refused_without_being_opened(fifo, read):
+    with pytest.raises(InputError) as caught:
+        read(fifo)
+    assert str(caught.value) == ("model.toml: is not a regular file (it is a named pipe); "
+                                 "expected a file saved on disk")
+
+
+def test_a_named_pipe_as_model_file_or_workbook_exits_2(fifo, capsys, tmp_path):
+    from capitation import Model
+    from capitation.cli import main
+
+    with pytest.raises(InputError, match="model.toml: is not a regular file"):
+        Model.from_toml(fifo)
+    workbook = tmp_path / "model.xlsx"
+    fifo.rename(workbook)
+    with pytest.raises(InputError, match="model.xlsx: is not a regular file"):
+        Model.from_excel(workbook)
+    assert main(["run", str(workbook), "--out", str(tmp_path / "out.xlsx"), "--quiet"]) == 2
+    assert "model.xlsx: is not a regular file (it is a named pipe)" in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_folder_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"cannot be read \(it is a folder; expected a file\)"):
+        read_csv(tmp_path)
+
+
+@pytest.mark.parametrize("read", [read_csv, read_toml])
+def test_a_file_the_system_will_not_let_us_read_is_named(tmp_path, monkeypatch, read):
+    # The tests may run as root, for whom chmod 000 changes nothing: the refusal
+    # is made by the Path.read_bytes the readers call.
+    from pathlib import Path
+
+    path = tmp_path / "locked.csv"
+    path.write_text("a\n1\n", encoding="utf-8")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert str(caught.value) == "locked.csv: cannot be read (Permission denied)"
+
+
+def test_a_toml_file_with_a_byte_order_mark_reads(tmp_path):
+    # Notepad saves UTF-8 with a byte-order mark; tomllib alone refuses it.
+    path = tmp_path / "notepad.toml"
+    path.write_bytes('\ufeff[model]\nname = "é"\n'.encode("utf-8"))
+    assert read_toml(path) == {"model": {"name": "é"}}
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"\xef\xbb\xbf" + 'name = "é"\n'.encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin.toml: is not UTF-8 text \(byte 11\)"):
+        read_toml(latin)  # the offset counts the byte-order mark, as in the file
+
+
+def test_a_model_file_with_a_byte_order_mark_runs_and_exports(tmp_path):
+    from pathlib import Path
+
+    from capitation import Model
+    from capitation.excel.model_export import export_model
+
+    demo = Path(__file__).resolve().parents[2] / "models"
+    text = (demo / "demo.toml").read_text(encoding="utf-8")
+    for name in ("demo_baselines.csv",):
+        (tmp_path / name).write_bytes((demo / name).read_bytes())
+    path = tmp_path / "demo.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace('"../capitation/data/', '"' + (
+        demo.parent / "capitation" / "data").as_posix() + "/").encode("utf-8"))
+    model = Model.from_toml(path)
+    assert model.spec.name
+    assert export_model(path, tmp_path / "demo.xlsx").exists()
+
+
+# -------------------------------------------------------- CSV that is not comma-separated text
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"code;n\nA;1\n", 'row 1: looks separated by ";", not commas: save it as comma-separated '
+                       "(CSV UTF-8)"),
+    (b"code\tn\nA\t1\n", "row 1: looks separated by tabs, not commas"),
+    (b"code,n\nA,1\nB\x00,2\n", "row 3, column code: holds a NUL character (code 0)"),
+    (b"code,n\nA,1\n code , N \nB,2\nCODE,n\n",
+     "row 3: repeats the header row (expected one header row, at the top: were two files "
+     "pasted together? delete this row) (also row 5)"),
+])
+def test_csv_that_is_not_comma_separated_text_is_named(tmp_path, content, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_csv(path)
+    assert str(caught.value).startswith(f"t.csv, {message}")
+
+
+def test_a_semicolon_inside_a_comma_separated_header_is_fine(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('code,"a;b",n\nA,x,1\n', encoding="utf-8")
+    assert list(read_csv(path).frame.columns) == ["code", "a;b", "n"]
+
+
+# ---------------------------------------------------------------- long values echoed
+
+
+def test_a_long_value_is_cut_where_it_is_echoed():
+    from capitation.errors import clip
+
+    assert clip("x" * 60) == "x" * 60
+    assert clip("x" * 32_000) == "x" * 60 + "… (32,000 characters)"
+    with pytest.raises(InputError) as caught:
+        number_column(pd.Series(["1", "y" * 32_000]), file="t.csv", column="n")
+    assert str(caught.value) == ('t.csv, row 3, column n: "' + "y" * 60 + '… (32,000 '
+                                 'characters)" is not a number (expected a number, 0 or more)')
+    with pytest.raises(InputError) as caught:
+        TomlKeys("m.toml").number("z" * 5_000, "model.envelope_gbp")
+    assert len(str(caught.value)) < 150
+    with pytest.raises(InputError) as caught:
+        find_columns(["h" * 5_000], ["code"], file="t.csv")
+    assert len(str(caught.value)) < 150
+
+
+def test_number_column_maximum():
+    with pytest.raises(InputError, match=r"row 3, column age: 96 is above 95 \(expected an age"):
+        number_column(pd.Series(["95", "96"]), what="an age", maximum=95, column="age")
+    blank_is_missing = number_column(pd.Series(["1", ""]), whole=True, blank=np.nan)
+    assert np.isnan(blank_is_missing[1])

@@ -195,3 +195,20 @@ def test_positions_that_fit_are_all_written(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     assert len(read_sheet(out, "positions")) == 1 + 40
     assert dict(read_sheet(out, "assumptions")[1:])["positions_sheet"] == "all 40 scenarios"
+
+
+def test_warnings_are_one_line_each(tmp_path):
+    # An agreement workbook with a sheet of the team's own notes: risk-share
+    # settles it and says the sheet is ignored, in one line without Python source.
+    from risk_share.agreement_file import export_agreement
+
+    book_path = export_agreement(AGREEMENT, tmp_path / "agreement.xlsx", OUTTURN)
+    book = openpyxl.load_workbook(book_path)
+    book.create_sheet("notes")["A1"] = "signed off by the board"
+    book.save(book_path)
+    done = subprocess.run([sys.executable, "-m", "risk_share", "settle", str(book_path),
+                           "--quiet"], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "risk-share: warning: agreement.xlsx: sheets not part of the agreement, ignored: notes"]

@@ -167,3 +167,88 @@ def test_duplicated_person_id_within_a_part_sparse_or_text_ids(tmp_path, ids):
     with pytest.raises(InputError, match=rf"part-00001\.parquet, column person_id: person_id "
                                          rf"{shown}, {shown} appear more than once"):
         Model.from_toml(model).run()
+
+
+@pytest.mark.parametrize("source", ["persons.csv", "persons"])
+def test_missing_column_is_named_with_the_columns_there_are(tmp_path, source):
+    frame = _persons().rename(columns={"sex": "gender"})
+    if source.endswith(".csv"):
+        frame.to_csv(tmp_path / source, index=False)
+        where = "persons.csv"
+    else:
+        write_persons(frame, tmp_path / source)
+        where = "part-00000.parquet"
+    model = write_model(tmp_path, source, practices_frame(["P1", "P2", "P3"]),
+                        envelope=1_000_000)
+    with pytest.raises(InputError) as caught:
+        Model.from_toml(model).run()
+    assert str(caught.value) == (f'{where}, column sex: no column "sex" (the columns are: '
+                                 "person_id, practice, gender, age, risk_score)")
+
+
+def test_csv_ids_read_as_numbers_or_text_as_from_parquet(tmp_path):
+    # The same persons as CSV and as Parquet give the same tier table, with
+    # whole-number ids (read as int64) and with text ids.
+    frame = _persons()
+    frame.to_csv(tmp_path / "persons.csv", index=False)
+    write_persons(frame, tmp_path / "persons")
+    practices = practices_frame(["P1", "P2", "P3"])
+    tiers = []
+    for source in ["persons.csv", "persons"]:
+        model = write_model(tmp_path, source, practices, envelope=1_000_000)
+        tiers.append(Model.from_toml(model).run().persons.tiers)
+    pd.testing.assert_frame_equal(tiers[0], tiers[1])
+    frame["person_id"] = "id" + frame["person_id"].astype(str)
+    frame.loc[5, "sex"] = ""  # a blank sex is missing, named like any other bad sex
+    frame.to_csv(tmp_path / "persons.csv", index=False)
+    model = write_model(tmp_path, "persons.csv", practices, envelope=1_000_000)
+    with pytest.raises(InputError, match=r'^persons\.csv, column sex: person_id id6: sex blank '
+                                         r'is not "M" or "F"'):
+        Model.from_toml(model).run()
+
+
+def test_a_truncated_parquet_part_is_named(tmp_path):
+    model = _model(tmp_path, _persons(), parts=3)
+    part = tmp_path / "persons" / "part-00001.parquet"
+    part.write_bytes(part.read_bytes()[:-100])  # a copy cut short
+    with pytest.raises(InputError, match=r"^part-00001\.parquet: cannot be read: the Parquet "
+                                         r"part is truncated or damaged \(.+\); write it again$"):
+        Model.from_toml(model).run()
+
+
+def test_a_parquet_part_that_is_not_parquet_is_named(tmp_path):
+    model = _model(tmp_path, _persons(), parts=2)
+    (tmp_path / "persons" / "part-00000.parquet").write_text("person_id,practice\n1,P1\n")
+    with pytest.raises(InputError, match=r"^part-00000\.parquet: cannot be read: the Parquet "
+                                         r"part is truncated or damaged"):
+        Model.from_toml(model).run()
+
+
+def test_a_named_pipe_as_the_persons_file_is_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "persons.csv")
+    model = write_model(tmp_path, "persons.csv", practices_frame(["P1", "P2", "P3"]),
+                        envelope=1_000_000)
+    with pytest.raises(InputError, match=r"^persons\.csv: is not a regular file \(it is a "
+                                         r"named pipe\)"):
+        Model.from_toml(model).run()
+
+
+@pytest.mark.parametrize("practices, message", [
+    # Each was reported as "DataFrame, row N" (or not at all) before.
+    (pd.DataFrame({"practice": ["P1", "P2", "P3", "P2"], "ICB": ["Q1", "Q1", "Q2", "Q2"]}),
+     r'^practices\.csv, row 3, column practice: practice "P2" appears again in row 5'),
+    (pd.DataFrame({"practice": ["P1", "P2", "P3"], "ICB": ["Q1", None, "Q2"]}),
+     r"^practices\.csv, row 3, column ICB: is blank \(expected a code\)"),
+    (pd.DataFrame({"practice": ["P1", "P2", "P3"], "ICB": ["Q1", "Q1", "Q2"],
+                   "MFF": [1.0, -1.0, 1.0]}),
+     r"^practices\.csv, row 3, column MFF: -1 is negative"),
+])
+def test_practices_file_errors_name_the_file(tmp_path, practices, message):
+    write_persons(_persons(), tmp_path / "persons")
+    components = '[[component]]\nname = "core"\nshare = 1.0\nmultipliers = ["MFF"]\n'
+    model = write_model(tmp_path, "persons", practices, envelope=1_000_000,
+                        components=components if "MFF" in practices else None)
+    with pytest.raises(InputError, match=message):
+        Model.from_toml(model).run()

@@ -101,6 +101,22 @@ def test_dask_finds_a_person_id_repeated_across_parts(tmp_path, cluster):
     assert int(model.run().tiers["persons"].sum()) == len(frame)
 
 
+@pytest.mark.parametrize("which", [0, -1])  # the first part is read for the frame's types too
+def test_dask_names_a_truncated_parquet_part(tmp_path, cluster, which):
+    codes = np.array(["A1", "A2"])
+    write_synthetic_persons(codes, np.array([800.0, 900.0]), tmp_path / "persons", seed=2,
+                            part_rows=500)
+    part = sorted((tmp_path / "persons").glob("*.parquet"))[which]
+    part.write_bytes(part.read_bytes()[:-64])
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(codes),
+                                        envelope=1_000_000,
+                                        extra=f'engine = "dask"\ndask_scheduler = '
+                                              f'"{cluster.scheduler_address}"'))
+    with pytest.raises(InputError, match=rf"^{part.name}: cannot be read: the Parquet part is "
+                                         r"truncated or damaged"):
+        model.run()
+
+
 @pytest.mark.parametrize("limit", [0, 3])
 def test_rank_selection_through_finer_bins(tmp_path, cluster, monkeypatch, limit):
     """With few persons collected at a time, the selection narrows bins over all key bits."""

@@ -10,7 +10,7 @@ import pandas as pd
 
 from capitation import Model
 from capitation.persons.synthetic import write_synthetic_persons
-from capitation.synthetic_register import write_register_csv
+from capitation.register.synthetic import write_register_csv
 from tests.capitation.persons.helpers import practices_frame, write_model
 
 WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "persons_demo" / "weights_core.csv"

@@ -1,4 +1,4 @@
-"""Tests for capitation/cost_weights.py: cost weights, need indices, weighted counts."""
+"""Tests for capitation/register/cost_weights.py: cost weights, need indices, X_p."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capitation.cost_weights import (
+from capitation.errors import InputError
+from capitation.register.cost_weights import (
     CostWeights,
     read_cost_weights,
     read_need_index,
     register_weighted_counts,
 )
-from capitation.errors import InputError
-from capitation.register import read_register
-from capitation.synthetic_register import synthetic_register
+from capitation.register.read import read_register
+from capitation.register.synthetic import synthetic_register
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "register"
 EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
@@ -132,16 +132,25 @@ BAD_WEIGHTS = {
         "row 3, column age_from: ages 60 to 64 are covered by more than one band for sex M"
     ),
     "weights_bad_missing_sex.csv": "column sex: there are no bands for sex F",
-    "weights_bad_negative_weight.csv": "row 4, column weight: -0.5 is not a valid weight",
+    "weights_bad_negative_weight.csv": (
+        "row 4, column weight: -0.5 is negative (expected a weight from 0 to 100000)"
+    ),
     "weights_bad_sex.csv": 'row 4, column sex: "X" is not a sex code (expected M or F)',
-    "weights_bad_missing_column.csv": "row 1, column age_to: column is missing",
+    "weights_bad_missing_column.csv": (
+        'column age_to: no column "age_to" (the columns are: sex, age_from, weight)'
+    ),
     "weights_bad_age.csv": 'row 2, column age_to: "sixty" is not a number',
 }
 
 BAD_NEED = {
     "need_bad_missing_practice.csv": "column practice: 1 practice of the register is missing: P2",
-    "need_bad_duplicate.csv": "row 3, column practice: practice P2 appears again in row 5",
-    "need_bad_zero.csv": "row 3, column need_index: 0 is not a valid need index",
+    "need_bad_duplicate.csv": (
+        'row 3, column practice: practice "P2" appears again in row 5 (expected one row per '
+        "practice)"
+    ),
+    "need_bad_zero.csv": (
+        "row 3, column need_index: 0 is not above 0 (expected a need index greater than 0)"
+    ),
 }
 
 

@@ -6,7 +6,7 @@ of practice p is
 
     X_p = m(p) × Σ_{s,a} n(p, s, a) × w(s, a)
 
-where n(p, s, a) is the GP register (:func:`capitation.register.read_register`).
+where n(p, s, a) is the GP register (:func:`capitation.register.read.read_register`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
-from capitation.register import read_csv_as_text
+from capitation.errors import InputError, clip
+from capitation.inputs import (
+    find_columns,
+    number_column,
+    read_csv,
+    refuse_repeats,
+    refuse_rows,
+    text_column,
+)
+from capitation.needs.formula import MAX_WEIGHT
+from capitation.register.read import TOP_AGE, missing_practices
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
 
-_TOP_AGE = 95  # the register's "95+" counts as 95
-_N_AGES = _TOP_AGE + 1
+_N_AGES = TOP_AGE + 1
 _SEXES = ("M", "F")  # row order of CostWeights.by_age()
 _MAX_LISTED = 5
+_AGE = 'a whole number of years, 0 to 95 (95 stands for "95+")'
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,50 +71,12 @@ class CostWeights:
         bands = self.bands
         sex_row = bands["sex"].map({s: i for i, s in enumerate(_SEXES)}).to_numpy()
         start = bands["age_from"].to_numpy(dtype=np.int64)
-        stop = np.where(bands["age_to"].isna(), _TOP_AGE, bands["age_to"]).astype(np.int64) + 1
+        stop = np.where(bands["age_to"].isna(), TOP_AGE, bands["age_to"]).astype(np.int64) + 1
         lengths = stop - start
         which = np.repeat(np.arange(len(bands)), lengths)
         ages = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         table[sex_row[which], start[which] + ages] = bands["weight"].to_numpy()[which]
         return table
-
-
-def _cells(
-    text: pd.DataFrame, rows: np.ndarray, column: str, file: Path, *, what: str
-) -> pd.Series:
-    """Return a text column as numbers; a cell that is not a finite number is an error."""
-    values = pd.to_numeric(text[column], errors="coerce").astype(np.float64)
-    bad = (text[column] != "").to_numpy() & ~np.isfinite(values.to_numpy())
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f'"{text[column].iloc[at]}" is not a number (expected {what})',
-            file=file,
-            row=int(rows[at]),
-            column=column,
-        )
-    return values
-
-
-def _first_bad(bad: np.ndarray | pd.Series) -> int | None:
-    """Return the position of the first True in ``bad``, or None."""
-    where = np.flatnonzero(np.asarray(bad))
-    return int(where[0]) if len(where) else None
-
-
-def _columns(text: pd.DataFrame, wanted: tuple[str, ...], file: Path) -> dict[str, str]:
-    """Map each wanted (lower-case) column name to the file's spelling of it."""
-    by_lower = {name.lower(): name for name in text.columns}
-    for name in wanted:
-        if name not in by_lower:
-            raise InputError(
-                f"column is missing (expected the columns {', '.join(wanted)}; "
-                f"found {', '.join(text.columns) or 'none'})",
-                file=file,
-                row=1,
-                column=name,
-            )
-    return {name: by_lower[name] for name in wanted}
 
 
 def read_cost_weights(path: Path) -> CostWeights:
@@ -117,9 +88,10 @@ def read_cost_weights(path: Path) -> CostWeights:
         A UTF-8 CSV with columns ``sex`` (``M`` or ``F``), ``age_from`` (whole
         years, 0 to 95), ``age_to`` (whole years, inclusive, up to 95 where
         95 means "95+"; blank for the open top band) and ``weight`` (relative
-        cost per person, 0 or more). Column names match ignoring case and
-        outer whitespace; other columns are ignored. For each sex the bands
-        must cover ages 0 to 95 without gaps or overlaps.
+        cost per person, 0 to :data:`~capitation.needs.formula.MAX_WEIGHT`).
+        Column names match ignoring case and outer whitespace; other columns
+        are ignored. For each sex the bands must cover ages 0 to 95 without
+        gaps or overlaps.
 
     Returns
     -------
@@ -137,70 +109,26 @@ def read_cost_weights(path: Path) -> CostWeights:
         not covered for sex F"), or a sex has no bands at all.
     """
     path = Path(path)
-    text, rows = read_csv_as_text(path)
-    col = _columns(text, ("sex", "age_from", "age_to", "weight"), path)
-    if len(text) == 0:
-        raise InputError(
-            "the file has no data rows (expected bands of sex, age_from, age_to, weight)",
-            file=path,
-            row=2,
-        )
+    table = read_csv(path, expect_rows="bands of sex, age_from, age_to and weight")
+    text, rows = table.frame, table.rows
+    col = find_columns(table.headers, ("sex", "age_from", "age_to", "weight"), file=path,
+                       case_sensitive=False)
 
     sex = text[col["sex"]].str.upper()
-    at = _first_bad(~sex.isin(_SEXES))
-    if at is not None:
-        raise InputError(
-            f'"{text[col["sex"]].iloc[at]}" is not a sex code (expected M or F)',
-            file=path,
-            row=int(rows[at]),
-            column=col["sex"],
-        )
-
-    age_from = _cells(text, rows, col["age_from"], path, what="a whole number of years, 0 to 95")
-    age_to = _cells(
-        text, rows, col["age_to"], path, what="a whole number of years up to 95, or blank"
-    )
-    for name, values, blank_ok in (
-        (col["age_from"], age_from, False),
-        (col["age_to"], age_to, True),
-    ):
-        blank = values.isna().to_numpy()
-        present = values.to_numpy()
-        with np.errstate(invalid="ignore"):
-            bad = (blank & (not blank_ok)) | (
-                ~blank & ((np.mod(present, 1) != 0) | (present < 0) | (present > _TOP_AGE))
-            )
-        at = _first_bad(bad)
-        if at is not None:
-            shown = text[name].iloc[at]
-            expected = "0 to 95" + (", or blank for the open top band" if blank_ok else "")
-            raise InputError(
-                f'"{shown}" is not an age (expected a whole number of years, {expected}; '
-                '95 stands for "95+")',
-                file=path,
-                row=int(rows[at]),
-                column=name,
-            )
-    at = _first_bad((age_to < age_from).to_numpy())
-    if at is not None:
-        raise InputError(
-            f"age_to {age_to.iloc[at]:g} is below age_from {age_from.iloc[at]:g} "
-            "(expected age_from ≤ age_to)",
-            file=path,
-            row=int(rows[at]),
-            column=col["age_to"],
-        )
-
-    weight = _cells(text, rows, col["weight"], path, what="a weight, 0 or more")
-    at = _first_bad((weight.isna() | (weight < 0)).to_numpy())
-    if at is not None:
-        shown = text[col["weight"]].iloc[at] or "blank"
-        raise InputError(
-            f"{shown} is not a valid weight (expected a number, 0 or more)",
-            file=path,
-            row=int(rows[at]),
-            column=col["weight"],
-        )
+    refuse_rows(~sex.isin(_SEXES),
+                lambda i: f'"{clip(text[col["sex"]].iloc[i])}" is not a sex code (expected M or F)',
+                file=path, column=col["sex"], rows=rows)
+    age_from = number_column(text[col["age_from"]], what=_AGE, whole=True, maximum=TOP_AGE,
+                             file=path, column=col["age_from"], rows=rows)
+    age_to = number_column(text[col["age_to"]], what=f"{_AGE}, or blank for the open top band",
+                           whole=True, maximum=TOP_AGE, blank=np.nan, file=path,
+                           column=col["age_to"], rows=rows)
+    refuse_rows(age_to < age_from,
+                lambda i: f"age_to {age_to[i]:g} is below age_from {age_from[i]:g} "
+                          "(expected age_from ≤ age_to)",
+                file=path, column=col["age_to"], rows=rows)
+    weight = number_column(text[col["weight"]], what=f"a weight from 0 to {MAX_WEIGHT:g}",
+                           maximum=MAX_WEIGHT, file=path, column=col["weight"], rows=rows)
 
     bands = pd.DataFrame(
         {
@@ -228,7 +156,7 @@ def _check_coverage(bands: pd.DataFrame, rows: np.ndarray, path: Path, column: s
             )
         start = bands["age_from"].to_numpy()[mine]
         stop = np.where(
-            np.isnan(bands["age_to"].to_numpy()[mine]), _TOP_AGE, bands["age_to"].to_numpy()[mine]
+            np.isnan(bands["age_to"].to_numpy()[mine]), TOP_AGE, bands["age_to"].to_numpy()[mine]
         ).astype(np.int64)
         band_rows = rows[mine]
         # Count the bands covering each age with a difference array.
@@ -296,48 +224,23 @@ def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
         practice never silently gets 1).
     """
     path = Path(path)
-    text, rows = read_csv_as_text(path)
-    col = _columns(text, ("practice", "need_index"), path)
-    code = text[col["practice"]]
-    at = _first_bad((code == "").to_numpy())
-    if at is not None:
-        raise InputError(
-            "the practice code is blank (expected a GP practice code)",
-            file=path,
-            row=int(rows[at]),
-            column=col["practice"],
-        )
-    duplicated = code.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        first = code[duplicated].iloc[0]
-        again = rows[(code == first).to_numpy()]
-        raise InputError(
-            f"practice {first} appears again in row {', '.join(str(r) for r in again[1:])} "
-            "(expected one row per practice)",
-            file=path,
-            row=int(again[0]),
-            column=col["practice"],
-        )
-    value = _cells(text, rows, col["need_index"], path, what="a need index greater than 0")
-    at = _first_bad((value.isna() | (value <= 0)).to_numpy())
-    if at is not None:
-        shown = text[col["need_index"]].iloc[at] or "blank"
-        raise InputError(
-            f"{shown} is not a valid need index (expected a number greater than 0)",
-            file=path,
-            row=int(rows[at]),
-            column=col["need_index"],
-        )
-    given = pd.Series(value.to_numpy(), index=pd.Index(code.astype(str), name="practice"))
+    table = read_csv(path, expect_rows="one row per practice")
+    text, rows = table.frame, table.rows
+    col = find_columns(table.headers, ("practice", "need_index"), file=path, case_sensitive=False)
+    code = text_column(text[col["practice"]], what="a GP practice code", file=path,
+                       column=col["practice"], rows=rows)
+    refuse_repeats(code, what="practice", file=path, column=col["practice"], rows=rows)
+    expected = "a need index greater than 0"
+    value = number_column(text[col["need_index"]], what=expected, file=path,
+                          column=col["need_index"], rows=rows)
+    refuse_rows(value == 0, f"0 is not above 0 (expected {expected})", file=path,
+                column=col["need_index"], rows=rows)
+    given = pd.Series(value, index=pd.Index(code.astype(str), name="practice"))
     wanted = pd.Index(practices, name="practice")
     missing = wanted[~wanted.isin(given.index)]
     if len(missing):
-        shown = ", ".join(str(c) for c in missing[:_MAX_LISTED])
-        more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
-        noun = "practice" if len(missing) == 1 else "practices"
         raise InputError(
-            f"{len(missing)} {noun} of the register {'is' if len(missing) == 1 else 'are'} "
-            f"missing: {shown}{more} (expected a need index for every practice)",
+            f"{missing_practices(missing)} (expected a need index for every practice)",
             file=path,
             column=col["practice"],
         )
@@ -356,7 +259,7 @@ def register_weighted_counts(
     Parameters
     ----------
     register : pandas.DataFrame
-        Long-form register from :func:`capitation.register.read_register`:
+        Long-form register from :func:`capitation.register.read.read_register`:
         columns ``practice``, ``sex`` (``"M"``/``"F"``), ``age`` (0..95) and
         ``patients`` (people).
     weights : CostWeights or None
@@ -386,7 +289,7 @@ def register_weighted_counts(
     if sex_row.isna().any():
         raise InputError('sex must be "M" or "F"', column="sex")
     age = register["age"].to_numpy(dtype=np.int64)
-    if ((age < 0) | (age > _TOP_AGE)).any():
+    if ((age < 0) | (age > TOP_AGE)).any():
         raise InputError("age must be 0 to 95 (95 stands for 95+)", column="age")
 
     patients = register["patients"].to_numpy(dtype=np.int64)

@@ -4,7 +4,7 @@ This module reads the "Patients registered at a GP practice" single-year-of-age
 CSV published monthly by NHS Digital (domain.md §2.1: n(p, s, a), people
 registered at practice p, of sex s, at single year of age a). A seeded
 synthetic register of the same shape, and a writer of the published format,
-are in :mod:`capitation.synthetic_register`.
+are in :mod:`capitation.register.synthetic`.
 
 The published columns are ``EXTRACT_DATE``, ``SUB_ICB_LOCATION_CODE``,
 ``ONS_SUB_ICB_LOCATION_CODE``, ``ORG_CODE``, ``POSTCODE``, ``SEX``
@@ -28,32 +28,37 @@ sub_icb   str     sub-ICB location (or CCG) code, for grouping levels
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from capitation.errors import InputError
+from capitation.errors import InputError, clip
+from capitation.inputs import (
+    also_rows,
+    find_columns,
+    listed,
+    number_column,
+    read_csv,
+    refuse_rows,
+    text_column,
+)
 
-__all__ = [
-    "REGISTER_COLUMNS",
-    "read_csv_as_text",
-    "read_register",
-]
+__all__ = ["PUBLISHED_COLUMNS", "REGISTER_COLUMNS", "TOP_AGE", "read_register",
+           "missing_practices"]
 
 #: Columns of the long-form register, in order.
 REGISTER_COLUMNS: tuple[str, ...] = ("practice", "sex", "age", "patients", "sub_icb")
 
-_TOP_AGE = 95
+#: The oldest single year of age; the published "95+" counts as 95.
+TOP_AGE = 95
 _SEX_CODES = {"MALE": "M", "FEMALE": "F", "ALL": "ALL"}
-_AGE_CODES: dict[str, int] = {str(a): a for a in range(_TOP_AGE)} | {"95+": _TOP_AGE}
+_AGE_CODES: dict[str, int] = {str(a): a for a in range(TOP_AGE)} | {"95+": TOP_AGE}
 _ALL = -1  # the age code of an AGE == "ALL" total row
 _MAX_LISTED = 5  # offending rows or codes named in one message
 _SUB_ICB_NAMES = ("SUB_ICB_LOCATION_CODE", "CCG_CODE")
-_PUBLISHED_COLUMNS = (
+#: The columns of NHS Digital's published file, in order.
+PUBLISHED_COLUMNS = (
     "EXTRACT_DATE",
     "SUB_ICB_LOCATION_CODE",
     "ONS_SUB_ICB_LOCATION_CODE",
@@ -63,160 +68,16 @@ _PUBLISHED_COLUMNS = (
     "AGE",
     "NUMBER_OF_PATIENTS",
 )
-
-
-# --------------------------------------------------------------------------- #
-# Reading a CSV as text, with row numbers a user sees
-# --------------------------------------------------------------------------- #
-
-
-def read_csv_as_text(
-    path: Path, keep: Collection[str] | None = None
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Read a UTF-8 CSV file with every cell as stripped text.
-
-    Shared by the register, cost-weight and need-index readers so that they
-    report problems the same way.
-
-    Parameters
-    ----------
-    path : Path
-        The CSV file. A UTF-8 byte-order mark (as Excel's "CSV UTF-8" writes)
-        is allowed.
-    keep : collection of str, optional
-        Read only the columns whose normalised name, upper-cased, is in
-        ``keep`` (also upper-case); None reads every column. A column not in
-        the file is simply absent from the result.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        One column per header cell, named by the header text with outer
-        whitespace stripped and inner runs of whitespace collapsed to one
-        space. Every cell is a ``str`` with outer whitespace stripped; an
-        empty cell is ``""``. Rows whose cells are all empty are dropped.
-    rows : numpy.ndarray
-        int64, one per row of ``frame``: its row number as a user sees the
-        file in a spreadsheet (the header is row 1).
-
-    Raises
-    ------
-    InputError
-        If the file cannot be read, is not UTF-8, has no header, or a row has
-        more cells than the header.
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise InputError(f"cannot be read ({reason})", file=path) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
-        line = raw.count(b"\n", 0, offset) + 1
-        byte = raw[offset : offset + 1].hex().upper()
-        raise InputError(
-            f"byte 0x{byte} is not UTF-8 text (expected a file saved as CSV UTF-8)",
-            file=path,
-            row=line,
-        ) from exc
-    if not text.strip():
-        raise InputError(
-            "the file is empty (expected a header row and data rows)", file=path, row=1
-        )
-    wanted = None if keep is None else {name.upper() for name in keep}
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            usecols=None if wanted is None else lambda name: _normalise(name).upper() in wanted,
-        )
-    except pd.errors.ParserError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise InputError(
-            f"cannot be read as CSV ({exc})".replace("Error tokenizing data. C error: ", ""),
-            file=path,
-            row=int(found.group(1)) if found else None,
-        ) from exc
-    frame.columns = [_normalise(name) for name in frame.columns]
-    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
-    if len(frame):
-        frame = frame.apply(_strip_text)
-        keep = (frame != "").any(axis=1).to_numpy()
-        frame = frame.loc[keep].reset_index(drop=True)
-        rows = rows[keep]
-    return frame, rows
-
-
-def _normalise(name: object) -> str:
-    """Strip a column name and collapse inner runs of whitespace to one space."""
-    return " ".join(str(name).split())
-
-
-def _strip_text(column: pd.Series) -> pd.Series:
-    """Strip outer whitespace from each cell, working on the distinct values only."""
-    codes, uniques = pd.factorize(column)
-    stripped = pd.Index(uniques, dtype=str).str.strip()
-    return pd.Series(stripped.take(codes), index=column.index, dtype=str, name=column.name)
-
-
-def _list_rows(rows: np.ndarray) -> str:
-    """Say which further rows have the same problem: ``" (also rows 5, 9 and 3 more)"``."""
-    if len(rows) == 0:
-        return ""
-    shown = ", ".join(str(r) for r in rows[:_MAX_LISTED])
-    more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
-    word = "row" if len(rows) == 1 else "rows"
-    return f" (also {word} {shown}{more})"
-
-
-def _raise_bad_cells(
-    bad: np.ndarray,
-    values: pd.Series,
-    rows: np.ndarray,
-    column: str,
-    reason: str,
-    file: Path,
-) -> None:
-    """Raise an :class:`InputError` at the first row where ``bad`` holds.
-
-    ``reason`` is formatted with ``{value}``, the offending cell's text.
-    """
-    if not bad.any():
-        return
-    where = np.flatnonzero(bad)
-    first = where[0]
-    value = values.iloc[first]
-    message = reason.replace("{value}", str(value)) + _list_rows(rows[where[1:]])
-    raise InputError(message, file=file, row=int(rows[first]), column=column)
-
-
-def _require_columns(
-    frame: pd.DataFrame, required: dict[str, tuple[str, ...]], file: Path
-) -> dict[str, str]:
-    """Find each required column under any of its names (case-insensitive).
-
-    Returns the column each required name was found under.
-    """
-    by_upper = {name.upper(): name for name in frame.columns}
-    found: dict[str, str] = {}
-    for wanted, names in required.items():
-        match = next((by_upper[n.upper()] for n in names if n.upper() in by_upper), None)
-        if match is None:
-            expected = ", ".join(" or ".join(alternatives) for alternatives in required.values())
-            have = ", ".join(frame.columns) or "none"
-            raise InputError(
-                f"column is missing (expected the columns {expected}; found {have})",
-                file=file,
-                row=1,
-                column=" or ".join(names),
-            )
-        found[wanted] = match
-    return found
+_ROWS = "one row per practice, sex and age"
+_COUNT = "a count of patients, 0 or more"
+_REQUIRED = {
+    "extract_date": ("EXTRACT_DATE",),
+    "sub_icb": _SUB_ICB_NAMES,
+    "practice": ("ORG_CODE",),
+    "sex": ("SEX",),
+    "age": ("AGE",),
+    "patients": ("NUMBER_OF_PATIENTS",),
+}
 
 
 # --------------------------------------------------------------------------- #
@@ -271,98 +132,39 @@ def read_register(path: Path) -> pd.DataFrame:
     [1000, 1000, 1000]
     """
     path = Path(path)
-    required = {
-        "extract_date": ("EXTRACT_DATE",),
-        "sub_icb": _SUB_ICB_NAMES,
-        "practice": ("ORG_CODE",),
-        "sex": ("SEX",),
-        "age": ("AGE",),
-        "patients": ("NUMBER_OF_PATIENTS",),
-    }
-    text, rows = read_csv_as_text(path, keep=[n for names in required.values() for n in names])
-    columns = _require_columns(text, required, path)
-    if len(text) == 0:
-        raise InputError(
-            "the file has no data rows (expected one row per practice, sex and age)",
-            file=path,
-            row=2,
-        )
+    table = read_csv(path, keep=[n for names in _REQUIRED.values() for n in names],
+                     expect_rows=_ROWS)
+    text, rows = table.frame, table.rows
+    columns = find_columns(table.headers, _REQUIRED, file=path, case_sensitive=False)
 
-    practice = text[columns["practice"]]
-    _raise_bad_cells(
-        (practice == "").to_numpy(),
-        practice,
-        rows,
-        columns["practice"],
-        "the practice code is blank (expected a GP practice code such as A81001)",
-        path,
-    )
-    sub_icb = text[columns["sub_icb"]]
-    _raise_bad_cells(
-        (sub_icb == "").to_numpy(),
-        sub_icb,
-        rows,
-        columns["sub_icb"],
-        "the sub-ICB location code is blank (expected a code such as 16C)",
-        path,
-    )
+    practice = text_column(text[columns["practice"]], what="a GP practice code such as A81001",
+                           file=path, column=columns["practice"], rows=rows)
+    sub_icb = text_column(text[columns["sub_icb"]], what="a sub-ICB location code such as 16C",
+                          file=path, column=columns["sub_icb"], rows=rows)
 
     sex_text = text[columns["sex"]]
     sex = _upper(sex_text).map(_SEX_CODES)
-    _raise_bad_cells(
-        sex.isna().to_numpy(),
-        sex_text,
-        rows,
-        columns["sex"],
-        '"{value}" is not a sex code (expected MALE, FEMALE or ALL)',
-        path,
-    )
+    refuse_rows(sex.isna(), lambda i: f'"{clip(sex_text.iloc[i])}" is not a sex code '
+                                      "(expected MALE, FEMALE or ALL)",
+                file=path, column=columns["sex"], rows=rows)
 
     age_text = text[columns["age"]]
     age = _upper(age_text).map(_AGE_CODES | {"ALL": _ALL})
-    _raise_bad_cells(
-        age.isna().to_numpy(),
-        age_text,
-        rows,
-        columns["age"],
-        '"{value}" is not an age (expected 0 to 94, "95+" or ALL)',
-        path,
-    )
+    refuse_rows(age.isna(), lambda i: f'"{clip(age_text.iloc[i])}" is not an age '
+                                      '(expected 0 to 94, "95+" or ALL)',
+                file=path, column=columns["age"], rows=rows)
     age = age.astype(np.int64)
 
-    count_text = text[columns["patients"]]
-    count = pd.to_numeric(count_text, errors="coerce").astype(np.float64).to_numpy()
-    with np.errstate(invalid="ignore"):
-        not_whole = ~np.isfinite(count) | (np.mod(count, 1) != 0) | (np.abs(count) >= 2.0**53)
-    _raise_bad_cells(
-        not_whole,
-        count_text,
-        rows,
-        columns["patients"],
-        '"{value}" is not a count of patients (expected a whole number, 0 or more)',
-        path,
-    )
-    _raise_bad_cells(
-        count < 0,
-        count_text,
-        rows,
-        columns["patients"],
-        "{value} is negative (expected a count of patients, 0 or more)",
-        path,
-    )
-    patients = count.astype(np.int64)
+    patients = number_column(text[columns["patients"]], what=_COUNT, whole=True, file=path,
+                             column=columns["patients"], rows=rows).astype(np.int64)
 
     extract = text[columns["extract_date"]]
     first_extract = extract.iloc[0]
-    _raise_bad_cells(
-        (extract != first_extract).to_numpy(),
-        extract,
-        rows,
-        columns["extract_date"],
-        '"{value}" differs from the first row\'s "' + first_extract + '" '
-        "(expected one extract per file)",
-        path,
-    )
+    refuse_rows(extract != first_extract,
+                lambda i: f'"{clip(extract.iloc[i])}" differs from the first row\'s '
+                          f'"{clip(first_extract)}" '
+                          "(expected one extract per file)",
+                file=path, column=columns["extract_date"], rows=rows)
 
     long = pd.DataFrame(
         {
@@ -436,7 +238,7 @@ def _sex_label(sex: str) -> str:
 
 def _age_label(age: int) -> str:
     """Return the published AGE text for an age 0..95."""
-    return "95+" if age == _TOP_AGE else str(age)
+    return "95+" if age == TOP_AGE else str(age)
 
 
 def _check_totals(
@@ -478,8 +280,17 @@ def _check_totals(
         f"the total row for practice {first['practice']} ({what}) says "
         f"{stated[where[0]]:,} patients but its single-year-of-age rows add up to "
         f"{expected[where[0]]:,} (expected the total to equal the sum)"
-        + _list_rows(rows[totals][where[1:]]),
+        + also_rows(rows[totals][where[1:]]),
         file=path,
         row=int(rows[totals][where[0]]),
         column=column,
     )
+
+
+def missing_practices(missing: pd.Index) -> str:
+    """Say which practices of the register a file lacks.
+
+    ``"2 practices of the register are missing: P2, P3"``, naming up to five.
+    """
+    noun, verb = ("practice", "is") if len(missing) == 1 else ("practices", "are")
+    return f"{len(missing)} {noun} of the register {verb} missing: {listed(missing)}"

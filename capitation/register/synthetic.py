@@ -2,7 +2,7 @@
 
 For benchmarks, tests and documentation: the practices, ages and counts are
 invented (smooth illustrative age profiles, not fitted to published data).
-The long form is :mod:`capitation.register`'s.
+The long form is :func:`capitation.register.read.read_register`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.files import atomic_path
-from capitation.register import _PUBLISHED_COLUMNS, _TOP_AGE, REGISTER_COLUMNS
+from capitation.register.read import PUBLISHED_COLUMNS, REGISTER_COLUMNS, TOP_AGE
 
 __all__ = ["synthetic_register", "write_register_csv"]
 
@@ -25,7 +25,7 @@ def _age_profiles() -> np.ndarray:
     Profile 0 is a younger, urban list; profile 1 an older, coastal one. The
     shapes are smooth illustrative curves, not fitted to any published data.
     """
-    age = np.arange(_TOP_AGE + 1, dtype=np.float64)
+    age = np.arange(TOP_AGE + 1, dtype=np.float64)
     # Survival-like fall after late middle age; women live a little longer.
     survival = np.stack(
         [
@@ -37,7 +37,7 @@ def _age_profiles() -> np.ndarray:
     old = np.exp(-((age - 62.0) ** 2) / (2 * 20.0**2)) + 0.30
     profiles = np.stack([young, old])[:, None, :] * survival[None, :, :]
     # "95+" gathers everyone aged 95 and over: roughly three years' worth.
-    profiles[:, :, _TOP_AGE] *= 3.0
+    profiles[:, :, TOP_AGE] *= 3.0
     return profiles
 
 
@@ -77,7 +77,7 @@ def synthetic_register(n_practices: int, seed: int) -> pd.DataFrame:
     probs /= probs.sum(axis=1, keepdims=True)
     counts = rng.multinomial(list_size.astype(np.int64), probs)  # (practice, sex × age)
 
-    n_ages = _TOP_AGE + 1
+    n_ages = TOP_AGE + 1
     numbers = np.arange(1, n_practices + 1)
     codes = np.char.add("SYN", np.char.zfill(numbers.astype(str), 5))
     sub_icbs = np.char.add("SYN", np.char.zfill(((numbers - 1) // 40 + 1).astype(str), 3))
@@ -139,7 +139,7 @@ def write_register_csv(frame: pd.DataFrame, path: Path, *, extract_date: str = "
     if not frame["sex"].isin(["M", "F"]).all():
         raise InputError('sex must be "M" or "F"', column="sex")
     ages = frame["age"].to_numpy()
-    if not ((ages >= 0) & (ages <= _TOP_AGE)).all():
+    if not ((ages >= 0) & (ages <= TOP_AGE)).all():
         raise InputError("age must be 0 to 95 (95 stands for 95+)", column="age")
 
     detail = frame[list(REGISTER_COLUMNS)].copy()
@@ -147,19 +147,19 @@ def write_register_csv(frame: pd.DataFrame, path: Path, *, extract_date: str = "
     per_sex = detail.groupby(["practice", "sex"], as_index=False).agg(
         patients=("patients", "sum"), sub_icb=("sub_icb", "first")
     )
-    per_sex["order"] = _TOP_AGE + 1
+    per_sex["order"] = TOP_AGE + 1
     per_practice = detail.groupby("practice", as_index=False).agg(
         patients=("patients", "sum"), sub_icb=("sub_icb", "first")
     )
     per_practice["sex"] = "ALL"
-    per_practice["order"] = _TOP_AGE + 2
+    per_practice["order"] = TOP_AGE + 2
     out = pd.concat([detail, per_sex, per_practice], ignore_index=True)
     out["sex_order"] = out["sex"].map({"M": 0, "F": 1, "ALL": 2})
     out = out.sort_values(["practice", "sex_order", "order"], kind="stable")
 
     order = out["order"].to_numpy()
     age_text = np.where(
-        order > _TOP_AGE, "ALL", np.where(order == _TOP_AGE, "95+", order.astype(str))
+        order > TOP_AGE, "ALL", np.where(order == TOP_AGE, "95+", order.astype(str))
     )
     published = pd.DataFrame(
         {
@@ -172,7 +172,7 @@ def write_register_csv(frame: pd.DataFrame, path: Path, *, extract_date: str = "
             "AGE": age_text,
             "NUMBER_OF_PATIENTS": out["patients"].to_numpy(dtype=np.int64),
         },
-        columns=list(_PUBLISHED_COLUMNS),
+        columns=list(PUBLISHED_COLUMNS),
     )
     path = Path(path)
     with atomic_path(path) as tmp:
