@@ -125,6 +125,7 @@ class Model:
         levels: list[str] = []
         inputs: dict[str, Path] = {"model": spec.path}
         persons = None
+        needs_and_use = None
         if spec.population is not None:
             years = spec.years
             if progress and len(years) > 1:
@@ -150,6 +151,14 @@ class Model:
                 if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
                     run = cast("PersonsRun", cache[spec.population.persons.path])
                     persons = run.summarise(tables[spec.years[0]]["practice"])
+                if spec.opportunity is not None:  # needs versus use, on the first year
+                    from capitation.opportunity.needs_and_use import run_section
+
+                    inputs["activity"] = spec.opportunity.activity
+                    if spec.opportunity.rates is not None:
+                        inputs["reference rates"] = spec.opportunity.rates
+                    needs_and_use = run_section(spec, self._source(spec.years[0], cache, inputs),
+                                                tables[spec.years[0]])
             finally:
                 for source in cache.values():
                     source.close()  # the person-level engine may hold a Dask cluster
@@ -161,7 +170,8 @@ class Model:
             budget = build_budget(read_service_budget(spec.service_budget, spec.path.parent,
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
-                       inputs=inputs, run_seconds=time.time() - started, persons=persons)
+                       inputs=inputs, run_seconds=time.time() - started, persons=persons,
+                       needs_and_use=needs_and_use)
 
     # -- steps -----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ TEMPLATES = {
     "baselines": "baselines_model.toml",
     "register": "register_model.toml",
     "persons": "persons_model.toml",
+    "activity": "activity_model.toml",
 }
 LOADS = {"model", "agreement", "agreement_workbook", "settle", *TEMPLATES}
 #: load kinds read by risk_share (the rest by capitation).
@@ -141,13 +142,14 @@ def test_the_corpus_covers_every_kind_of_input():
     kinds = {(c["load"], Path(c["file"]).suffix) for c in CASES}
     assert {("model", ".toml"), ("model", ".xlsx"), ("agreement", ".toml"),
             ("agreement_workbook", ".xlsx"), ("settle", ".csv"), ("population", ".csv"),
-            ("register", ".csv"), ("baselines", ".csv"), ("persons", ".csv")} <= kinds
+            ("register", ".csv"), ("baselines", ".csv"), ("persons", ".csv"),
+            ("activity", ".csv")} <= kinds
     assert len(CASES) >= 45
 
 
 @pytest.mark.parametrize("load_kind, good", [
     ("population", "practices.csv"), ("baselines", "baselines.csv"),
-    ("register", "register.csv"), ("persons", "persons.csv")])
+    ("register", "register.csv"), ("persons", "persons.csv"), ("activity", "activity.csv")])
 def test_each_template_runs_with_its_good_companion(load_kind, good, tmp_path):
     # The templates and companions are sound, so each case fails for its own fault only.
     text = (DATA / TEMPLATES[load_kind]).read_text(encoding="utf-8")

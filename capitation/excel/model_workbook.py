@@ -147,7 +147,7 @@ def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
         for key in FILES["component"]:
             if key in component:
                 component[key] = resolve(component[key])
-    for section in ("pace_of_change", "service_budget"):
+    for section in ("pace_of_change", "service_budget", "opportunity"):
         table = data.get(section)
         if isinstance(table, dict):
             for key in FILES[section]:

@@ -45,6 +45,7 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
     sheets = settlement_sheets(settlement)
     opportunity = persons.opportunity(0.10)
     needs = _needs_and_use()
+    opportunity_demo = Model.from_toml(MODELS / "opportunity_demo.toml").run()
     found = []
     for results in (demo, persons):
         found += [("level", results.table(level)) for level in results.levels]
@@ -63,6 +64,7 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("person_budgets", persons.person_budgets()),
         ("needs_and_use", needs.units),
         ("needs_and_use_summary", needs.summary()),
+        ("opportunity_table", opportunity_demo.opportunity_table("a_and_e")),
         ("spend_decomposition", needs.decomposition()),
         ("activity_changes", needs.activity_changes(0.5, 2)),
         ("peers", needs.peers.table),
