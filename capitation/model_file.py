@@ -252,7 +252,8 @@ def parse_model(data: dict[str, Any], path: Path) -> ModelSpec:
             r, data, levels=["practice", *(lv if isinstance(lv, str) else "/".join(lv)
                                            for lv in population.levels)],
             components=[c.name for c in components],
-            ages=population.register is not None or population.persons is not None)
+            ages=population.register is not None or population.persons is not None,
+            persons_engine=None if population.persons is None else population.persons.engine)
     return ModelSpec(path=path, name=name, year=year, years=years,
                      envelope_pence=envelope_pence, convention=convention,
                      population=population, components=components, pace=pace,

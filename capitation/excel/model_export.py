@@ -240,6 +240,9 @@ def _embed_files(data: dict, base: Path, out: Path, source: Path) -> dict[str, p
         expected = opportunity.get("expected")
         if isinstance(expected, str) and expected not in ("weighted_population", "age_sex"):
             opportunity["expected"] = embed(expected, "opportunity_rates")
+        if "person_activity" in opportunity:
+            opportunity["person_activity"] = embed(opportunity["person_activity"],
+                                                   "opportunity_person_activity")
     budget = data.get("service_budget")
     if isinstance(budget, dict):
         for csv_key, inline_key in (("lines", "line"), ("new_services", "new_service")):

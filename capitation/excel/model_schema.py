@@ -57,7 +57,7 @@ PER_YEAR = {
     "line": {"activity_change"},
     "new_service": {"patients", "cost_per_patient_gbp"},
 }
-LISTS = {"levels", "years", "multipliers", "indicators"}
+LISTS = {"levels", "years", "multipliers", "indicators", "age_bands"}
 TEXT = {
     "model": {"name", "year", "need_index_convention"},
     "population": {"file", "sheet", "id", "population", "levels", "register", "practices"},
@@ -67,7 +67,7 @@ TEXT = {
     "line": {"provider", "pod"},
     "new_service": {"provider", "name"},
     "opportunity": {"activity", "sheet", "expected", "level", "names", "components", "benchmark",
-                    "method", "overdispersion"},
+                    "method", "overdispersion", "person_activity", "age_bands"},
 }
 NUMBERS = {
     "model": {"envelope_gbp"},
@@ -93,7 +93,7 @@ FILES = {
     "component": {"cost_weights", "need_index"},
     "pace_of_change": {"baseline"},
     "service_budget": {"lines", "new_services"},
-    "opportunity": {"activity", "expected"},
+    "opportunity": {"activity", "expected", "person_activity"},
 }
 CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS,
            ("opportunity", "benchmark"): tuple(BENCHMARKS),

@@ -17,9 +17,13 @@ weighted population), ``benchmark`` (``best_peers``, ``peer_median`` or
 ``lowest_quartile``), ``price_gbp`` (pounds per activity by service; default
 each unit's own cost per activity), the funnel's ``method`` (``log`` or
 ``sqrt``), ``overdispersion`` (``additive``, ``multiplicative`` or ``none``)
-and ``trim``, and ``realised`` and ``years`` (the share of the opportunity
+and ``trim``, ``realised`` and ``years`` (the share of the opportunity
 planned out, and over how many years or which years, for
-:meth:`~capitation.opportunity.NeedsAndUse.activity_changes`).
+:meth:`~capitation.opportunity.NeedsAndUse.activity_changes`), and, with
+person-level rows, ``person_activity`` (a CSV of ``person_id``, ``service``,
+``activity``) and ``age_bands`` (the needs profiles' bands, default
+``["0-17", "18-64", "65-74", "75-84", "85+"]``) for the cohorts
+(:mod:`capitation.opportunity.cohorts`).
 
 A reference rates file has columns ``service``, ``sex``, ``age_band`` and
 ``rate`` (activity per person a year). Every mistake is an
@@ -45,7 +49,7 @@ EXPECTED = ("weighted_population", "age_sex")
 #: Every key of ``[opportunity]``.
 OPPORTUNITY_KEYS = {"activity", "sheet", "expected", "level", "peers", "names", "components",
                     "benchmark", "price_gbp", "method", "overdispersion", "trim", "realised",
-                    "years"}
+                    "years", "person_activity", "age_bands"}
 PEER_KEYS = {"indicators", "similar", "best"}
 METHODS = ("log", "sqrt")
 OVERDISPERSION = ("additive", "multiplicative", "none")
@@ -87,6 +91,10 @@ class OpportunitySpec:
         Share of the opportunity planned out by the last year (default 0.5).
     years : int or list of str
         How many years, or the years themselves (default 3).
+    person_activity : Path or None
+        Person-level activity, for the cohorts by needs profile.
+    age_bands : tuple of str
+        The needs profiles' age bands.
     """
 
     activity: Path
@@ -106,10 +114,13 @@ class OpportunitySpec:
     trim: float
     realised: float
     years: int | list[str]
+    person_activity: Path | None = None
+    age_bands: tuple[str, ...] = ("0-17", "18-64", "65-74", "75-84", "85+")
 
 
 def parse_opportunity(r: TomlKeys, data: dict[str, Any], *, levels: list[str],
-                      components: list[str], ages: bool) -> OpportunitySpec:
+                      components: list[str], ages: bool,
+                      persons_engine: str | None = None) -> OpportunitySpec:
     """Read and validate ``[opportunity]``.
 
     Parameters
@@ -125,6 +136,9 @@ def parse_opportunity(r: TomlKeys, data: dict[str, Any], *, levels: list[str],
     ages : bool
         Whether the population has people by sex and age (the register or
         person-level rows), which ``expected = "age_sex"`` needs.
+    persons_engine : str, optional
+        The person-level engine (``pandas`` or ``dask``), None without
+        person-level rows; ``person_activity`` needs ``pandas``.
 
     Returns
     -------
@@ -163,11 +177,26 @@ def parse_opportunity(r: TomlKeys, data: dict[str, Any], *, levels: list[str],
     realised = r.number(table.get("realised", 0.5), f"{key}.realised", low=0.0, high=1.0,
                         fraction=True)
     years = _years(r, table.get("years", 3))
+    person_activity = None
+    if "person_activity" in table:
+        if persons_engine is None:
+            raise r.error(f"{key}.person_activity", "person-level activity needs person-level "
+                                                    "rows ([population] persons)")
+        if persons_engine != "pandas":
+            raise r.error(f"{key}.person_activity", 'cohorts by needs profile need engine = '
+                                                    '"pandas" (the persons are kept in memory)')
+        person_activity = r.path_of(table["person_activity"], f"{key}.person_activity")
+    bands = table.get("age_bands", ["0-17", "18-64", "65-74", "75-84", "85+"])
+    if not isinstance(bands, list) or not bands:
+        raise r.error(f"{key}.age_bands", 'expected a list of age bands, such as ["0-17", '
+                                          '"18-64", "65+"]')
+    age_bands = tuple(r.text_value(b, f"{key}.age_bands[{i}]") for i, b in enumerate(bands, 1))
     return OpportunitySpec(activity=activity, sheet=sheet, expected=expected, rates=rates,
                            level=level, indicators=indicators, similar=similar, best=best,
                            names=names, components=chosen, benchmark=benchmark,
                            price_gbp=price, method=method, overdispersion=overdispersion,
-                           trim=trim, realised=realised, years=years)
+                           trim=trim, realised=realised, years=years,
+                           person_activity=person_activity, age_bands=age_bands)
 
 
 def _expected(r: TomlKeys, value: object, ages: bool) -> tuple[str, Path | None]:

@@ -24,7 +24,7 @@ The result is a :class:`NeedsAndUse`, held by :class:`capitation.Results`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -82,6 +82,11 @@ class NeedsAndUse:
         activity table gives ``cost_gbp``.
     indicators : pandas.DataFrame
         The need indicators per unit the peers were found by (module docstring).
+    cohorts : pandas.DataFrame or None
+        With person-level activity: needs profiles ranked by activity per
+        head, and the cohort holding half of each unit's activity, at the
+        system, each level and each practice
+        (:func:`capitation.opportunity.cohorts.needs_profiles`).
     spec : OpportunitySpec
         The section the analysis was run from.
     """
@@ -92,6 +97,7 @@ class NeedsAndUse:
     cost_gbp: pd.DataFrame | None
     indicators: pd.DataFrame
     spec: OpportunitySpec
+    cohorts: pd.DataFrame | None = None
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -153,6 +159,38 @@ class NeedsAndUse:
             pence = np.asarray(round_pence(table["opportunity_gbp"].to_numpy()), dtype=np.int64)
             out["opportunity_gbp"] = int(pence.sum()) / 100.0
         return pd.Series(out, name=service)
+
+    def cohort_summary(self) -> pd.DataFrame:
+        """Per level, unit and service: the cohort holding half of the activity.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (``level``, ``unit``, ``service``): ``profiles`` (needs
+            profiles in the cohort), ``persons`` (in the cohort),
+            ``persons_share`` (of the unit's persons) and ``activity_share``
+            (of its activity in the service, at least one half).
+
+        Raises
+        ------
+        KeyError
+            Without person-level activity (``[opportunity] person_activity``).
+        """
+        if self.cohorts is None:
+            raise KeyError("no cohorts: they need person-level activity ([opportunity] "
+                           "person_activity) with person-level rows")
+        table = self.cohorts
+        keys = ["level", "unit", "service"]
+        inside = table[table["in_cohort"]]
+        out = inside.groupby(keys, sort=False).agg(
+            profiles=("rank", "size"), persons=("persons", "sum"),
+            activity=("activity", "sum"))
+        everyone = table.groupby(keys, sort=False).agg(all_persons=("persons", "sum"),
+                                                       all_activity=("activity", "sum"))
+        everyone = everyone.reindex(out.index)
+        out["persons_share"] = out["persons"] / everyone["all_persons"]
+        out["activity_share"] = out["activity"] / everyone["all_activity"]
+        return out.loc[:, ["profiles", "persons", "persons_share", "activity_share"]]
 
     def summary(self) -> pd.DataFrame:
         """Per service: units above benchmark, of which funnel outliers, and the opportunity.
@@ -219,13 +257,43 @@ def run_section(spec: ModelSpec, source: PopulationSource,
     elif population_spec.practices is not None:
         practice_table = (population_spec.practices, None, population_spec.id)
     try:
-        return _run(section, source.population, level_tables[section.level], ages_of(source),
-                    practice_table)
+        result = _run(section, source.population, level_tables[section.level],
+                      ages_of(source), practice_table)
+        if section.person_activity is None:
+            return result
+        return replace(result, cohorts=_cohorts(section, source))
     except InputError as exc:
         if exc.file is not None:
             raise
         key = "opportunity" if exc.key is None else f"opportunity.{exc.key}"
         raise InputError(exc.reason, file=spec.path, column=exc.column, key=key) from None
+
+
+def _cohorts(section: OpportunitySpec, source: PopulationSource) -> pd.DataFrame:
+    """Needs profiles of the person-level rows (pandas engine) and their activity."""
+    from capitation.opportunity.cohorts import needs_profiles, read_person_activity
+    from capitation.persons.engine import PersonsRun
+
+    assert section.person_activity is not None
+    if not isinstance(source, PersonsRun) or source.plan_frame() is None:
+        raise InputError("cohorts by needs profile need person-level rows read by the pandas "
+                         "engine", key="person_activity")
+    frame = source.plan_frame()
+    assert frame is not None  # checked above
+    population = source.population
+    codes = source.codes[frame["practice"].to_numpy(np.int64)]
+    tiers = [t.name for t in source.tiers]
+    persons = pd.DataFrame({
+        "person_id": frame["person_id"].astype(str).to_numpy(),
+        "practice": codes,
+        "tier": np.asarray(tiers, dtype=object)[frame["tier"].to_numpy(np.int64)],
+        "sex": np.where(frame["sex"].to_numpy() == 0, "M", "F"),  # persons: 0 is M, 1 is F
+        "age": frame["age"].to_numpy(np.int64)})
+    for level in population.levels:
+        persons[level] = population.level_codes(level).reindex(codes).to_numpy(dtype=object)
+    activity = read_person_activity(section.person_activity, pd.Index(persons["person_id"]))
+    return needs_profiles(persons, activity, levels=population.levels, tiers=tiers,
+                          age_bands=section.age_bands)
 
 
 def ages_of(source: PopulationSource) -> pd.DataFrame | None:
