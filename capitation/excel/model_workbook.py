@@ -236,6 +236,8 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
             data[parent][key] = entries
     years = _years(data)
     used |= _level_sheets(data, years)
+    if "opportunity" in data:  # its results sheets, opportunity_<service> (--with-inputs)
+        used |= {n for n in reader.names if n.startswith("opportunity_")}
     try:
         used |= _resolve_files(reader, data)
         try:

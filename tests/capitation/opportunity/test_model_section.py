@@ -271,3 +271,30 @@ def test_section_mistakes_name_the_key(tmp_path, replace, message):
     with pytest.raises(InputError) as raised:
         Model.from_toml(path).run()
     assert message in str(raised.value)
+
+
+def test_results_added_to_the_model_workbook_read_back_without_notes(demo, tmp_path):
+    from capitation.excel.patch import write_results_into
+
+    workbook = export_model(DEMO, tmp_path / "demo.xlsx")
+    out = write_results_into(Model.from_excel(workbook).run(), workbook, tmp_path / "team.xlsx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the opportunity_<service> sheets are results, not notes
+        again = Model.from_excel(out).run()
+    pd.testing.assert_frame_equal(again.opportunity_table("a_and_e"),
+                                  demo.opportunity_table("a_and_e"))
+
+
+def test_command_line_prints_each_service_and_writes_its_charts(demo, tmp_path, capsys):
+    from capitation.cli import main
+
+    above = int(demo.needs_and_use.summary().loc["emergency_admissions",
+                                                 "units_above_benchmark"])
+
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "r.xlsx"), "--quiet",
+                 "--charts", str(tmp_path / "charts")]) == 0
+    printed = capsys.readouterr().out
+    assert f"needs versus use, emergency_admissions: {above} of 131 (practice) above " \
+           "benchmark" in printed
+    charts = {p.name for p in (tmp_path / "charts").iterdir()}
+    assert {"funnel_a_and_e.png", "opportunity_a_and_e.png"} <= charts
