@@ -144,6 +144,14 @@ def _summary_text(results: Results) -> str:
                      f"target {row['largest_shortfall']:.4%}, total shortfall "
                      f"£{row['total_shortfall_gbp']:,.2f} ({row['status']}, solved in "
                      f"{row['build_seconds'] + row['solve_seconds']:.2f} s)")
+    needs = getattr(results, "needs_and_use", None)
+    if needs is not None:  # needs versus use: one line per service
+        for service, row in needs.summary().iterrows():
+            pounds = (f", opportunity £{row['opportunity_gbp']:,.2f}"
+                      if "opportunity_gbp" in row.index else "")
+            lines.append(f"needs versus use, {service}: {int(row['units_above_benchmark']):,} of "
+                         f"{int(row['units']):,} ({needs.level}) above benchmark, "
+                         f"{int(row['also_high_95']):,} of them high at 95%{pounds}")
     budget = results.budget
     if budget is not None:
         lines.append(f"service budget {budget.name}:")

@@ -117,6 +117,9 @@ class Model:
                     # as capitation.service_budget.budget_file reads it: relative to the model
                     add(f"service budget {key.replace('_', ' ')}",
                         (spec.path.parent / value).resolve())
+        if spec.opportunity is not None:
+            add("activity", spec.opportunity.activity)
+            add("reference rates", spec.opportunity.rates)
         return files
 
     def run(self, progress: bool = False) -> Results:
@@ -171,6 +174,7 @@ class Model:
         pace: dict[str, PaceOfChange] = {}
         levels: list[str] = []
         persons = None
+        needs_and_use = None
         if spec.population is not None:
             years = spec.years
             if progress and len(years) > 1:
@@ -196,6 +200,11 @@ class Model:
                 if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
                     run = cast("PersonsRun", cache[spec.population.persons.path])
                     persons = run.summarise(tables[spec.years[0]]["practice"])
+                if spec.opportunity is not None:  # needs versus use, on the first year
+                    from capitation.opportunity.needs_and_use import run_section
+
+                    needs_and_use = run_section(spec, self._source(spec.years[0], cache),
+                                                tables[spec.years[0]])
             finally:
                 for source in cache.values():
                     source.close()  # the person-level engine may hold a Dask cluster
@@ -208,7 +217,7 @@ class Model:
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
                        inputs=self.input_files(), run_seconds=time.time() - started,
-                       persons=persons)
+                       persons=persons, needs_and_use=needs_and_use)
 
     # -- steps -----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from capitation.pace_of_change.data import MAX_GROWTH
 from capitation.rounding import MAX_MONEY_PENCE, beyond_money, round_pence, snap_pence
 
 if TYPE_CHECKING:
+    from capitation.opportunity.model_section import OpportunitySpec
     from capitation.persons.spec import PersonsSpec
     from capitation.persons.tiers import RiskTier
     from capitation.population import LevelSpec
@@ -31,7 +32,7 @@ CONVENTIONS = ("toolkit", "nhs_england")
 GROWTH: dict[str, Any] = {"low": -1.0, "high": MAX_GROWTH, "fraction": True}
 METHODS = ("lp", "rule")
 KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
-                "risk_tier"}
+                "risk_tier", "opportunity"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +137,7 @@ class ModelSpec:
     raw: dict[str, Any] = field(default_factory=dict)
     risk_tiers: list[RiskTier] | None = None  # [[risk_tier]] in rank order
     sheets: tuple[str, ...] = ()
+    opportunity: OpportunitySpec | None = None  # [opportunity]: needs versus use
 
 
 def read_model_file(path: str | Path) -> ModelSpec:
@@ -255,10 +257,24 @@ def parse_model(data: dict[str, Any], path: Path) -> ModelSpec:
     service_budget = data.get("service_budget")
     if service_budget is not None and not isinstance(service_budget, dict):
         raise r.error("service_budget", "expected a table")
+    opportunity = None
+    if "opportunity" in data:
+        from capitation.opportunity.model_section import parse_opportunity
+
+        if population is None:
+            raise r.error("opportunity", "needs versus use needs a population ([population] "
+                                         "and [[component]]) to set need beside use")
+        opportunity = parse_opportunity(
+            r, data, levels=["practice", *(lv if isinstance(lv, str) else "/".join(lv)
+                                           for lv in population.levels)],
+            components=[c.name for c in components],
+            ages=population.register is not None or population.persons is not None,
+            persons_engine=None if population.persons is None else population.persons.engine)
     return ModelSpec(path=path, name=name, year=year, years=years,
                      envelope_pence=envelope_pence, convention=convention,
                      population=population, components=components, pace=pace,
-                     service_budget=service_budget, raw=data, risk_tiers=risk_tiers)
+                     service_budget=service_budget, raw=data, risk_tiers=risk_tiers,
+                     opportunity=opportunity)
 
 
 def _components(r: TomlKeys, data: dict[str, Any], years: list[str]) -> list[ComponentSpec]:

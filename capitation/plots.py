@@ -1,4 +1,6 @@
-"""Board-paper charts of a run: budget bridge waterfall, distance from target, need index.
+"""Board-paper charts of a run: budget waterfall, distance from target, need index, needs vs use.
+
+Needs versus use: funnel plots and the opportunity ranked by unit.
 
 Each function takes :class:`capitation.Results` (or the DataFrame it hands
 out) and returns a :class:`matplotlib.figure.Figure`. Nothing here computes a
@@ -14,8 +16,9 @@ memory; ``fig.savefig(path)`` works as usual.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,11 +30,16 @@ from capitation.columns import column as schema_column
 from capitation.files import write_atomically
 from capitation.results import Results
 
+if TYPE_CHECKING:
+    from capitation.opportunity import Funnel
+
 __all__ = [
     "BRIDGE_STEPS",
     "budget_waterfall",
     "distance_from_target",
+    "funnel",
     "need_index",
+    "opportunity_ranked",
     "pounds_formatter",
     "save_png",
     "write_charts",
@@ -354,6 +362,163 @@ def _need_table(
     return inside, f"Need index by {level} within {parent} {within}"
 
 
+# ---------------------------------------------------------------------------- needs versus use
+
+#: Line style of each funnel limit: (column suffix, label, line style).
+FUNNEL_LIMITS = (("95", "95%", "--"), ("998", "99.8%", "-"))
+_LIMIT_TEXT = {suffix: text for suffix, text, _ in FUNNEL_LIMITS}
+_HIGH = "#c0504d"
+_LOW = "#4f81bd"
+_WITHIN = "#9e9e9e"
+
+
+def _unit_label(code: object, names: Mapping[object, object] | pd.Series | None) -> str:
+    """Return ``NAME (CODE)``, or the code alone when there is no name."""
+    name = None if names is None else names.get(code)
+    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) == "":
+        return str(code)
+    return f"{name} ({code})"
+
+
+def funnel(
+    f: Funnel,
+    *,
+    names: Mapping[object, object] | pd.Series | None = None,
+    title: str | None = None,
+    label: str = "998",
+    max_labels: int = 20,
+) -> Figure:
+    """Funnel plot: each unit's ratio against its expected count, with the limits drawn.
+
+    Draws what :func:`capitation.opportunity.funnel` computed: the units, the
+    target line, and the 95% (dashed) and 99.8% (solid) limits from
+    :meth:`~capitation.opportunity.Funnel.limits` over the range of expected
+    counts. Each limit curve is labelled at its right-hand end and in the
+    legend; outliers (beyond the ``label`` limits) are labelled with their
+    name and code, the most extreme first.
+
+    Parameters
+    ----------
+    f : Funnel
+        The funnel of one service (``results.needs_and_use.opportunity.funnels[service]``).
+    names : mapping or pandas.Series, optional
+        Unit code → name (``results.needs_and_use.names``); default codes only.
+    title : str, optional
+        The title (default: the funnel's scale and overdispersion).
+    label : {"998", "95"}
+        Which limits make a unit an outlier to label.
+    max_labels : int
+        At most this many outliers are labelled (the largest adjusted
+        z-scores first); the rest are counted in the x-axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: ``collections[0]`` holds the units (offsets: expected, ratio),
+        lines labelled ``"95% limits"``, ``"_95% lower"``, ``"99.8% limits"``,
+        ``"_99.8% lower"`` and ``"target"``; text labels ``"95%"`` and
+        ``"99.8%"`` at the limits' right ends, then one per labelled outlier
+        (``"NAME (CODE)"``).
+    """
+    if label not in {"95", "998"}:
+        raise ValueError(f'label must be "95" or "998", got {label!r}')
+    units = f.units
+    x = f.denominators.reindex(units.index).to_numpy(dtype=float)
+    y = units["ratio"].to_numpy(dtype=float)
+    fig, axes = _new_figure(figsize=(8.0, 5.5))
+    ax = axes[0, 0]
+    flags = units[f"flag_{label}"].to_numpy(dtype=str)
+    colours = np.where(flags == "high", _HIGH, np.where(flags == "low", _LOW, _WITHIN))
+    ax.scatter(x, y, s=14, c=colours, alpha=0.8, zorder=3)
+    grid = np.geomspace(max(x.min(), 1e-9), x.max() * 1.1, 200)
+    curves = f.limits(grid)
+    for suffix, text, style in FUNNEL_LIMITS:
+        ax.plot(grid, curves[f"upper_{suffix}"], style, color="black", linewidth=0.9,
+                label=f"{text} limits")
+        ax.plot(grid, curves[f"lower_{suffix}"], style, color="black", linewidth=0.9,
+                label=f"_{text} lower")
+        for edge in ("upper", "lower"):
+            ax.annotate(text, (grid[-1], float(curves[f"{edge}_{suffix}"].iloc[-1])),
+                        xytext=(3, 0), textcoords="offset points", fontsize=8, va="center")
+    ax.axhline(f.target, color="#1f4e79", linewidth=1.0, label="target")
+    outliers = np.flatnonzero(flags != "")
+    order = outliers[np.argsort(-np.abs(units["z_adjusted"].to_numpy(dtype=float)[outliers]),
+                                kind="stable")]
+    for k, i in enumerate(order[:max_labels]):  # alternate above and below: fewer overlaps
+        ax.annotate(_unit_label(units.index[i], names), (x[i], y[i]),
+                    xytext=(4, 4 if k % 2 == 0 else -10), textcoords="offset points",
+                    fontsize=7, color=colours[i])
+    more = len(order) - min(len(order), max_labels)
+    what = "Expected" if f.kind == "ratio" else "Denominator"
+    ax.set_xlabel(f"{what} ({len(order)} outside the {_LIMIT_TEXT[label]} limits"
+                  + (f", {more} not labelled)" if more else ")"))
+    ax.set_ylabel("Observed ÷ expected" if f.kind == "ratio" else "Proportion")
+    ax.set_xlim(0, grid[-1] * 1.12)
+    # The limits widen without bound as the expected count falls: show the units, not that.
+    finite = y[np.isfinite(y)]
+    low, high = min(finite.min(), f.target), max(finite.max(), f.target)
+    ax.set_ylim(max(0.0, low - 0.15 * (high - low)), high + 0.15 * (high - low))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    adjusted = (f"{f.overdispersion} overdispersion, φ = {f.phi:.3g}" if f.adjusted
+                else f"no overdispersion adjustment, φ = {f.phi:.3g}")
+    fig.suptitle(title or f"Funnel plot ({f.method} scale, {adjusted})", fontsize=11)
+    return fig
+
+
+def opportunity_ranked(table: pd.DataFrame, top: int = 20, title: str | None = None) -> Figure:
+    """Draw the opportunity in pounds by unit, largest first, coloured by the funnel's flag.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``results.opportunity_table(service)``: indexed by unit code, with
+        ``opportunity_gbp``, ``flag_95`` and ``flag_998`` (and ``name``).
+    top : int
+        How many units to draw.
+    title : str, optional
+        The title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; ``containers[0]`` holds the bars, largest at the top, whose
+        ``datavalues`` are the pounds, in the order of the y tick labels
+        (``"NAME (CODE)"``, bottom to top). Dark red: above the funnel's 99.8%
+        limit; red: above its 95% limit; grey: within the limits (as likely
+        noise as not).
+
+    Raises
+    ------
+    KeyError
+        When the table has no ``opportunity_gbp`` (no cost and no price).
+    """
+    if "opportunity_gbp" not in table.columns:
+        raise KeyError("the table has no opportunity_gbp (the activity has no cost_gbp and "
+                       "no price_gbp was given)")
+    chosen = table[table["opportunity_gbp"] > 0].sort_values(
+        "opportunity_gbp", ascending=False, kind="stable").head(top).iloc[::-1]
+    names = chosen["name"] if "name" in chosen.columns else None
+    labels = [_unit_label(code, names) for code in chosen.index]
+    colour = np.where(chosen["flag_998"] == "high", "#7f0000",
+                      np.where(chosen["flag_95"] == "high", _HIGH, _WITHIN))
+    fig, axes = _new_figure(figsize=(8.0, max(3.0, 0.3 * len(chosen) + 1.5)))
+    ax = axes[0, 0]
+    ax.barh(np.arange(len(chosen)), chosen["opportunity_gbp"].to_numpy(dtype=float), 0.7,
+            color=colour)
+    ax.set_yticks(np.arange(len(chosen)), labels, fontsize=7 if len(chosen) > 20 else 8)
+    ax.xaxis.set_major_formatter(pounds_formatter(scale=1e3, suffix="k", decimals=0))
+    ax.set_xlabel("Opportunity (£): use above the benchmark")
+    ax.grid(axis="x", alpha=0.3)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("#7f0000", _HIGH, _WITHIN)]
+    ax.legend(handles, ["above 99.8% limit", "above 95% limit", "within the funnel"],
+              loc="lower right", fontsize=8)
+    total = float(table["opportunity_gbp"].sum())
+    fig.suptitle(title or f"Top {len(chosen)} units by opportunity (all units: £{total:,.0f})",
+                 fontsize=11)
+    return fig
+
+
 # ---------------------------------------------------------------------------- files
 
 
@@ -382,7 +547,9 @@ def write_charts(results: Results, folder: str | Path, dpi: int = 150) -> list[P
 
     ``need_index_<top level>.png``; with pace of change
     ``distance_from_target.png`` (one per year, ``_2026_27``, in multi-year
-    runs); with a service budget ``budget_waterfall.png``.
+    runs); with a service budget ``budget_waterfall.png``; with needs versus
+    use (``[opportunity]``) ``funnel_<service>.png`` and, with cost or a
+    price, ``opportunity_<service>.png`` per service.
 
     Parameters
     ----------
@@ -409,6 +576,17 @@ def write_charts(results: Results, folder: str | Path, dpi: int = 150) -> list[P
             charts[f"distance_from_target{suffix}"] = distance_from_target(results, year)
     if results.budget is not None:
         charts["budget_waterfall"] = budget_waterfall(results)
+    needs = results.needs_and_use
+    if needs is not None:  # needs versus use: a funnel and the ranked opportunity per service
+        for service in needs.services:
+            heading = f"{results.spec.name}\n{service} by {needs.level}"
+            charts[f"funnel_{_file_part(service)}"] = funnel(
+                needs.opportunity.funnels[service], names=needs.names,
+                title=f"{heading}: funnel plot")
+            table = needs.table(service)
+            if "opportunity_gbp" in table.columns:
+                charts[f"opportunity_{_file_part(service)}"] = opportunity_ranked(
+                    table, title=f"{heading}: opportunity (£), top 20")
     return [save_png(fig, folder / f"{name}.png", dpi) for name, fig in charts.items()]
 
 

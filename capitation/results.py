@@ -19,6 +19,7 @@ from capitation.model_file import ModelSpec
 from capitation.pace_of_change import PaceOfChange
 
 if TYPE_CHECKING:
+    from capitation.opportunity.needs_and_use import NeedsAndUse
     from capitation.persons.opportunity import Opportunity
     from capitation.persons.results import PersonResults
     from capitation.service_budget.budget import CapitatedBudget
@@ -52,6 +53,9 @@ class Results:
         The capitated service budget, when the model has one.
     persons : PersonResults or None
         What the person-level path adds (domain.md 2.2), when the model has one.
+    needs_and_use : NeedsAndUse or None
+        Needs versus use (ratios, funnels, peers, the value opportunity),
+        when the model has an ``[opportunity]`` section.
     inputs : dict of str to Path
         Every input file read, for provenance.
     run_seconds : float
@@ -68,6 +72,7 @@ class Results:
     run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds"))
     persons: PersonResults | None = None
+    needs_and_use: NeedsAndUse | None = None
 
     @property
     def years(self) -> list[str]:
@@ -191,6 +196,42 @@ class Results:
             of persons whose need reaches half of the total).
         """
         return self._persons().opportunity(reduction)
+
+    def opportunity_table(self, service: str, level: str | None = None) -> pd.DataFrame:
+        """Needs versus use of one service, one row per unit (``[opportunity]``).
+
+        Parameters
+        ----------
+        service : str
+            A service of the activity table (``emergency_admissions``).
+        level : str, optional
+            The level of the units: ``[opportunity] level`` (the default),
+            the only level the analysis is run at.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by unit code (named after the level): ``name`` (with
+            ``[opportunity] names``), ``observed`` and ``expected`` activity,
+            ``ratio`` (observed ÷ expected) with its exact Poisson 95%
+            interval, the funnel's z-scores, limits (95% and 99.8%) and flags
+            (``"high"``, ``"low"`` or ``""``), the benchmark ratios and the one
+            used, ``above_benchmark``, ``cost_gbp`` and ``unit_cost_gbp``
+            (with cost), ``opportunity_activity`` and ``opportunity_gbp``
+            (with cost or a price). See :meth:`capitation.opportunity.NeedsAndUse.table`.
+
+        Raises
+        ------
+        KeyError
+            Without an ``[opportunity]`` section, or for another level or an
+            unknown service.
+        """
+        if self.needs_and_use is None:
+            raise KeyError("this model has no needs versus use ([opportunity] section)")
+        if level is not None and level != self.needs_and_use.level:
+            raise KeyError(f'needs versus use is run at level "{self.needs_and_use.level}" '
+                           f'([opportunity] level), not "{level}"')
+        return self.needs_and_use.table(service)
 
     def person_budgets(self, tiers: str | list[str] | None = None,
                        practice: str | list[str] | None = None,

@@ -38,6 +38,7 @@ TEMPLATES = {
     "register_practices": "register_practices_model.toml",
     "cost_weights": "cost_weights_model.toml",
     "persons": "persons_model.toml",
+    "activity": "activity_model.toml",
 }
 LOADS = {"model", "agreement", "agreement_workbook", "settle", *TEMPLATES}
 #: load kinds read by risk_share (the rest by capitation).
@@ -143,7 +144,8 @@ def test_the_corpus_covers_every_kind_of_input():
     kinds = {(c["load"], Path(c["file"]).suffix) for c in CASES}
     assert {("model", ".toml"), ("model", ".xlsx"), ("agreement", ".toml"),
             ("agreement_workbook", ".xlsx"), ("settle", ".csv"), ("population", ".csv"),
-            ("register", ".csv"), ("baselines", ".csv"), ("persons", ".csv")} <= kinds
+            ("register", ".csv"), ("baselines", ".csv"), ("persons", ".csv"),
+            ("activity", ".csv")} <= kinds
     assert len(CASES) >= 45
 
 
@@ -151,7 +153,7 @@ def test_the_corpus_covers_every_kind_of_input():
     ("population", "practices.csv"), ("baselines", "baselines.csv"),
     ("register", "register.csv"), ("register_practices", "register_practices.csv"),
     ("cost_weights", "weights.csv"),
-    ("persons", "persons.csv")])
+    ("persons", "persons.csv"), ("activity", "activity.csv")])
 def test_each_template_runs_with_its_good_companion(load_kind, good, tmp_path):
     # The templates and companions are sound, so each case fails for its own fault only.
     text = (DATA / TEMPLATES[load_kind]).read_text(encoding="utf-8")

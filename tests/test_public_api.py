@@ -64,8 +64,11 @@ EXPECTED_OPPORTUNITY_API = [
     "BENCHMARKS",
     "FUNNEL_COLUMNS",
     "Funnel",
+    "NeedsAndUse",
     "Opportunity",
+    "OpportunitySpec",
     "Peers",
+    "SYNTHETIC_SERVICES",
     "expected_by_age_sex",
     "expected_by_weighted_population",
     "find_peers",
@@ -79,6 +82,7 @@ EXPECTED_OPPORTUNITY_API = [
     "reference_rates",
     "spend_decomposition",
     "standardised_ratios",
+    "synthetic_activity",
     "value_opportunity",
 ]
 

@@ -228,7 +228,10 @@ def _embed_files(data: dict, base: Path, out: Path, source: Path) -> dict[str, p
 
     def embed(path_text: str, sheet_name: str, sheet: str | None = None) -> str:
         path = (base / str(path_text)).resolve()
-        frame = read_table(path, sheet)
+        if path.suffix.lower() in {".parquet", ".pq"}:  # an activity table may be Parquet
+            frame = pd.read_parquet(path)
+        else:
+            frame = read_table(path, sheet)
         columns = max(len(frame.columns), 1)
         if (len(frame) > MAX_SHEET_ROWS or columns > sheet_scan.MAX_SHEET_COLUMNS
                 or (len(frame) + 1) * columns > sheet_scan.MAX_SHEET_CELLS):
@@ -271,6 +274,19 @@ def _embed_files(data: dict, base: Path, out: Path, source: Path) -> dict[str, p
     pace = data.get("pace_of_change")
     if isinstance(pace, dict) and "baseline" in pace:
         pace["baseline"] = embed(pace["baseline"], "baselines")
+    opportunity = data.get("opportunity")
+    if isinstance(opportunity, dict) and "activity" in opportunity:
+        sheet = opportunity.pop("sheet", None)
+        activity = str(opportunity["activity"])
+        if sheet is None and activity.lower().endswith((".xlsx", ".xlsm")):
+            sheet = "activity"  # read_activity's default sheet
+        opportunity["activity"] = embed(activity, "opportunity_activity", sheet)
+        expected = opportunity.get("expected")
+        if isinstance(expected, str) and expected not in ("weighted_population", "age_sex"):
+            opportunity["expected"] = embed(expected, "opportunity_rates")
+        if "person_activity" in opportunity:
+            opportunity["person_activity"] = embed(opportunity["person_activity"],
+                                                   "opportunity_person_activity")
     budget = data.get("service_budget")
     if isinstance(budget, dict):
         for csv_key, inline_key in (("lines", "line"), ("new_services", "new_service")):

@@ -1,7 +1,7 @@
 """How a model file (TOML) maps to a model workbook, one to one, and back.
 
 A TOML table (``[model]``, ``[population]``, ``[pace_of_change]``,
-``[service_budget]``) is a key/value sheet: the TOML key in column A, its
+``[service_budget]``, ``[opportunity]``) is a key/value sheet: the TOML key in column A, its
 value in column B (column C says what it is). An array of tables
 (``[[component]]``, ``[[service_budget.line]]``, ``[[service_budget.new_service]]``)
 is a sheet with a header row of TOML keys and one row per entry. Inside
@@ -11,7 +11,8 @@ either, a key's value is spread over several rows (or columns) when it is:
 - another list: numbered from 1, ``levels_1``, ``levels_2``; a list inside a
   list adds a second number, ``levels_1_1``, ``levels_1_2`` (a level made of
   several columns, such as ``["ICB", "LAD"]``);
-- a table: one per name, ``file:2025/26``, ``weighted_population:Final WP``.
+- a table: one per name, ``file:2025/26``, ``weighted_population:Final WP``;
+  a list inside a table is numbered, ``peers:indicators_1``, ``peers:indicators_2``.
 
 Input files named in the model (the population table, baselines, cost
 weights, ...) are sheets of the workbook: the key's value is the sheet's name.
@@ -41,12 +42,15 @@ from capitation.errors import clip
 from capitation.inputs.toml_keys import percentage_mistake
 from capitation.inputs.years import year_suffix
 from capitation.model_file import CONVENTIONS, METHODS
+from capitation.opportunity.model_section import METHODS as OPPORTUNITY_METHODS
+from capitation.opportunity.model_section import OVERDISPERSION
+from capitation.opportunity.peers import BENCHMARKS
 
 __all__ = ["KEY_VALUE_SHEETS", "ARRAY_SHEETS", "SECTIONS_KEY", "SECTIONS_ABOUT", "PER_YEAR",
            "LISTS", "TEXT", "FRACTIONS", "FILES", "CHOICES", "ABOUT", "Schema", "MODEL_SCHEMA",
            "flatten", "Cell", "unflatten", "convert", "Problem"]
 
-KEY_VALUE_SHEETS = ("model", "population", "pace_of_change", "service_budget")
+KEY_VALUE_SHEETS = ("model", "population", "pace_of_change", "service_budget", "opportunity")
 #: The key (in the first key/value sheet) listing the sections an exported workbook has.
 SECTIONS_KEY = "sections"
 #: What column C says about it.
@@ -58,7 +62,7 @@ ARRAY_SHEETS = {"component": (None, "component"), "line": ("service_budget", "li
 #: Which table's years a section's per-year lists follow.
 YEARS_OF = {"model": "model", "population": "model", "component": "model",
             "pace_of_change": "model", "service_budget": "service_budget",
-            "line": "service_budget", "new_service": "service_budget"}
+            "line": "service_budget", "new_service": "service_budget", "opportunity": "model"}
 PER_YEAR = {
     "model": {"envelope_gbp"},
     "component": {"share", "pot_gbp"},
@@ -67,7 +71,7 @@ PER_YEAR = {
     "line": {"activity_change"},
     "new_service": {"patients", "cost_per_patient_gbp"},
 }
-LISTS = {"levels", "years", "multipliers"}
+LISTS = {"levels", "years", "multipliers", "indicators", "age_bands"}
 TEXT = {
     "model": {"name", "year", "need_index_convention", SECTIONS_KEY},
     "population": {"file", "sheet", "id", "population", "levels", "register", "practices"},
@@ -76,6 +80,8 @@ TEXT = {
     "service_budget": {"name", "baseline_year", "years", "lines", "new_services"},
     "line": {"provider", "pod"},
     "new_service": {"provider", "name"},
+    "opportunity": {"activity", "sheet", "expected", "level", "names", "components", "benchmark",
+                    "method", "overdispersion", "person_activity", "age_bands"},
 }
 NUMBERS = {
     "model": {"envelope_gbp"},
@@ -85,6 +91,7 @@ NUMBERS = {
     "line": {"activity", "price_gbp", "fixed", "semi_fixed", "variable", "fixed_release_years",
              "semi_fixed_release_years", "activity_change"},
     "new_service": {"patients", "cost_per_patient_gbp"},
+    "opportunity": {"price_gbp", "trim", "realised"},
 }
 #: Fractions: 0.05 means 5%; a value above 1 (up to 100) is a percentage typed by mistake.
 FRACTIONS = {
@@ -92,6 +99,7 @@ FRACTIONS = {
     "pace_of_change": {"min_growth", "max_growth"},
     "service_budget": {"growth", "price_uplift", "stranded_support"},
     "line": {"fixed", "semi_fixed", "variable", "activity_change"},
+    "opportunity": {"trim", "realised"},
 }
 #: Keys whose value is a file: in a workbook, the name of a sheet holding the table.
 FILES = {
@@ -99,8 +107,12 @@ FILES = {
     "component": {"cost_weights", "need_index"},
     "pace_of_change": {"baseline"},
     "service_budget": {"lines", "new_services"},
+    "opportunity": {"activity", "expected", "person_activity"},
 }
-CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS}
+CHOICES = {("model", "need_index_convention"): CONVENTIONS, ("pace_of_change", "method"): METHODS,
+           ("opportunity", "benchmark"): tuple(BENCHMARKS),
+           ("opportunity", "method"): OPPORTUNITY_METHODS,
+           ("opportunity", "overdispersion"): OVERDISPERSION}
 ABOUT = {
     ("model", "name"): "name of the model, shown on results",
     ("model", "year"): 'first financial year, like "2025/26"',
@@ -121,6 +133,19 @@ ABOUT = {
     ("service_budget", "growth"): "demographic growth a year (fraction)",
     ("service_budget", "price_uplift"): "price uplift a year (fraction)",
     ("service_budget", "stranded_support"): "share of stranded cost funded (0 to 1)",
+    ("opportunity", "activity"): "sheet (or file) of activity: one row per practice and service",
+    ("opportunity", "expected"): "weighted_population, age_sex, or a sheet (or file) of "
+                                 "reference rates (service, sex, age_band, rate)",
+    ("opportunity", "level"): "level the units are compared at (practice or a level)",
+    ("opportunity", "peers"): "peers:indicators_1, _2, ... need indicators; peers:similar "
+                              "peers per unit; peers:best lowest-ratio peers averaged",
+    ("opportunity", "names"): "column of the practice table naming each unit",
+    ("opportunity", "components"): "components:<service> = the service's component",
+    ("opportunity", "benchmark"): "best_peers, peer_median or lowest_quartile",
+    ("opportunity", "price_gbp"): "price_gbp:<service> = pounds per activity (default: each "
+                                  "unit's own cost per activity)",
+    ("opportunity", "realised"): "share of the opportunity planned out (fraction)",
+    ("opportunity", "years"): "years to plan it out over: a number, or years_1, years_2, ...",
 }
 
 _YEAR_KEY = re.compile(r"^(.+)_(\d{4})_(\d{2})$")
@@ -188,7 +213,11 @@ def flatten(section: str, table: dict, years: list[str] | None) -> list[tuple[st
     out: list[tuple[str, object]] = []
     for key, value in table.items():
         if isinstance(value, dict):
-            out.extend((f"{key}:{name}", item) for name, item in value.items())
+            for name, item in value.items():
+                if isinstance(item, list):  # peers:indicators_1, peers:indicators_2, ...
+                    out.extend((f"{key}:{name}_{i}", v) for i, v in enumerate(item, start=1))
+                else:
+                    out.append((f"{key}:{name}", item))
         elif isinstance(value, list):
             if key in PER_YEAR.get(section, ()) and years and len(value) == len(years):
                 out.extend((f"{key}_{year_suffix(y)}", v) for y, v in zip(years, value,
@@ -249,9 +278,17 @@ def unflatten(section: str, cells: dict[str, Cell], prefix: str,
     table: dict = {}
     per_year: dict[str, list[tuple[str, Cell]]] = {}
     lists: dict[str, list[tuple[int, int, Cell]]] = {}
+    inner_lists: dict[tuple[str, str], list[tuple[int, Cell]]] = {}
     for key, cell in cells.items():
         if ":" in key:
             base, name = key.split(":", 1)
+            match = _LIST_KEY.match(name)
+            if match and match.group(1) in LISTS and match.group(3) is None:
+                inner_lists.setdefault((base, match.group(1)), []).append(
+                    (int(match.group(2)), cell))
+                table.setdefault(base, {})
+                where.setdefault(f"{prefix}.{base}", cell.ref)
+                continue
             table.setdefault(base, {})[name] = cell.value
             where.setdefault(f"{prefix}.{base}", cell.ref)
             where[f"{prefix}.{base}.{name}"] = cell.ref
@@ -268,6 +305,12 @@ def unflatten(section: str, cells: dict[str, Cell], prefix: str,
             continue
         table[key] = cell.value
         where[f"{prefix}.{key}"] = cell.ref
+    for (base, name), numbered_cells in inner_lists.items():
+        numbered_cells.sort(key=lambda item: item[0])
+        table[base][name] = [cell.value for _, cell in numbered_cells]
+        where.setdefault(f"{prefix}.{base}.{name}", numbered_cells[0][1].ref)
+        for i, (_, cell) in enumerate(numbered_cells, start=1):
+            where[f"{prefix}.{base}.{name}[{i}]"] = cell.ref
     for key, items in per_year.items():
         items.sort(key=lambda item: item[0])
         table[key] = [cell.value for _, cell in items]

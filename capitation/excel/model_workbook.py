@@ -187,7 +187,7 @@ def _resolve_files(reader: _ModelReader, data: dict) -> set[str]:
         for key in FILES["component"]:
             if isinstance(component, dict) and key in component:
                 component[key] = resolve(component[key], f"component[{i}].{key}")
-    for section in ("pace_of_change", "service_budget"):
+    for section in ("pace_of_change", "service_budget", "opportunity"):
         table = data.get(section)
         if isinstance(table, dict):
             for key in FILES[section]:
@@ -281,6 +281,8 @@ def read_model_workbook(path: str | Path) -> ModelSpec:
             data[parent][key] = entries
     years = _years(data)
     used |= _level_sheets(data, years)
+    if "opportunity" in data:  # its results sheets, opportunity_<service> (--with-inputs)
+        used |= {n for n in reader.names if n.startswith("opportunity_")}
     try:
         embedded = _resolve_files(reader, data)
         used |= embedded

@@ -185,6 +185,11 @@ def write_results(results: Results, path: str | Path) -> Path:
             from capitation.excel.persons_sheets import add_persons_sheets
 
             add_persons_sheets(book, results)
+        needs = getattr(results, "needs_and_use", None)
+        if needs is not None:  # needs versus use: one sheet per service
+            from capitation.excel.opportunity_sheets import add_opportunity_sheets
+
+            add_opportunity_sheets(book, needs, taken={w.name for w in book.worksheets()})
         sheet = book.add_worksheet("assumptions")
         sheet.write_string(0, 0, "item", formats["header"])
         sheet.write_string(0, 1, "value", formats["header"])

@@ -12,6 +12,10 @@ difference (the opportunity) in activity and pounds:
 ``peers``          :func:`find_peers` (Mahalanobis) and :func:`peer_benchmarks`
 ``decomposition``  LMDI-I split of a spend gap into access, intensity and price
 ``opportunity``    :func:`value_opportunity` → :class:`Opportunity`
+``model_section``  the ``[opportunity]`` section of a model file → :class:`OpportunitySpec`
+``needs_and_use``  the section run on a model's results → :class:`NeedsAndUse`
+                   (``results.needs_and_use``, ``results.opportunity_table``)
+``synthetic``      :func:`synthetic_activity`: a SYNTHETIC activity table, seeded
 =================  ============================================================
 
 >>> from capitation.opportunity import (read_activity, expected_by_weighted_population,
@@ -34,8 +38,11 @@ from capitation.opportunity.expected import (
     standardised_ratios,
 )
 from capitation.opportunity.funnel import FUNNEL_COLUMNS, Funnel, funnel
+from capitation.opportunity.model_section import OpportunitySpec
+from capitation.opportunity.needs_and_use import NeedsAndUse
 from capitation.opportunity.opportunity import Opportunity, value_opportunity
 from capitation.opportunity.peers import BENCHMARKS, Peers, find_peers, peer_benchmarks
+from capitation.opportunity.synthetic import SYNTHETIC_SERVICES, synthetic_activity
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -43,8 +50,11 @@ __all__ = [
     "BENCHMARKS",
     "FUNNEL_COLUMNS",
     "Funnel",
+    "NeedsAndUse",
     "Opportunity",
+    "OpportunitySpec",
     "Peers",
+    "SYNTHETIC_SERVICES",
     "expected_by_age_sex",
     "expected_by_weighted_population",
     "find_peers",
@@ -58,5 +68,6 @@ __all__ = [
     "reference_rates",
     "spend_decomposition",
     "standardised_ratios",
+    "synthetic_activity",
     "value_opportunity",
 ]

@@ -113,6 +113,9 @@ class Funnel:
         The fraction trimmed at each end to estimate φ.
     trimmed : pandas.Series
         Per unit, whether its z-score was truncated or winsorised.
+    denominators : pandas.Series
+        Per unit, its expected count (ratio) or denominator (proportion): the
+        x axis of a funnel plot (:func:`capitation.plots.funnel`).
     """
 
     units: pd.DataFrame
@@ -125,6 +128,7 @@ class Funnel:
     adjusted: bool
     trim: float
     trimmed: pd.Series
+    denominators: pd.Series
 
     def limits(self, denominators: np.ndarray | pd.Series | list[float]) -> pd.DataFrame:
         """Return the funnel's limits at given expected counts (or denominators), for drawing.
@@ -249,7 +253,9 @@ def funnel(observed: pd.Series | np.ndarray | list[float],
     units = pd.DataFrame(data, index=index).loc[:, list(FUNNEL_COLUMNS)]
     trimmed = pd.Series(~kept if method == "log" else z != trimmed_z, index=index, name="trimmed")
     return Funnel(units=units, phi=phi, tau2=tau2, target=target, kind=kind, method=method,
-                  overdispersion=mode, adjusted=adjusted, trim=float(trim), trimmed=trimmed)
+                  overdispersion=mode, adjusted=adjusted, trim=float(trim), trimmed=trimmed,
+                  denominators=pd.Series(e, index=index, name="expected" if kind == "ratio"
+                                         else "denominator"))
 
 
 def _inputs(observed: pd.Series | np.ndarray | list[float],

@@ -238,8 +238,9 @@ class Opportunity:
         unit_name = units_index.name or "practice"
         keys = cast(pd.MultiIndex, by_provider.index).droplevel("provider")
         unit_activity = by_provider["activity"].groupby(level=[unit_name, "service"]).sum()
-        share = (by_provider["activity"].to_numpy()
-                 / unit_activity.reindex(keys).to_numpy())
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 where no activity
+            share = (by_provider["activity"].to_numpy()
+                     / unit_activity.reindex(keys).to_numpy())
         opportunity = self.units["opportunity_activity"].reindex(keys).to_numpy()
         # A unit with no activity in a service has no opportunity there: 0 × (0/0) is 0.
         moved = np.where(opportunity > 0, opportunity * share, 0.0)

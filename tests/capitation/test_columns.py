@@ -45,6 +45,8 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
     sheets = settlement_sheets(settlement)
     opportunity = persons.opportunity(0.10)
     needs = _needs_and_use()
+    opportunity_demo = Model.from_toml(MODELS / "opportunity_demo.toml").run()
+    cohorts = _cohorts()
     found = []
     for results in (demo, persons):
         found += [("level", results.table(level)) for level in results.levels]
@@ -63,6 +65,9 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("person_budgets", persons.person_budgets()),
         ("needs_and_use", needs.units),
         ("needs_and_use_summary", needs.summary()),
+        ("opportunity_table", opportunity_demo.opportunity_table("a_and_e")),
+        ("cohorts", cohorts.cohorts),
+        ("cohort_summary", cohorts.cohort_summary()),
         ("spend_decomposition", needs.decomposition()),
         ("activity_changes", needs.activity_changes(0.5, 2)),
         ("peers", needs.peers.table),
@@ -103,6 +108,22 @@ def _needs_and_use():
         [0] * len(codes)).set_axis(units)
     indicators = pd.DataFrame(rng.normal(size=(12, 2)), index=units, columns=["a", "b"])
     return value_opportunity(activity, expected, indicators, similar=5, best=3)
+
+
+def _cohorts():
+    """Cohorts by needs profile of four persons (illustrative), on a needs-and-use result."""
+    from dataclasses import replace
+
+    from capitation.opportunity.cohorts import needs_profiles
+
+    persons = pd.DataFrame({"person_id": ["1", "2", "3", "4"], "practice": ["A", "A", "B", "B"],
+                            "place": ["X", "X", "Y", "Y"], "tier": ["high", "rest"] * 2,
+                            "sex": ["F", "M", "M", "F"], "age": [80, 30, 70, 5]})
+    activity = pd.DataFrame({"person_id": ["1", "3"], "service": "a_and_e",
+                             "activity": [2.0, 1.0]})
+    table = needs_profiles(persons, activity, levels=["place"], tiers=["high", "rest"])
+    demo = Model.from_toml(MODELS / "opportunity_demo.toml").run().needs_and_use
+    return replace(demo, cohorts=table)
 
 
 def _names(frame: pd.DataFrame) -> list[str]:
