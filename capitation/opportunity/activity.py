@@ -260,7 +260,7 @@ def read_activity(source: str | Path | pd.DataFrame, *,
     out["activity"] = activity
     if "cost_gbp" in found:
         out["cost_gbp"] = number_column(raw[found["cost_gbp"]], what=ACTIVITY_COLUMNS["cost_gbp"],
-                                        rows=rows, fail=place.fail("cost_gbp"))
+                                        rows=rows, fail=place.fail("cost_gbp"), money=True)
     if "patients" in found:
         out["patients"] = number_column(raw[found["patients"]], what=ACTIVITY_COLUMNS["patients"],
                                         whole=True, rows=rows, fail=place.fail("patients"))

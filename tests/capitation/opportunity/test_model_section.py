@@ -257,7 +257,7 @@ def test_share_over_65_needs_ages(tmp_path):
 
 
 @pytest.mark.parametrize("replace, message", [
-    ({"realised = 0.5": "realised = 50"}, "key opportunity.realised: 50 is above 1"),
+    ({"realised = 0.5": "realised = 50"}, "key opportunity.realised: 50 looks like a percentage"),
     ({'level = "practice"': 'level = "PCN"'}, 'key opportunity.level: "PCN" is not a level'),
     ({"similar = 10": "similar = 2.5"}, "key opportunity.peers.similar: 2.5 is not a whole"),
     ({"similar = 10": "simlar = 10"}, 'key opportunity.peers.simlar: unknown key (did you '
