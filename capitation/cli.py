@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--charts", type=Path, default=None, metavar="DIR",
                      help="also write the run's charts as PNG files to this folder")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                     help="change a key of the model file for this run (repeatable; VALUE is "
+                          "TOML, a bare word is text): --set pace_of_change.min_growth=0.01")
     export = sub.add_parser("export", help="write a model file as a model workbook")
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
@@ -126,6 +129,10 @@ def _run(args: argparse.Namespace) -> str:
         raise InputError("--with-inputs needs a model workbook (.xlsx); export the model "
                          "first with: capitation export", file=args.model)
     model = Model.from_excel(args.model) if workbook else Model.from_toml(args.model)
+    if args.overrides:
+        from capitation.overrides import parse_assignments
+
+        model = model.with_values(parse_assignments(args.overrides))
     results = model.run(progress=not args.quiet and sys.stderr.isatty())
     out = Path(args.out or Path.cwd() / f"{args.model.stem}_results.xlsx")
     if out.resolve() == args.model.resolve():

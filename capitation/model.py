@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from capitation.rounding import MAX_MONEY_GBP, beyond_money
 from capitation.sources import PopulationSource, PracticeTable, RegisterPopulation
 
 if TYPE_CHECKING:
+    from capitation.overrides import Override
     from capitation.persons.engine import PersonsRun
 
 __all__ = ["Model"]
@@ -72,6 +74,33 @@ class Model:
         from capitation.excel.model_workbook import read_model_workbook
 
         return cls(read_model_workbook(path))
+
+    def with_values(self, values: Mapping[str, Any] | Iterable[Override]) -> Model:
+        """Return a new model with some keys of the model file changed; this one is unchanged.
+
+        Parameters
+        ----------
+        values : mapping of str to object
+            Dotted key → new value, such as ``{"pace_of_change.min_growth": 0.01,
+            "component.core.share": 0.88}``; components are named by name, arrays
+            without names by position from 1 (the scheme is in
+            :mod:`capitation.overrides`). Or :class:`capitation.overrides.Override`
+            objects, as ``--set`` on the command line gives them.
+
+        Returns
+        -------
+        Model
+            Validated as the model file is; its results' assumptions sheet
+            lists each override with what the file had.
+
+        Raises
+        ------
+        InputError
+            The override as written, then what the model file would say.
+        """
+        from capitation.overrides import override_model
+
+        return Model(override_model(self.spec, values))
 
     def run(self, progress: bool = False) -> Results:
         """Run the model.

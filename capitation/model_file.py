@@ -16,6 +16,7 @@ from capitation.pace_of_change.data import MAX_GROWTH
 from capitation.rounding import MAX_MONEY_PENCE, beyond_money, round_pence, snap_pence
 
 if TYPE_CHECKING:
+    from capitation.overrides import Applied
     from capitation.persons.spec import PersonsSpec
     from capitation.persons.tiers import RiskTier
     from capitation.population import LevelSpec
@@ -30,7 +31,9 @@ CONVENTIONS = ("toolkit", "nhs_england")
 GROWTH: dict[str, Any] = {"low": -1.0, "high": MAX_GROWTH, "fraction": True}
 METHODS = ("lp", "rule")
 KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
-                "risk_tier"}
+                "risk_tier", "scenario"}
+"""Top-level tables of a model file; ``[[scenario]]`` tables are read by
+:mod:`capitation.scenarios` (a run ignores them)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +117,12 @@ class ModelSpec:
     service_budget : dict or None
         The raw ``[service_budget]`` table, read by ``capitation.service_budget.budget_file``.
     raw : dict
-        The whole parsed TOML, for the assumptions sheet.
+        The whole parsed TOML, for the assumptions sheet (with any overrides applied).
+    overrides : tuple of capitation.overrides.Applied
+        The overrides applied to the file (:meth:`capitation.Model.with_values`).
+    base : ModelSpec or None
+        The specification the overrides were applied to (it keeps a model
+        workbook's embedded tables alive).
     """
 
     path: Path
@@ -129,6 +137,8 @@ class ModelSpec:
     service_budget: dict[str, Any] | None
     raw: dict[str, Any] = field(default_factory=dict)
     risk_tiers: list[RiskTier] | None = None  # [[risk_tier]] in rank order
+    overrides: tuple[Applied, ...] = ()
+    base: ModelSpec | None = field(default=None, repr=False)
 
 
 def read_model_file(path: str | Path) -> ModelSpec:

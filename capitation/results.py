@@ -255,6 +255,7 @@ class Results:
         if self.persons is not None:
             written = ", ".join(str(p) for p in self.persons.plan.written) or "not written"
             rows.append(("person budgets (Parquet, never in this workbook)", written))
+        rows.extend(applied.row() for applied in self.spec.overrides)
         return rows
 
     def to_excel(self, path: str | Path) -> Path:

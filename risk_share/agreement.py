@@ -24,8 +24,9 @@ from capitation.errors import InputError
 from capitation.inputs import TomlKeys, read_toml
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
+    from capitation.overrides import Applied, Override
     from risk_share.settlement import Settlement
     from risk_share.simulation import Simulation
 
@@ -155,6 +156,8 @@ class Agreement:
         appetite_gbp, cvar_before_gbp, cvar_after_gbp.
     source : str, optional
         The file the agreement was read from, named in error messages.
+    overrides : tuple of capitation.overrides.Applied
+        Keys changed by :meth:`with_values`, with what the file had.
 
     Raises
     ------
@@ -174,6 +177,7 @@ class Agreement:
     marginal_rates: tuple[MarginalRate, ...] = ()
     calibration: pd.DataFrame | None = field(default=None, repr=False)
     source: str | None = field(default=None, repr=False)
+    overrides: tuple[Applied, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         """Validate, naming the TOML key of any problem."""
@@ -262,6 +266,42 @@ class Agreement:
             if source is None or error.file is not None:
                 raise
             raise InputError(error.reason, file=source, key=error.key) from None
+
+    def with_values(self, values: Mapping[str, Any] | Iterable[Override]) -> Agreement:
+        """Return a new agreement with some keys of its file changed; this one is unchanged.
+
+        Parameters
+        ----------
+        values : mapping of str to object
+            Dotted key → new value, such as ``{"party.Acute trust.max_loss": 0.03,
+            "pool.loss_band.2.shares.Acute trust": 0.5}``: parties named by name,
+            bands and marginal rates by position from 1 (the scheme is in
+            :mod:`capitation.overrides`). Or :class:`capitation.overrides.Override`
+            objects, as ``--set`` on the command line gives them.
+
+        Returns
+        -------
+        Agreement
+            Validated as the agreement file is (a calibration is not carried
+            over: its shares were for the old terms); ``overrides`` lists each
+            change with what the file had.
+
+        Raises
+        ------
+        InputError
+            The override as written, then what the agreement file would say.
+        """
+        from dataclasses import replace
+
+        from capitation.overrides import apply_overrides, as_overrides
+        from risk_share.agreement_file import agreement_to_dict
+
+        def validate(data: dict[str, Any]) -> Agreement:
+            return Agreement.from_dict(data, source=self.source)
+
+        new, applied = apply_overrides(agreement_to_dict(self), as_overrides(values), validate,
+                                       self.overrides)
+        return replace(new, overrides=applied)
 
     # ------------------------------------------------------------------ names
 
