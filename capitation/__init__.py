@@ -6,6 +6,7 @@
 """
 
 from capitation.allocation import Allocation, Pace, allocate
+from capitation.comparison import compare
 from capitation.errors import InputError, SolverError
 from capitation.model import Model
 from capitation.needs import Component, NeedsFormula
@@ -27,4 +28,5 @@ __all__ = [
     "Results",
     "SolverError",
     "allocate",
+    "compare",
 ]

@@ -21,7 +21,7 @@ from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
 from capitation.model_file import ModelSpec, PaceSpec, PopulationSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
-from capitation.pace_of_change import PaceOfChange
+from capitation.pace_of_change import PaceOfChange, PaceOutcome
 from capitation.population import Population, level_name, read_table
 from capitation.results import Results
 from capitation.rounding import MAX_MONEY_GBP, beyond_money
@@ -152,6 +152,7 @@ class Model:
         spec = self.spec
         tables: dict[str, dict[str, pd.DataFrame]] = {}
         pace: dict[str, PaceOfChange] = {}
+        outcomes: dict[str, PaceOutcome] = {}
         levels: list[str] = []
         inputs: dict[str, Path] = {"model": spec.path}
         persons = None
@@ -177,6 +178,8 @@ class Model:
                     tables[year] = dict(allocation.tables)
                     if allocation.pace_of_change is not None:
                         pace[year] = allocation.pace_of_change
+                    if allocation.pace_outcome is not None:
+                        outcomes[year] = allocation.pace_outcome
                 if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
                     run = cast("PersonsRun", cache[spec.population.persons.path])
                     persons = run.summarise(tables[spec.years[0]]["practice"])
@@ -191,7 +194,8 @@ class Model:
             budget = build_budget(read_service_budget(spec.service_budget, spec.path.parent,
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
-                       inputs=inputs, run_seconds=time.time() - started, persons=persons)
+                       inputs=inputs, run_seconds=time.time() - started, persons=persons,
+                       pace_outcomes=outcomes)
 
     # -- steps -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from capitation.files import sha256_of
 from capitation.model_file import ModelSpec
-from capitation.pace_of_change import PaceOfChange
+from capitation.pace_of_change import PaceOfChange, PaceOutcome
 
 if TYPE_CHECKING:
     from capitation.persons.opportunity import Opportunity
@@ -52,6 +52,9 @@ class Results:
         The capitated service budget, when the model has one.
     persons : PersonResults or None
         What the person-level path adds (domain.md 2.2), when the model has one.
+    pace_outcomes : dict
+        Year → :class:`capitation.pace_of_change.PaceOutcome`: allocation, floor
+        and cap at the pace level in whole pence (empty without pace of change).
     inputs : dict of str to Path
         Every input file read, for provenance.
     run_seconds : float
@@ -68,6 +71,7 @@ class Results:
     run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds"))
     persons: PersonResults | None = None
+    pace_outcomes: dict[str, PaceOutcome] = field(default_factory=dict)
 
     @property
     def years(self) -> list[str]:
