@@ -102,6 +102,34 @@ class Model:
 
         return Model(override_model(self.spec, values))
 
+    def sweep(self, key: str, values: Iterable[Any]) -> pd.DataFrame:
+        """Run the model over values of one key; the headline figures of each.
+
+        Parameters
+        ----------
+        key : str
+            A key of the model file (``pace_of_change.min_growth``), addressed as
+            :mod:`capitation.overrides` says.
+        values : iterable
+            The values, in order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the value (named after ``key``; with several years by
+            value and ``year``): ``largest_shortfall``, ``total_shortfall_gbp``,
+            ``at_floor``, ``at_cap``, exactly as ``with_values({key: value}).run()``
+            gives them. Inputs are read once (:mod:`capitation.sweep`).
+
+        Raises
+        ------
+        InputError
+            A value the model file would refuse, before anything runs.
+        """
+        from capitation.sweep import sweep
+
+        return sweep(self, key, values)
+
     def run(self, progress: bool = False) -> Results:
         """Run the model.
 

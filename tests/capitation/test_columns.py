@@ -94,6 +94,12 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("headlines", comparison.headlines),
         ("settlement_comparison", risk_share.compare(
             {"base": settlement, "option": option.settle(MODELS / "msk_outturn.csv")})),
+        ("sweep", Model.from_toml(MODELS / "demo.toml").sweep("pace_of_change.min_growth",
+                                                               [0.02])),
+        ("agreement_sweep", agreement.sweep("party.Acute trust.max_loss", [0.01],
+                                            MODELS / "msk_outturn.csv")),
+        ("agreement_sweep", agreement.sweep("party.Acute trust.max_loss", [0.01],
+                                            MODELS / "msk_outturn.csv", n=50, seed=1)),
         ("simulation_comparison", risk_share.compare(
             {"base": simulation,
              "option": option.simulate(MODELS / "msk_outturn.csv", n=200, cv=0.05, seed=1)})),

@@ -72,3 +72,25 @@ def test_options_compare_the_same_parties(agreements):
                                         "price_gbp"]].replace({"Community MSK": "MSK service"})
     with pytest.raises(InputError, match="option 'B' has other parties"):
         risk_share.compare({"A": base.settle(OUTTURN), "B": renamed.settle(lines)})
+
+
+def test_agreement_sweep_settles_each_value(agreements):
+    base, _ = agreements
+    values = [0.0, 0.005, 0.02]
+    frame = base.sweep("party.Acute trust.max_loss", values, OUTTURN)
+    assert frame.index.names == ["party.Acute trust.max_loss", "party"]
+    for value in values:
+        direct = base.with_values({"party.Acute trust.max_loss": value}).settle(OUTTURN).parties
+        assert frame.loc[value].equals(direct)
+    # A cap of 0.5% of £40m (£200,000) holds the Acute trust's pool share to £200,000.
+    assert frame.loc[(0.005, "Acute trust"), "pool_share_gbp"] == 200_000.0
+
+
+def test_agreement_sweep_simulates_with_common_scenarios(agreements):
+    base, _ = agreements
+    frame = base.sweep("pool.loss_band.1.upto", [0.005, 0.02], OUTTURN, n=500, cv=0.05, seed=11)
+    direct = base.with_values({"pool.loss_band.1.upto": 0.02}).simulate(
+        OUTTURN, n=500, cv=0.05, seed=11).summary()
+    assert frame.loc[0.02].equals(direct)
+    with pytest.raises(TypeError, match="cv need n"):
+        base.sweep("pool.loss_band.1.upto", [0.02], OUTTURN, cv=0.05)
