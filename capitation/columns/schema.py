@@ -82,6 +82,9 @@ TABLES: dict[str, str] = {
     "agreement_sweep": "`Agreement.sweep(key, values, lines[, n])`: one row per value and party",
     "settlement_comparison": "`risk_share.compare(settlements_by_name)`: one row per party",
     "simulation_comparison": "`risk_share.compare(simulations_by_name)`: one row per party",
+    "tornado": "`Simulation.sensitivity(n).tornado`: one row per party and varying plan line",
+    "sobol": "`Simulation.sensitivity(n).sobol`: one row per party and varying plan line",
+    "solvency": "`Simulation.solvency()`: one row per party",
 }
 
 
@@ -392,12 +395,13 @@ SCHEMA: tuple[Column, ...] = (
        "The party's share of the band"),
     _c("party", "str", "text", "Party", _G,
        "agreement_share settled_lines parties agreement_terms simulation_summary calibration "
-       "settlement_comparison simulation_comparison agreement_sweep",
+       "settlement_comparison simulation_comparison agreement_sweep tornado sobol solvency",
        "Party to the agreement"),
     _c("share_gbp", "float64", "gbp", "Share", _M, "agreement_share",
        "The party's share of the pooled variance (positive = loss)"),
     # Risk share: settlement.
-    _c("line", "int64", "count", "Line", _G, "settled_lines", "Plan line number"),
+    _c("line", "int64", "count", "Line", _G, "settled_lines tornado sobol",
+       "Plan line number (its position in the plan, from 0)"),
     _c("fixed", "bool", "flag", "Fixed line", _G, "settled_lines",
        "Whether the line is paid at plan whatever the activity"),
     _c("planned_gbp", "float64", "gbp", "Planned", _M, "settled_lines",
@@ -523,6 +527,21 @@ SCHEMA: tuple[Column, ...] = (
        "Organisations held at their cap (maximum growth on baseline)"),
     _c("<key>", "float64", "number", "{key}", _G, "sweep agreement_sweep",
        "The value the swept key takes (the index, named after the key)"),
+    # What drives each party's risk (risk_share.sensitivity).
+    _c("low_gbp", "float64", "gbp", "Line at its 5th percentile", _M, "tornado",
+       "The party's final position with the line at its p5, every other line at plan"),
+    _c("high_gbp", "float64", "gbp", "Line at its 95th percentile", _M, "tornado",
+       "The party's final position with the line at its p95, every other line at plan"),
+    _c("first_order", "float64", "fraction", "First-order Sobol index", _N, "sobol",
+       "Share of the variance of the party's position explained by the line's outturn"),
+    _c("total", "float64", "fraction", "Total Sobol index", _N, "sobol",
+       "Share of the variance left to the line once every other line is known"),
+    _c("p_at_cap", "float64", "fraction", "Chance at loss cap", _P, "solvency",
+       "Share of scenarios in which the party's band shares of a loss reach its cap"),
+    _c("p_at_collar", "float64", "fraction", "Chance at gain collar", _P, "solvency",
+       "Share of scenarios in which the party's band shares of a gain reach its collar"),
+    _c("absorbed_p95_gbp", "float64", "gbp", "Absorbed beyond own share (95th percentile)", _M,
+       "solvency", "Residual party: p95 of its pool share less its own band shares"),
     # Assumptions sheet.
     _c("item", "str", "text", "Item", _G, "assumptions", "What the row records"),
     _c("value", "str", "text", "Value", _G, "assumptions", "The value, as text"),

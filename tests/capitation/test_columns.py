@@ -84,6 +84,7 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("calibration", calibrated.calibration),
         ("assumptions", pd.DataFrame({"value": ["x"]}, index=pd.Index(["seed"], name="item"))),
     ]
+    sensitivity = simulation.sensitivity(n=20, seed=1)
     capped = Model.from_toml(MODELS / "demo.toml").with_values(
         {"pace_of_change.max_growth": 0.06}).run()
     comparison = compare({"base": demo, "capped": capped}, level="ICB")
@@ -94,6 +95,9 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("headlines", comparison.headlines),
         ("settlement_comparison", risk_share.compare(
             {"base": settlement, "option": option.settle(MODELS / "msk_outturn.csv")})),
+        ("tornado", sensitivity.tornado),
+        ("sobol", sensitivity.sobol),
+        ("solvency", simulation.solvency()),
         ("sweep", Model.from_toml(MODELS / "demo.toml").sweep("pace_of_change.min_growth",
                                                                [0.02])),
         ("agreement_sweep", agreement.sweep("party.Acute trust.max_loss", [0.01],
