@@ -37,6 +37,7 @@ allocation → pace of change; then the service budget, and the edges.
 """
 
 from capitation.allocation import Allocation, Pace, allocate
+from capitation.comparison import compare
 from capitation.errors import InputError, SolverError
 from capitation.model import Model
 from capitation.needs import Component, NeedsFormula
@@ -58,4 +59,5 @@ __all__ = [
     "Results",
     "SolverError",
     "allocate",
+    "compare",
 ]

@@ -55,7 +55,7 @@ from capitation.rounding import (
 from capitation.sources import PopulationSource, PracticeTable
 from capitation.targets import component_pots, practice_targets
 
-__all__ = ["Allocation", "Pace", "allocate"]
+__all__ = ["Allocation", "Pace", "allocate", "pace_at_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,11 +211,7 @@ def allocate(
         frame["allocation_pence"] = target_pence
     else:
         codes = _level_codes(practices, pace.level)
-        level_target = target_pence.groupby(codes).sum().astype(np.int64)
-        level_target.index.name = pace.level
-        baseline_gbp = _baseline(pace, level_target.index)
-        outcome = set_pace(level_target, baseline_gbp, int(level_target.sum()),
-                           pace.min_growth, pace.max_growth, pace.method)
+        level_target, baseline_gbp, outcome = pace_at_level(practices, target_pence, pace)
         at_level = outcome.allocation_pence.astype(np.int64)
         baseline_pence = pd.Series(round_pence(baseline_gbp.to_numpy(dtype=float),
                                                "pace_of_change: a baseline"),
@@ -226,6 +222,37 @@ def allocate(
                           None if pace is None else pace.level, baseline_pence)
     return Allocation(levels=("practice", *practices.levels), tables=tables,
                       envelope_pence=envelope_pence, pace=pace, pace_outcome=outcome)
+
+
+def pace_at_level(practices: Population, target_pence: pd.Series,
+                  pace: Pace) -> tuple[pd.Series, pd.Series, PaceOutcome]:
+    """Set the pace of change at its level: step 3 of :func:`allocate`, before practices.
+
+    Parameters
+    ----------
+    practices : Population
+        The practices and their level codes.
+    target_pence : pandas.Series
+        Each practice's target, whole pence (int64), on ``practices``' index.
+    pace : Pace
+        Floors, caps and the baseline at one level.
+
+    Returns
+    -------
+    level_target : pandas.Series
+        Target per organisation at the level, whole pence (index named after the level).
+    baseline_gbp : pandas.Series
+        The baseline on the same codes, pounds.
+    outcome : PaceOutcome
+        Allocation, floor and cap at the level in whole pence, and s*, U*.
+    """
+    codes = _level_codes(practices, pace.level)
+    level_target = target_pence.groupby(codes).sum().astype(np.int64)
+    level_target.index.name = pace.level
+    baseline_gbp = _baseline(pace, level_target.index)
+    outcome = set_pace(level_target, baseline_gbp, int(level_target.sum()),
+                       pace.min_growth, pace.max_growth, pace.method)
+    return level_target, baseline_gbp, outcome
 
 
 def _envelope_pence(formula: NeedsFormula, envelope_gbp: float | None) -> int:

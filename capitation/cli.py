@@ -1,10 +1,13 @@
-"""Command line: ``capitation run`` and ``capitation export``.
+"""Command line: ``capitation run``, ``capitation scenarios`` and ``capitation export``.
 
 - ``capitation run MODEL.toml [--out OUT.xlsx] [--charts DIR]``: run a model file (or a
   model workbook, ``MODEL.xlsx``) and write its results workbook (and its charts as PNG). With
   ``--with-inputs`` (model workbooks only) the results workbook is a copy of
   the model workbook with the results sheets added or replaced; every other
   part of the team's file is kept byte for byte.
+- ``capitation scenarios MODEL.toml [--scenarios FILE] --out OUT.xlsx``: run the base
+  model and every ``[[scenario]]`` table (:mod:`capitation.scenarios`) and write
+  one workbook comparing them (:mod:`capitation.excel.scenarios`).
 - ``capitation export MODEL.toml --out MODEL.xlsx``: write a model file as a
   self-contained model workbook a finance team can fill in and send back.
 - ``capitation demo [--out demo_results.xlsx]``: run the demo model shipped
@@ -83,6 +86,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--charts", type=Path, default=None, metavar="DIR",
                      help="also write the run's charts as PNG files to this folder")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                     help="change a key of the model file for this run (repeatable; VALUE is "
+                          "TOML, a bare word is text): --set pace_of_change.min_growth=0.01")
+    scenarios = sub.add_parser("scenarios", help="run a model's [[scenario]] tables and write "
+                                                 "one workbook comparing them with the base")
+    scenarios.add_argument("model", type=Path, help="model file (.toml, or a model workbook)")
+    scenarios.add_argument("--scenarios", type=Path, default=None, metavar="FILE",
+                           help="TOML file of [[scenario]] tables (default: the model file's)")
+    scenarios.add_argument("--out", type=Path, required=True, help="workbook to write (.xlsx)")
+    scenarios.add_argument("--level", default=None,
+                           help="level to compare (default: the pace-of-change level, else "
+                                "the top level)")
+    scenarios.add_argument("--quiet", action="store_true", help="no progress bars")
     export = sub.add_parser("export", help="write a model file as a model workbook")
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
@@ -185,6 +201,10 @@ def _run(args: argparse.Namespace, written: list[Path]) -> str:
         raise InputError("--with-inputs needs a model workbook (.xlsx); export the model "
                          "first with: capitation export", file=args.model)
     model = Model.from_excel(args.model) if workbook else Model.from_toml(args.model)
+    if getattr(args, "overrides", None):
+        from capitation.overrides import parse_assignments
+
+        model = model.with_values(parse_assignments(args.overrides))
     inputs = model.input_files()
     out, option = _output(args, f"{args.model.stem}_results.xlsx")
     check_output_path(out, inputs, option)
@@ -206,6 +226,32 @@ def _run(args: argparse.Namespace, written: list[Path]) -> str:
         written.append(args.charts)
         text += f"\ncharts ({len(charts)} PNG): {args.charts.resolve()}"
     return text
+
+
+def _scenarios(args: argparse.Namespace, written: list[Path]) -> str:
+    from capitation.comparison import compare
+    from capitation.excel.scenarios import write_scenarios
+    from capitation.model import Model
+    from capitation.scenarios import run_scenarios, scenarios_of
+
+    workbook = args.model.suffix.lower() in {".xlsx", ".xlsm"}
+    model = Model.from_excel(args.model) if workbook else Model.from_toml(args.model)
+    inputs = model.input_files()
+    if args.scenarios is not None:
+        inputs["scenarios"] = args.scenarios
+    check_output_path(args.out, inputs, "--out")
+    found = scenarios_of(model, args.scenarios)
+    runs = run_scenarios(model, found, progress=not args.quiet and sys.stderr.isatty())
+    base = runs[next(iter(runs))]
+    level = args.level or (model.spec.pace.level if model.spec.pace is not None
+                           else base.levels[-1])
+    comparison = compare(runs, level=level)
+    write_scenarios(runs, comparison, args.out)
+    written.append(args.out)
+    return (f"{model.spec.name}: base and {len(found)} scenario"
+            f"{'s' if len(found) != 1 else ''} at {level}\n"
+            f"{_formatted(comparison.headlines).to_string()}\n"
+            f"scenarios workbook: {args.out.resolve()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,7 +282,8 @@ def _main(args: argparse.Namespace, written: list[Path]) -> int:
                 from capitation.demo import demo_model_file
 
                 args.model, args.with_inputs = demo_model_file(), False
-            text = _export(args, written) if args.command == "export" else _run(args, written)
+            commands = {"export": _export, "run": _run, "demo": _run, "scenarios": _scenarios}
+            text = commands[args.command](args, written)
         for w in caught:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (InputError, SolverError) as exc:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,13 @@ from capitation.allocation import Allocation, Pace, allocate
 from capitation.errors import InputError
 from capitation.model_file import ModelSpec, PaceSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
-from capitation.pace_of_change import PaceOfChange
+from capitation.pace_of_change import PaceOfChange, PaceOutcome
 from capitation.population import Population
 from capitation.results import Results
 from capitation.sources import PopulationSource, PracticeTable
 
 if TYPE_CHECKING:
+    from capitation.overrides import Override
     from capitation.persons.engine import PersonsRun
 
 __all__ = ["Model"]
@@ -122,6 +124,61 @@ class Model:
             add("reference rates", spec.opportunity.rates)
         return files
 
+    def with_values(self, values: Mapping[str, Any] | Iterable[Override]) -> Model:
+        """Return a new model with some keys of the model file changed; this one is unchanged.
+
+        Parameters
+        ----------
+        values : mapping of str to object
+            Dotted key → new value, such as ``{"pace_of_change.min_growth": 0.01,
+            "component.core.share": 0.88}``; components are named by name, arrays
+            without names by position from 1 (the scheme is in
+            :mod:`capitation.overrides`). Or :class:`capitation.overrides.Override`
+            objects, as ``--set`` on the command line gives them.
+
+        Returns
+        -------
+        Model
+            Validated as the model file is; its results' assumptions sheet
+            lists each override with what the file had.
+
+        Raises
+        ------
+        InputError
+            The override as written, then what the model file would say.
+        """
+        from capitation.overrides import override_model
+
+        return Model(override_model(self.spec, values))
+
+    def sweep(self, key: str, values: Iterable[Any]) -> pd.DataFrame:
+        """Run the model over values of one key; the headline figures of each.
+
+        Parameters
+        ----------
+        key : str
+            A key of the model file (``pace_of_change.min_growth``), addressed as
+            :mod:`capitation.overrides` says.
+        values : iterable
+            The values, in order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the value (named after ``key``; with several years by
+            value and ``year``): ``largest_shortfall``, ``total_shortfall_gbp``,
+            ``at_floor``, ``at_cap``, exactly as ``with_values({key: value}).run()``
+            gives them. Inputs are read once (:mod:`capitation.sweep`).
+
+        Raises
+        ------
+        InputError
+            A value the model file would refuse, before anything runs.
+        """
+        from capitation.sweep import sweep
+
+        return sweep(self, key, values)
+
     def run(self, progress: bool = False) -> Results:
         """Run the model.
 
@@ -172,6 +229,7 @@ class Model:
         spec = self.spec
         tables: dict[str, dict[str, pd.DataFrame]] = {}
         pace: dict[str, PaceOfChange] = {}
+        outcomes: dict[str, PaceOutcome] = {}
         levels: list[str] = []
         persons = None
         needs_and_use = None
@@ -197,6 +255,8 @@ class Model:
                     tables[year] = dict(allocation.tables)
                     if allocation.pace_of_change is not None:
                         pace[year] = allocation.pace_of_change
+                    if allocation.pace_outcome is not None:
+                        outcomes[year] = allocation.pace_outcome
                 if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
                     run = cast("PersonsRun", cache[spec.population.persons.path])
                     persons = run.summarise(tables[spec.years[0]]["practice"])
@@ -217,7 +277,7 @@ class Model:
                                                       spec.path))
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
                        inputs=self.input_files(), run_seconds=time.time() - started,
-                       persons=persons, needs_and_use=needs_and_use)
+                       persons=persons, needs_and_use=needs_and_use, pace_outcomes=outcomes)
 
     # -- steps -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from capitation.rounding import MAX_MONEY_PENCE, beyond_money, round_pence, snap
 
 if TYPE_CHECKING:
     from capitation.opportunity.model_section import OpportunitySpec
+    from capitation.overrides import Applied
     from capitation.persons.spec import PersonsSpec
     from capitation.persons.tiers import RiskTier
     from capitation.population import LevelSpec
@@ -32,7 +33,9 @@ CONVENTIONS = ("toolkit", "nhs_england")
 GROWTH: dict[str, Any] = {"low": -1.0, "high": MAX_GROWTH, "fraction": True}
 METHODS = ("lp", "rule")
 KNOWN_TABLES = {"model", "population", "component", "pace_of_change", "service_budget",
-                "risk_tier", "opportunity"}
+                "risk_tier", "opportunity", "scenario"}
+"""Top-level tables of a model file; ``[[scenario]]`` tables are read by
+:mod:`capitation.scenarios` (a run ignores them)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +125,12 @@ class ModelSpec:
     sheets : tuple of str
         For a model workbook, the sheets read as inputs (which ``--with-inputs``
         never replaces); empty for a model file.
+        The whole parsed TOML, for the assumptions sheet (with any overrides applied).
+    overrides : tuple of capitation.overrides.Applied
+        The overrides applied to the file (:meth:`capitation.Model.with_values`).
+    base : ModelSpec or None
+        The specification the overrides were applied to (it keeps a model
+        workbook's embedded tables alive).
     """
 
     path: Path
@@ -138,6 +147,8 @@ class ModelSpec:
     risk_tiers: list[RiskTier] | None = None  # [[risk_tier]] in rank order
     sheets: tuple[str, ...] = ()
     opportunity: OpportunitySpec | None = None  # [opportunity]: needs versus use
+    overrides: tuple[Applied, ...] = ()
+    base: ModelSpec | None = field(default=None, repr=False)
 
 
 def read_model_file(path: str | Path) -> ModelSpec:

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BRIDGE_STEPS",
     "budget_waterfall",
+    "compare",
     "distance_from_target",
     "funnel",
     "need_index",
     "opportunity_ranked",
     "pounds_formatter",
     "save_png",
+    "sweep",
     "write_charts",
 ]
 
@@ -520,6 +522,102 @@ def opportunity_ranked(table: pd.DataFrame, top: int = 20, title: str | None = N
 
 
 # ---------------------------------------------------------------------------- files
+
+
+# ---------------------------------------------------------------------------- what-if
+
+
+def compare(comparison: pd.DataFrame, sort: bool = True) -> Figure:
+    """Each scenario's change in allocation from the base, per organisation.
+
+    One horizontal bar per organisation and scenario, in pounds (positive:
+    more money than in the base).
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        :func:`capitation.compare`'s table (``change_gbp__<scenario>`` columns),
+        indexed by organisation code.
+    sort : bool
+        Order organisations by the first scenario's change, largest gain at
+        the top (default); otherwise keep the table's order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; ``containers[k]`` (label: the k-th scenario's name) has
+        ``datavalues`` the changes in pounds in the order of the y tick labels
+        (organisation codes, bottom to top).
+
+    Raises
+    ------
+    KeyError
+        When the table has no ``change_gbp__`` column (a base alone).
+    """
+    prefix = "change_gbp__"
+    scenarios = [str(c)[len(prefix):] for c in comparison.columns if str(c).startswith(prefix)]
+    if not scenarios:
+        raise KeyError("no change_gbp__<scenario> column: compare the base with a scenario")
+    frame = comparison[[prefix + name for name in scenarios]]
+    if sort:
+        frame = frame.sort_values(prefix + scenarios[0], ascending=True, kind="stable")
+    codes = [str(code) for code in frame.index]
+    positions = np.arange(len(codes))
+    height = 0.8 / len(scenarios)
+    fig, axes = _new_figure(figsize=(7.5, max(3.0, 0.22 * len(codes) * max(1, len(scenarios) / 2)
+                                               + 1.5)))
+    ax = axes[0, 0]
+    for k, name in enumerate(scenarios):
+        offset = (len(scenarios) - 1) / 2 - k
+        ax.barh(positions + offset * height, frame[prefix + name].to_numpy(dtype=float), height,
+                label=name)
+    ax.set_yticks(positions, codes, fontsize=7 if len(codes) > 20 else 9)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.xaxis.set_major_formatter(pounds_formatter())
+    ax.set_xlabel("change in allocation from the base (£)")
+    ax.set_ylabel(str(frame.index.name or "organisation"))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Change in allocation by scenario")
+    return fig
+
+
+def sweep(frame: pd.DataFrame) -> Figure:
+    """Draw the headline figures of a sweep (``Model.sweep``) against the swept value.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``Model.sweep``'s table of one year: indexed by the value (named after
+        the key), with ``largest_shortfall``, ``total_shortfall_gbp``,
+        ``at_floor`` and ``at_cap``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes side by side. The first has ``lines[0]``, the largest
+        shortfall (fraction, drawn in per cent); the second ``lines[0]``
+        (``at floor``) and ``lines[1]`` (``at cap``), counts of organisations.
+        Each line's x data are the values.
+    """
+    values = frame.index.to_numpy()
+    key = str(frame.index.name or "value")
+    fig, axes = _new_figure(1, 2, figsize=(10.0, 3.8))
+    left, right = axes[0, 0], axes[0, 1]
+    left.plot(values, frame["largest_shortfall"].to_numpy(dtype=float), marker="o",
+              color=_AFTER, label="largest shortfall")
+    left.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
+    left.set_xlabel(key)
+    left.set_ylabel("largest shortfall below target")
+    left.grid(alpha=0.3)
+    right.plot(values, frame["at_floor"].to_numpy(dtype=float), marker="o", label="at floor")
+    right.plot(values, frame["at_cap"].to_numpy(dtype=float), marker="s", label="at cap")
+    right.set_xlabel(key)
+    right.set_ylabel("organisations")
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
+    fig.suptitle(f"Sweep of {key}")
+    return fig
 
 
 def save_png(fig: Figure, path: str | Path, dpi: int = 150) -> Path:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from capitation.files import sha256_of
 from capitation.model_file import ModelSpec
-from capitation.pace_of_change import PaceOfChange
+from capitation.pace_of_change import PaceOfChange, PaceOutcome
 
 if TYPE_CHECKING:
     from capitation.opportunity.needs_and_use import NeedsAndUse
@@ -56,6 +56,9 @@ class Results:
     needs_and_use : NeedsAndUse or None
         Needs versus use (ratios, funnels, peers, the value opportunity),
         when the model has an ``[opportunity]`` section.
+    pace_outcomes : dict
+        Year → :class:`capitation.pace_of_change.PaceOutcome`: allocation, floor
+        and cap at the pace level in whole pence (empty without pace of change).
     inputs : dict of str to Path
         Every input file read, for provenance.
     run_seconds : float
@@ -73,6 +76,7 @@ class Results:
         timespec="seconds"))
     persons: PersonResults | None = None
     needs_and_use: NeedsAndUse | None = None
+    pace_outcomes: dict[str, PaceOutcome] = field(default_factory=dict)
 
     @property
     def years(self) -> list[str]:
@@ -296,6 +300,7 @@ class Results:
         if self.persons is not None:
             written = ", ".join(str(p) for p in self.persons.plan.written) or "not written"
             rows.append(("person budgets (Parquet, never in this workbook)", written))
+        rows.extend(applied.row() for applied in self.spec.overrides)
         return rows
 
     def to_excel(self, path: str | Path) -> Path:

@@ -16,6 +16,7 @@ Who carries a gain or a loss when the year's outturn differs from plan
 from capitation.errors import InputError, SolverError
 from risk_share.agreement import Agreement, Band, MarginalRate, Party
 from risk_share.calibration import calibrate
+from risk_share.comparison import compare
 from risk_share.lines_from_budget import plan_lines_from_budget
 from risk_share.settlement import Settlement
 from risk_share.simulation import Simulation
@@ -30,5 +31,6 @@ __all__ = [
     "Simulation",
     "SolverError",
     "calibrate",
+    "compare",
     "plan_lines_from_budget",
 ]

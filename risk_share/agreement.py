@@ -11,7 +11,7 @@ reader counts the ``[[pool.loss_band]]`` tables in the file.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from capitation.inputs import TomlKeys, read_toml
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from capitation.overrides import Applied, Override
     from risk_share.settlement import Settlement
     from risk_share.simulation import Simulation
 
@@ -155,6 +156,8 @@ class Agreement:
         appetite_gbp, cvar_before_gbp, cvar_after_gbp.
     source : str, optional
         The file the agreement was read from, named in error messages.
+    overrides : tuple of capitation.overrides.Applied
+        Keys changed by :meth:`with_values`, with what the file had.
 
     Raises
     ------
@@ -174,6 +177,7 @@ class Agreement:
     marginal_rates: tuple[MarginalRate, ...] = ()
     calibration: pd.DataFrame | None = field(default=None, repr=False)
     source: str | None = field(default=None, repr=False)
+    overrides: tuple[Applied, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         """Validate, naming the TOML key of any problem."""
@@ -287,6 +291,95 @@ class Agreement:
         if isinstance(lines, (str, Path)):
             files["lines"] = Path(lines)
         return files
+
+    def with_values(self, values: Mapping[str, Any] | Iterable[Override]) -> Agreement:
+        """Return a new agreement with some keys of its file changed; this one is unchanged.
+
+        Parameters
+        ----------
+        values : mapping of str to object
+            Dotted key → new value, such as ``{"party.Acute trust.max_loss": 0.03,
+            "pool.loss_band.2.shares.Acute trust": 0.5}``: parties named by name,
+            bands and marginal rates by position from 1 (the scheme is in
+            :mod:`capitation.overrides`). Or :class:`capitation.overrides.Override`
+            objects, as ``--set`` on the command line gives them.
+
+        Returns
+        -------
+        Agreement
+            Validated as the agreement file is (a calibration is not carried
+            over: its shares were for the old terms); ``overrides`` lists each
+            change with what the file had.
+
+        Raises
+        ------
+        InputError
+            The override as written, then what the agreement file would say.
+        """
+        from dataclasses import replace
+
+        from capitation.overrides import apply_overrides, as_overrides
+        from risk_share.agreement_file import agreement_to_dict
+
+        def validate(data: dict[str, Any]) -> Agreement:
+            return Agreement.from_dict(data, source=self.source)
+
+        new, applied = apply_overrides(agreement_to_dict(self), as_overrides(values), validate,
+                                       self.overrides)
+        return replace(new, overrides=applied)
+
+    def sweep(
+        self,
+        key: str,
+        values: Iterable[Any],
+        lines: pd.DataFrame | str | Path,
+        n: int | None = None,
+        **simulate: Any,
+    ) -> pd.DataFrame:
+        """Settle (or simulate) the same plan with one key of the agreement over many values.
+
+        Parameters
+        ----------
+        key : str
+            A key of the agreement file, addressed as :mod:`capitation.overrides`
+            says (``party.Acute trust.max_loss``, ``pool.loss_band.2.upto``).
+        values : iterable
+            The values, in order; each is validated before anything is settled.
+        lines : pandas.DataFrame or str or Path
+            Plan lines, as :meth:`settle` (or :meth:`simulate`) takes them.
+        n : int, optional
+            Scenarios to simulate at each value; without it the lines' outturn
+            is settled.
+        **simulate
+            ``cv``, ``correlation``, ``seed``, ``distribution`` for :meth:`simulate`
+            (give a seed: every value then sees the same scenarios).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (value, ``party``), the first level named after ``key``:
+            the settlement's per-party table (``variance_before_pool_gbp``,
+            ``pool_share_gbp``, ``final_position_gbp``, ``pool_transfer_gbp``),
+            or with ``n`` the simulation's summary (``mean_gbp`` ... ``cvar95_gbp``).
+
+        Raises
+        ------
+        InputError
+            A value the agreement file would refuse (the override as written first).
+        """
+        from capitation.overrides import Override, format_value
+
+        values = list(values)
+        options = [self.with_values([Override(key, v, f"{key} = {format_value(v)}")])
+                   for v in values]
+        if n is None:
+            if simulate:
+                raise TypeError(f"{', '.join(simulate)} need n (scenarios to simulate)")
+            tables = [option.settle(lines).parties for option in options]
+        else:
+            tables = [option.simulate(lines, n=n, **simulate).summary() for option in options]
+        frame = pd.concat(tables, keys=values, names=[key, "party"])
+        return frame
 
     # ------------------------------------------------------------------ names
 

@@ -30,7 +30,7 @@ from risk_share.agreement import (
     money_at,
 )
 
-__all__ = ["agreement_from_dict", "agreement_from_excel", "export_agreement"]
+__all__ = ["agreement_from_dict", "agreement_from_excel", "agreement_to_dict", "export_agreement"]
 
 _TOP_KEYS = {"agreement", "party", "pool", "marginal_rate"}
 _AGREEMENT_KEYS = {"name", "year", "commissioner"}
@@ -162,6 +162,53 @@ def agreement_from_dict(data: Mapping[str, Any], source: str | None = None) -> A
         marginal_rates=tuple(rates),
         source=source,
     )
+
+
+def agreement_to_dict(agreement: Agreement) -> dict[str, Any]:
+    """Return the agreement as the tables of its TOML file (as :func:`agreement_from_dict` reads).
+
+    Keys the agreement leaves unset are left out, so reading the tables back
+    gives the same agreement. Overrides (``Agreement.with_values``) are applied
+    to these tables.
+
+    Parameters
+    ----------
+    agreement : Agreement
+
+    Returns
+    -------
+    dict
+        ``agreement``, ``party``, ``pool`` and ``marginal_rate``, as ``tomllib``
+        would give them.
+    """
+    parties = []
+    for p in agreement.parties:
+        table: dict[str, Any] = {"name": p.name}
+        for attr in ("influence", "max_loss", "max_gain", "max_loss_gbp", "max_gain_gbp"):
+            if getattr(p, attr) is not None:
+                table[attr] = getattr(p, attr)
+        parties.append(table)
+
+    def bands(side: tuple[Band, ...]) -> list[dict[str, Any]]:
+        out = []
+        for band in side:
+            entry: dict[str, Any] = {} if band.upto is None else {"upto": band.upto}
+            entry["shares"] = dict(band.shares)
+            out.append(entry)
+        return out
+
+    return {
+        "agreement": {"name": agreement.name, "year": agreement.year,
+                      "commissioner": agreement.commissioner},
+        "party": parties,
+        "pool": {"budget_gbp": agreement.budget_gbp, "mode": agreement.mode,
+                 "residual": agreement.residual,
+                 "loss_band": bands(agreement.loss_bands),
+                 "gain_band": bands(agreement.gain_bands)},
+        "marginal_rate": [{"party": r.party, "pod": r.pod, "above_plan": r.above_plan,
+                           "below_plan": r.below_plan, "tolerance": r.tolerance}
+                          for r in agreement.marginal_rates],
+    }
 
 
 def agreement_from_excel(path: str | Path) -> Agreement:

@@ -76,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("--quiet", action="store_true", help="print nothing but errors")
     settle.add_argument("--charts", metavar="DIR", help="write the share curves as PNG here")
+    _add_set(settle)
 
     simulate = commands.add_parser("simulate", help="simulate and settle many outturns")
     simulate.add_argument("agreement", help="agreement TOML file or workbook (.xlsx)")
@@ -102,6 +103,7 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--charts", metavar="DIR", help="write the share curves and fan chart as PNG here"
     )
+    _add_set(simulate)
 
     export = commands.add_parser("export", help="write an agreement file as a workbook")
     export.add_argument("agreement", help="agreement TOML file")
@@ -109,6 +111,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="workbook to write (.xlsx)")
     export.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return top
+
+
+def _add_set(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+        help="change a key of the agreement for this run (repeatable; VALUE is TOML, a bare "
+        'word is text): --set "party.Acute trust.max_loss=0.03"',
+    )
 
 
 def _is_workbook(path: str) -> bool:
@@ -121,6 +131,10 @@ def _agreement_and_lines(args: argparse.Namespace) -> tuple[Agreement, str]:
         agreement = Agreement.from_excel(args.agreement)
     else:
         agreement = Agreement.from_toml(args.agreement)
+    if getattr(args, "overrides", None):
+        from capitation.overrides import parse_assignments
+
+        agreement = agreement.with_values(parse_assignments(args.overrides))
     if args.lines is not None:
         return agreement, args.lines
     if not _is_workbook(args.agreement):
@@ -215,12 +229,14 @@ def _simulate(args: argparse.Namespace, written: list[str]) -> None:
             held = (f"the first {MAX_SHEET_ROWS:,} of {simulation.n:,} scenarios (a sheet "
                     f"holds no more); the summary uses all {simulation.n:,}")
             print(f"risk-share: warning: the positions sheet holds {held}", file=sys.stderr)
+        overridden = [applied.row() for applied in agreement.overrides]
         settings = pd.DataFrame(
             {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
                        args.distribution, str(simulation.seed), held,
-                       package_version()]},
+                       package_version(), *[text for _, text in overridden]]},
             index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                            "seed", "positions_sheet", "package version"],
+                            "seed", "positions_sheet", "package version",
+                            *[item for item, _ in overridden]],
                            name="item"))
         write_tables(args.out, {"summary": summary, "positions": positions,
                                 "assumptions": settings},

@@ -23,6 +23,7 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 
 from capitation.plots import pounds_formatter, save_png
 from risk_share.agreement import POOL_MODES, Agreement
+from risk_share.sensitivity import Sensitivity
 from risk_share.simulation import Simulation
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "calibration_chart",
     "fan_chart",
     "share_curves",
+    "tornado",
     "variance_grid",
     "write_charts",
 ]
@@ -204,6 +206,59 @@ def fan_chart(
     ax.set_title(
         f"{simulation.agreement.name}: {simulation.n:,} simulated outturns", fontsize=10
     )
+    return fig
+
+
+def tornado(sensitivity: Sensitivity, party: str) -> Figure:
+    """Tornado of one party: its final position with each line at its p5 and p95.
+
+    One horizontal bar per varying line from 0 (every line at plan) to the
+    party's final position with the line at its 5th percentile, and one to
+    its 95th; the line that swings the party most at the top.
+
+    Parameters
+    ----------
+    sensitivity : risk_share.sensitivity.Sensitivity
+        From :meth:`Simulation.sensitivity`.
+    party : str
+        The party to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes. ``containers[0]`` (label ``"line at its 5th percentile"``)
+        and ``containers[1]`` (``"line at its 95th percentile"``) hold one bar
+        per line in the order of the y tick labels (bottom to top), with
+        ``datavalues`` the party's final positions (pounds, positive = loss).
+
+    Raises
+    ------
+    KeyError
+        For a party not in the agreement.
+    """
+    table = sensitivity.tornado
+    if party not in table.index.get_level_values("party"):
+        raise KeyError(f"no party {party!r} (parties: "
+                       f"{', '.join(dict.fromkeys(table.index.get_level_values('party')))})")
+    rows = table.loc[party]
+    swing = (rows["high_gbp"] - rows["low_gbp"]).abs()
+    rows = rows.loc[swing.sort_values(ascending=True, kind="stable").index]
+    labels = [f"{line}: {sensitivity.lines.loc[line, 'party']} / "
+              f"{sensitivity.lines.loc[line, 'pod']}" for line in rows.index]
+    positions = np.arange(len(rows))
+    fig, axes = _new_figure(figsize=(7.5, 0.4 * len(rows) + 1.8))
+    ax = axes[0, 0]
+    ax.barh(positions, rows["low_gbp"].to_numpy(), 0.6, color=_PARTY_COLOURS[0],
+            label="line at its 5th percentile")
+    ax.barh(positions, rows["high_gbp"].to_numpy(), 0.6, color=_PARTY_COLOURS[1], alpha=0.8,
+            label="line at its 95th percentile")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_yticks(positions, labels, fontsize=8)
+    ax.xaxis.set_major_formatter(pounds_formatter(decimals=2))
+    ax.set_xlabel(f"{party}: final position (positive = loss), other lines at plan")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"What drives {party}'s position: one line at a time", fontsize=10)
     return fig
 
 

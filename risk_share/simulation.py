@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from risk_share.marginal_rates import line_terms
 from risk_share.plan_lines_file import read_lines
 from risk_share.pool import pool_terms, share_pence
 from risk_share.settlement import settle_pence
+
+if TYPE_CHECKING:
+    from risk_share.sensitivity import Sensitivity
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -272,6 +276,42 @@ class Simulation:
         return pd.DataFrame(
             values.T, index=pd.Index(self.positions.columns, name="party"), columns=list(levels)
         )
+
+    def sensitivity(self, n: int = 10_000, seed: int | None = None) -> Sensitivity:
+        """Find what drives each party's risk: a one-way tornado and Sobol indices over lines.
+
+        See :mod:`risk_share.sensitivity` for the method.
+
+        Parameters
+        ----------
+        n : int
+            Base samples of the Sobol indices (default 10,000).
+        seed : int, optional
+            Seed of their samples (default: this simulation's seed).
+
+        Returns
+        -------
+        risk_share.sensitivity.Sensitivity
+            ``tornado`` (index (``party``, ``line``): ``low_gbp``, ``high_gbp``) and
+            ``sobol`` (index (``party``, ``line``): ``first_order``, ``total``);
+            ``line`` is the plan line's position in the plan, from 0.
+        """
+        from risk_share.sensitivity import sensitivity
+
+        return sensitivity(self, n=n, seed=seed)
+
+    def solvency(self) -> pd.DataFrame:
+        """Check pool solvency: how often caps and collars bind; what the residual absorbs.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``party``: ``p_at_cap``, ``p_at_collar`` and, for the residual
+            party, ``absorbed_p95_gbp`` (see :func:`risk_share.sensitivity.solvency`).
+        """
+        from risk_share.sensitivity import solvency
+
+        return solvency(self)
 
     def _repr_html_(self) -> str:
         """Jupyter's view: :meth:`summary`, money as £1,234.56."""

@@ -40,7 +40,7 @@ TEMPLATES = {
     "persons": "persons_model.toml",
     "activity": "activity_model.toml",
 }
-LOADS = {"model", "agreement", "agreement_workbook", "settle", *TEMPLATES}
+LOADS = {"model", "agreement", "agreement_workbook", "settle", "scenarios", *TEMPLATES}
 #: load kinds read by risk_share (the rest by capitation).
 RISK_SHARE_LOADS = {"agreement", "agreement_workbook", "settle"}
 ENTRY_KEYS = {"file", "load", "expect", "about", "cli"}
@@ -84,6 +84,8 @@ def inputs(case: dict, folder: Path) -> tuple[str, list[Path]]:
         return "capitation", [path]
     if load in TEMPLATES:
         return "capitation", [model_from_template(case, folder)]
+    if load == "scenarios":  # the case file holds [[scenario]] tables for the tiny model
+        return "capitation", [DATA / "tiny_model.toml", path]
     if load == "agreement":
         return "risk_share", [path, DATA / "lines.csv"]
     if load == "agreement_workbook":
@@ -93,7 +95,12 @@ def inputs(case: dict, folder: Path) -> tuple[str, list[Path]]:
 
 def load(case: dict, folder: Path) -> None:
     program, paths = inputs(case, folder)
-    if program == "capitation":
+    if case["load"] == "scenarios":
+        from capitation.scenarios import run_scenarios, scenarios_of
+
+        model = Model.from_toml(paths[0])
+        run_scenarios(model, scenarios_of(model, paths[1]))
+    elif program == "capitation":
         model = paths[0]
         if model.suffix == ".xlsx":
             Model.from_excel(model).run()
@@ -107,6 +114,9 @@ def load(case: dict, folder: Path) -> None:
 
 def cli_args(case: dict, folder: Path, out: Path) -> tuple[str, list[str]]:
     program, paths = inputs(case, folder)
+    if case["load"] == "scenarios":
+        return program, ["scenarios", str(paths[0]), "--scenarios", str(paths[1]), "--out",
+                         str(out / "scenarios.xlsx"), "--quiet"]
     if program == "capitation":
         return program, ["run", str(paths[0]), "--out", str(out / "results.xlsx"), "--quiet"]
     return program, ["settle", *map(str, paths), "--out", str(out / "settlement.xlsx"),

@@ -18,6 +18,7 @@ EXPECTED_CAPITATION_API = [
     "Results",
     "SolverError",
     "allocate",
+    "compare",
 ]
 
 

@@ -132,6 +132,9 @@ class SettlementSheets:
         Index ``party`` (agreement order): max_loss, max_gain (fractions of
         the budget, NaN when none or given in pounds), loss_cap_gbp,
         gain_collar_gbp (NaN when none).
+    assumptions : tuple of (str, str)
+        (item, value) rows of an ``assumptions`` sheet, written only when there
+        are any: the overrides of the agreement's file.
     """
 
     lines: pd.DataFrame
@@ -139,6 +142,7 @@ class SettlementSheets:
     terms: dict
     bands: pd.DataFrame
     caps: pd.DataFrame
+    assumptions: tuple[tuple[str, str], ...] = ()
 
 
 def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Path:
@@ -173,6 +177,14 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
         line_cols = _write_lines(lines, sheets.lines, formats)
         layout = _write_terms(terms, sheets, line_cols, formats)
         _write_parties(parties, sheets, line_cols, layout, formats)
+        if sheets.assumptions:
+            notes = book.add_worksheet("assumptions")
+            _header(notes, 0, ["item", "value"], formats)
+            for r, (item, value) in enumerate(sheets.assumptions, start=1):
+                notes.write_string(r, 0, item)
+                notes.write_string(r, 1, value)
+            notes.set_column(0, 0, 16)
+            notes.set_column(1, 1, 80)
         book.close()
 
     return write_atomically(path, write)

@@ -112,6 +112,7 @@ def settlement_sheets(settlement: Settlement) -> SettlementSheets:
         },
         bands=pd.DataFrame(band_rows),
         caps=caps,
+        assumptions=tuple(applied.row() for applied in agreement.overrides),
     )
 
 

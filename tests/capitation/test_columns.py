@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import risk_share
-from capitation import Model
+from capitation import Model, compare
 from capitation.columns import (
     SCHEMA,
     TABLES,
@@ -88,6 +88,30 @@ def outputs() -> list[tuple[str, pd.DataFrame]]:
         ("positions", simulation.positions),
         ("calibration", calibrated.calibration),
         ("assumptions", pd.DataFrame({"value": ["x"]}, index=pd.Index(["seed"], name="item"))),
+    ]
+    sensitivity = simulation.sensitivity(n=20, seed=1)
+    capped = Model.from_toml(MODELS / "demo.toml").with_values(
+        {"pace_of_change.max_growth": 0.06}).run()
+    comparison = compare({"base": demo, "capped": capped}, level="ICB")
+    option = agreement.with_values({"pool.loss_band.2.shares.CCG": 0.5,
+                                    "pool.loss_band.2.shares.Acute trust": 0.3})
+    found += [
+        ("comparison", comparison),
+        ("headlines", comparison.headlines),
+        ("settlement_comparison", risk_share.compare(
+            {"base": settlement, "option": option.settle(MODELS / "msk_outturn.csv")})),
+        ("tornado", sensitivity.tornado),
+        ("sobol", sensitivity.sobol),
+        ("solvency", simulation.solvency()),
+        ("sweep", Model.from_toml(MODELS / "demo.toml").sweep("pace_of_change.min_growth",
+                                                               [0.02])),
+        ("agreement_sweep", agreement.sweep("party.Acute trust.max_loss", [0.01],
+                                            MODELS / "msk_outturn.csv")),
+        ("agreement_sweep", agreement.sweep("party.Acute trust.max_loss", [0.01],
+                                            MODELS / "msk_outturn.csv", n=50, seed=1)),
+        ("simulation_comparison", risk_share.compare(
+            {"base": simulation,
+             "option": option.simulate(MODELS / "msk_outturn.csv", n=200, cv=0.05, seed=1)})),
     ]
     return found
 

@@ -12,6 +12,7 @@ EXPECTED_PUBLIC_API = [
     "Simulation",
     "SolverError",
     "calibrate",
+    "compare",
     "plan_lines_from_budget",
 ]
 
