@@ -156,6 +156,9 @@ SCHEMA: tuple[Column, ...] = (
        "The component's weighted population"),
     _c("target_<component>_gbp", "float64", "gbp", "Target: {component}", _M, "level",
        "The component's part of the target"),
+    _c("name", "str", "text", "Name", _G, "level pace_of_change_path",
+       "The organisation's name from `[population] names` (blank where the table gives "
+       "none); only at a level that has names"),
     _c("<level>", "str", "text", "{level}", _G,
        "level pace_of_change_path needs_and_use spend_decomposition peers funnel",
        "Code of the organisation at this level (the index) or at a level above"),
