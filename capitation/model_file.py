@@ -382,7 +382,7 @@ def _population(r: TomlKeys, data: dict[str, Any], years: list[str],
 
 
 def _names(r: TomlKeys, table: dict[str, Any], levels: list[Any]) -> dict[str, str]:
-    """``[population] names``: level → column of organisation names; each level must exist."""
+    """Read ``[population] names`` (level → column of organisation names) for known levels."""
     given = r.table(table, "population.names", required=False)
     if given is None:
         return {}

@@ -85,7 +85,7 @@ def _new_figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] | Non
     return fig, axes
 
 
-def organisation_labels(table: pd.DataFrame, codes: Sequence[object] | None = None
+def organisation_labels(table: pd.DataFrame, codes: Sequence[object] | pd.Index | None = None
                         ) -> list[str]:
     """Labels of organisations for a chart: ``NHS West Yorkshire ICB (QWO)``, or the code.
 
@@ -94,7 +94,7 @@ def organisation_labels(table: pd.DataFrame, codes: Sequence[object] | None = No
     table : pandas.DataFrame
         A level table indexed by organisation code; its ``name`` column (when
         the model names the level) gives the names.
-    codes : sequence, optional
+    codes : sequence or pandas.Index, optional
         The codes to label, in order (default: the table's index).
 
     Returns

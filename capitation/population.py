@@ -292,7 +292,7 @@ class Population:
 
 
 def _name_text(cells: pd.Series) -> pd.Series:
-    """A name column's cells as stripped text; a blank cell is NaN (it names nothing)."""
+    """Return a name column's cells as stripped text; a blank cell is NaN (names nothing)."""
     text = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                      else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
     text = text.astype(str).str.strip()
