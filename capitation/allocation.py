@@ -123,6 +123,8 @@ class Allocation:
         -------
         pandas.DataFrame
             Indexed by organisation code (index named after the level), sorted:
+            ``name`` (the organisation's name, blank where it has none; only
+            when the population gives names at this level),
             ``population`` and ``weighted_population`` (persons),
             ``need_index`` and ``need_index_in_parent`` (ratios),
             ``target_gbp`` and ``allocation_gbp`` (pounds in whole pence, each
@@ -219,7 +221,8 @@ def allocate(
         frame["allocation_pence"] = _share_to_practices(at_level, level_target, target_pence,
                                                         codes, pace.level)
     tables = level_tables(frame, list(practices.levels), formula.names, convention,
-                          None if pace is None else pace.level, baseline_pence)
+                          None if pace is None else pace.level, baseline_pence,
+                          names=practices.names)
     return Allocation(levels=("practice", *practices.levels), tables=tables,
                       envelope_pence=envelope_pence, pace=pace, pace_outcome=outcome)
 

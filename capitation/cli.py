@@ -131,6 +131,8 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
         unit = unit_of(str(name))
         if unit in _TERMINAL_UNITS:
             shown[name] = values.map(lambda v, unit=unit: format_value(v, unit))
+        elif name == "name":  # an organisation without a name is blank, not "NaN"
+            shown[name] = values.fillna("")
         else:
             shown[name] = values
     return shown

@@ -130,7 +130,7 @@ def html_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 
     """
     shown = format_table(frame)
     body = shown.to_html(max_rows=max_rows, escape=True, justify="right", border=0,
-                         classes="ics-table")
+                         classes="ics-table", na_rep="")  # a missing name is blank
     if caption is None:
         return body
     return f"<div><p><strong>{html.escape(caption)}</strong></p>{body}</div>"

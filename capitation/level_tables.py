@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,7 @@ def level_tables(
     convention: str = "toolkit",
     pace_level: str | None = None,
     baseline_pence: pd.Series | None = None,
+    names: Mapping[str, pd.Series] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Build one table per level from practice figures.
 
@@ -67,6 +69,11 @@ def level_tables(
         The pace-of-change level; it and the levels above it get baseline columns.
     baseline_pence : pandas.Series, optional
         int64 baseline per organisation at the pace level (needed with ``pace_level``).
+    names : mapping of str to pandas.Series, optional
+        Level → organisation name per code (:attr:`capitation.Population.names`).
+        A level given names gets a ``name`` column first, right after the code
+        (blank where a code has no name); a level without names has no
+        ``name`` column.
 
     Returns
     -------
@@ -156,6 +163,9 @@ def level_tables(
             else:
                 table[upper] = (frame[[level, upper]].drop_duplicates().set_index(level)[upper]
                                 .reindex(s.index).to_numpy())
+        if names is not None and level in names:
+            # Shown beside the code; a code without a name stays blank, never its code.
+            table.insert(0, "name", names[level].reindex(s.index).astype("str").to_numpy())
         tables[level] = table
     return tables
 

@@ -315,7 +315,7 @@ class Model:
                                    f"{model_file}, key pace_of_change.baseline_column")
             cache[path] = PracticeTable(Population.from_file(
                 path, id=spec.id, population=spec.population, levels=spec.levels,
-                columns=columns, sheet=spec.sheet))
+                columns=columns, sheet=spec.sheet, names=spec.names))
         return cache[path]
 
     def _formula(self, index: int, population: Population) -> NeedsFormula:

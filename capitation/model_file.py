@@ -58,6 +58,9 @@ class PopulationSpec:
         NHS Digital GP register CSV (domain.md 2.1).
     practices : Path or None
         Practice → level codes table for the register path.
+    names : dict of str to str
+        ``[population] names``: level (``practice`` or a level name) → column
+        of the practice table holding organisation names; empty without names.
     """
 
     files: dict[str, Path]
@@ -68,6 +71,7 @@ class PopulationSpec:
     register: Path | None = None
     practices: Path | None = None
     persons: PersonsSpec | None = None  # person-level rows (domain.md 2.2)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,7 +346,7 @@ def _population(r: TomlKeys, data: dict[str, Any], years: list[str],
     from capitation.persons.spec import PERSON_KEYS, parse_persons
 
     r.check_keys(table, "population", {"file", "sheet", "id", "population", "levels",
-                                       "register", "practices", *PERSON_KEYS})
+                                       "register", "practices", "names", *PERSON_KEYS})
     levels = table.get("levels", [])
     if not isinstance(levels, list):
         raise r.error("population.levels", "expected a list of column names")
@@ -352,6 +356,11 @@ def _population(r: TomlKeys, data: dict[str, Any], years: list[str],
         if not ok:
             raise r.error(f"population.levels[{i + 1}]",
                           "expected a column name or a list of column names")
+    names = _names(r, table, levels)
+    if names and ("persons" in table or "register" in table):
+        raise r.error("population.names", "names are read from the practice table "
+                                          "(population.file); the register and person-level "
+                                          "paths take none")
     if "persons" in table:
         persons = parse_persons(r, table, years, risk_tiers)
         if "practices" not in table:
@@ -397,7 +406,24 @@ def _population(r: TomlKeys, data: dict[str, Any], years: list[str],
         files = {y: one for y in years}
     return PopulationSpec(files=files, sheet=r.text(table, "population.sheet", required=False),
                           id=r.text(table, "population.id"),
-                          population=r.text(table, "population.population"), levels=levels)
+                          population=r.text(table, "population.population"), levels=levels,
+                          names=names)
+
+
+def _names(r: TomlKeys, table: dict[str, Any], levels: list[Any]) -> dict[str, str]:
+    """Read ``[population] names`` (level → column of organisation names) for known levels."""
+    given = r.table(table, "population.names", required=False)
+    if given is None:
+        return {}
+    known = ["practice"] + [lv if isinstance(lv, str) else "/".join(lv) for lv in levels]
+    names: dict[str, str] = {}
+    for level, column in given.items():
+        key = f"population.names.{level}"
+        if level not in known:
+            raise r.error(key, f'"{level}" is not a level (expected one of '
+                               f'{", ".join(known)})')
+        names[level] = r.text_value(column, key)
+    return names
 
 
 def _pace(r: TomlKeys, table: dict[str, Any], years: list[str]) -> PaceSpec:

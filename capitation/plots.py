@@ -41,6 +41,7 @@ __all__ = [
     "funnel",
     "need_index",
     "opportunity_ranked",
+    "organisation_labels",
     "pounds_formatter",
     "save_png",
     "sweep",
@@ -92,6 +93,37 @@ def _new_figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] | Non
                              sharey=sharey)
     plt.close(fig)  # returned, not kept by pyplot: shown once in Jupyter, no leak in loops
     return fig, axes
+
+
+def organisation_labels(table: pd.DataFrame, codes: Sequence[object] | pd.Index | None = None
+                        ) -> list[str]:
+    """Labels of organisations for a chart: ``NHS West Yorkshire ICB (QWO)``, or the code.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A level table indexed by organisation code; its ``name`` column (when
+        the model names the level) gives the names.
+    codes : sequence or pandas.Index, optional
+        The codes to label, in order (default: the table's index).
+
+    Returns
+    -------
+    list of str
+        ``"<name> (<code>)"``, or the code alone where there is no name.
+    """
+    codes = list(table.index if codes is None else codes)
+    if "name" not in table.columns:
+        return [str(code) for code in codes]
+    names = table["name"].reindex(codes).tolist()
+    return [f"{name} ({code})" if isinstance(name, str) and name else str(code)
+            for code, name in zip(codes, names, strict=True)]
+
+
+def _width(base: float, labels: list[str], title: str = "") -> float:
+    """Figure width in inches: ``base``, widened for long tick labels (names) and title."""
+    longest = max((len(label) for label in labels), default=0)
+    return max(base + max(0.0, 0.055 * (longest - 12)), 0.09 * len(title) + 0.06 * longest + 1.0)
 
 
 # ---------------------------------------------------------------------------- waterfall
@@ -224,8 +256,9 @@ def distance_from_target(
     matplotlib.figure.Figure
         One axes: ``containers[0]`` (label ``"before pace of change"``) and
         ``containers[1]`` (``"after pace of change"``) with ``datavalues`` the
-        fractions in the order of the y tick labels (organisation codes,
-        bottom to top).
+        fractions in the order of the y tick labels (bottom to top):
+        ``"NHS West Yorkshire ICB (QWO)"`` where the level has names
+        (:func:`organisation_labels`), else the code.
 
     Raises
     ------
@@ -237,10 +270,10 @@ def distance_from_target(
     if sort:
         # Furthest below target at the top: barh draws the first row at the bottom.
         frame = frame.sort_values("baseline_distance_from_target", ascending=False, kind="stable")
-    codes = [str(code) for code in frame.index]
+    codes = organisation_labels(table, frame.index)
     positions = np.arange(len(codes))
     height = 0.4
-    fig, axes = _new_figure(figsize=(7.5, max(3.0, 0.22 * len(codes) + 1.5)))
+    fig, axes = _new_figure(figsize=(_width(7.5, codes), max(3.0, 0.22 * len(codes) + 1.5)))
     ax = axes[0, 0]
     ax.barh(positions + height / 2, frame["baseline_distance_from_target"].to_numpy(), height,
             color=_BEFORE, label="before pace of change")
@@ -307,7 +340,8 @@ def need_index(
     matplotlib.figure.Figure
         One axes; the bars of ``containers[0]`` start at 1 and end at each
         organisation's index (``get_x() + get_width()``), in the order of the
-        y tick labels (organisation codes, bottom to top). A line marks 1,
+        y tick labels (bottom to top; ``"name (code)"`` where the level has
+        names, else the code, as :func:`organisation_labels`). A line marks 1,
         the reference's per-head need.
 
     Raises
@@ -322,8 +356,9 @@ def need_index(
     values = table[column]
     if sort:
         values = values.sort_values(kind="stable")
-    codes = [str(code) for code in values.index]
-    fig, axes = _new_figure(figsize=(7.0, max(3.0, 0.2 * len(codes) + 1.5)))
+    codes = organisation_labels(table, values.index)
+    fig, axes = _new_figure(figsize=(_width(7.0, codes, title),
+                                     max(3.0, 0.2 * len(codes) + 1.5)))
     ax = axes[0, 0]
     index = values.to_numpy(dtype=float)
     # Bars start at 1 and end at the index: above 1 is more need per head than average.
@@ -361,7 +396,8 @@ def _need_table(
     inside = table[table[parent] == within]
     if inside.empty:
         raise KeyError(f"no {level} inside {parent} {within!r}")
-    return inside, f"Need index by {level} within {parent} {within}"
+    shown = organisation_labels(results.table(parent, year), [within])[0]
+    return inside, f"Need index by {level} within {parent} {shown}"
 
 
 # ---------------------------------------------------------------------------- needs versus use

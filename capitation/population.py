@@ -7,6 +7,14 @@ level (``ICB``, ``ICB/LAD``, ...). It comes from a CSV or a worksheet (such as
 NHS England's practice weighted populations), from a DataFrame, or from a
 seeded synthetic generator.
 
+Organisation names are optional, per level: a column of the same table
+(``names = {ICB = "ICBname"}``) gives each code its name, shown beside the
+code in every output. A code's practices must agree on its name (two
+different names for one code is an error naming both); a blank cell names
+nothing, and a code none of whose practices names it has a blank name, never
+its code. A composite level's name column may name only its inner part
+(``"ICB/LAD" = "LTLA"`` gives ``QWO/E08000032`` the name ``Bradford``).
+
 Column names a user writes match headers after both are stripped and inner
 runs of whitespace are collapsed (so ``Final WP`` matches ``Final WP ``).
 """
@@ -14,7 +22,7 @@ runs of whitespace are collapsed (so ``Final WP`` matches ``Final WP ``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -188,11 +196,17 @@ class Population:
         Level names, innermost first.
     source : str
         Where the table came from (file name or "DataFrame").
+    names : mapping of str to pandas.Series
+        Level (``practice`` or a level name) → organisation name per code at
+        that level (index: the level's codes, sorted and named after the
+        level; str, blank as NaN), for the levels given names; empty without
+        names.
     """
 
     frame: pd.DataFrame
     levels: tuple[str, ...]
     source: str
+    names: Mapping[str, pd.Series] = field(default_factory=dict)
 
     @property
     def codes(self) -> pd.Index:
@@ -211,7 +225,8 @@ class Population:
     def from_file(cls, path: str | Path, *, id: str, population: str,
                   levels: Sequence[LevelSpec] = (),
                   columns: Sequence[str] | Mapping[str, str] = (),
-                  sheet: str | None = None) -> Population:
+                  sheet: str | None = None, names: Mapping[str, str] | None = None
+                  ) -> Population:
         """Read and validate a practice table from a CSV or a worksheet.
 
         Parameters
@@ -231,6 +246,9 @@ class Population:
             e.g. ``"model.toml, key component[1].weighted_population"``).
         sheet : str, optional
             Sheet name for a workbook.
+        names : mapping of str to str, optional
+            Level (``practice`` or a level name such as ``ICB/LAD``) → column
+            of organisation names (see the module docstring).
 
         Returns
         -------
@@ -239,25 +257,32 @@ class Population:
         path = Path(path)
         raw, rows = _read_raw(path, sheet)
         return cls._from_raw(raw, id=id, population=population, levels=levels, columns=columns,
-                             where=_Where(str(path), sheet), source=path.name, rows=rows)
+                             where=_Where(str(path), sheet), source=path.name, rows=rows,
+                             names=names or {})
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, id: str, population: str,
-                   levels: Sequence[LevelSpec] = (), columns: Sequence[str] = ()) -> Population:
+                   levels: Sequence[LevelSpec] = (), columns: Sequence[str] = (),
+                   names: Mapping[str, str] | None = None) -> Population:
         """Validate a practice table given as a DataFrame (rows as in :meth:`from_file`)."""
         raw = frame.reset_index(drop=True).astype(object)
         raw = raw.where(raw.notna(), None)
         return cls._from_raw(raw, id=id, population=population, levels=levels, columns=columns,
-                             where=_Where("DataFrame", None), source="DataFrame")
+                             where=_Where("DataFrame", None), source="DataFrame",
+                             names=names or {})
 
     @classmethod
     def _from_raw(cls, raw: pd.DataFrame, *, id: str, population: str,
                   levels: Sequence[LevelSpec], columns: Sequence[str] | Mapping[str, str],
-                  where: _Where,
-                  source: str, rows: np.ndarray | None = None) -> Population:
+                  where: _Where, source: str, rows: np.ndarray | None = None,
+                  names: Mapping[str, str] | None = None) -> Population:
         frame, level_names = _practice_frame(raw, id=id, population=population, levels=levels,
                                              columns=columns, where=where, rows=rows)
-        return cls(frame=frame.sort_index(), levels=tuple(level_names), source=source)
+        # Row numbers as the user sees them (the header is row 1).
+        rows = np.arange(2, len(raw) + 2) if rows is None else rows
+        found = _read_names(raw, names or {}, frame, level_names, where, rows)
+        return cls(frame=frame.sort_index(), levels=tuple(level_names), source=source,
+                   names=found)
 
     @classmethod
     def synthetic(cls, n_practices: int, seed: int, n_icbs: int = 5) -> Population:
@@ -332,6 +357,49 @@ def _practice_frame(raw: pd.DataFrame, *, id: str, population: str | None,
     frame.index = pd.Index(codes.to_numpy(dtype=str), name="practice")
     _check_nesting(frame, level_names, where, codes)
     return frame, level_names
+
+
+def _name_text(cells: pd.Series) -> pd.Series:
+    """Return a name column's cells as stripped text; a blank cell is NaN (names nothing)."""
+    text = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                     else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    text = text.astype(str).str.strip()
+    return text.mask(text == "")
+
+
+def _read_names(raw: pd.DataFrame, names: Mapping[str, str], frame: pd.DataFrame,
+                levels: list[str], where: _Where, rows: np.ndarray) -> dict[str, pd.Series]:
+    """Read each named level's name column: one name per code, blank where none is given.
+
+    ``frame`` is the practice frame in the table's row order (before sorting).
+    """
+    known = ["practice", *levels]
+    out: dict[str, pd.Series] = {}
+    for level, column in names.items():
+        key = f"population.names.{level}"
+        if level not in known:
+            raise where.error(f'"{level}" is not a level (expected one of {", ".join(known)})',
+                              key=key)
+        header, position = _resolve(raw, column, where, key)
+        text = _name_text(raw[header]).to_numpy(dtype=object)
+        codes = (frame.index.to_numpy(dtype=object) if level == "practice"
+                 else frame[level].to_numpy(dtype=object))
+        pairs = pd.DataFrame({"code": codes, "name": text, "row": rows}).dropna(
+            subset=["name"])
+        distinct = pairs.drop_duplicates(["code", "name"])  # the first row of each name
+        twice = distinct["code"].duplicated(keep=False).to_numpy()
+        if twice.any():
+            code = distinct["code"].to_numpy()[twice][0]
+            first, second = distinct[distinct["code"] == code].iloc[:2].itertuples(index=False)
+            raise where.error(
+                f'{level} "{code}" has two names: "{first.name}" (row {first.row}) and '
+                f'"{second.name}" (row {second.row}); expected one name per code',
+                row=int(second.row), column=header, position=position, key=key)
+        index = pd.Index(np.sort(pd.unique(codes).astype(str)), name=level)
+        named = pd.Series(distinct["name"].to_numpy(dtype=str),
+                          index=distinct["code"].to_numpy(dtype=str))
+        out[level] = named.reindex(index).astype("str").rename("name")
+    return out
 
 
 def _check_nesting(frame: pd.DataFrame, levels: list[str], where: _Where,

@@ -97,6 +97,8 @@ class Results:
         -------
         pandas.DataFrame
             Indexed by organisation code (index named after the level):
+            ``name`` (the organisation's name, blank where it has none; only
+            for a level the model names, ``[population] names``),
             ``population`` (persons), ``weighted_population`` (persons),
             ``need_index``, ``need_index_in_parent`` (ratios),
             ``target_gbp``, ``allocation_gbp`` (pounds, whole pence, each
@@ -136,7 +138,12 @@ class Results:
 
     @property
     def pace_of_change_path(self) -> pd.DataFrame | None:
-        """Long table indexed by (pace level code, ``year``) for charts."""
+        """Long table indexed by (pace level code, ``year``) for charts.
+
+        Columns ``name`` (when the level has names), ``baseline_gbp``,
+        ``target_gbp``, ``allocation_gbp``, ``growth``,
+        ``baseline_distance_from_target`` and ``distance_from_target``.
+        """
         pace = self.spec.pace
         if not self.pace or pace is None:
             return None
@@ -145,7 +152,9 @@ class Results:
                    "baseline_distance_from_target", "distance_from_target"]
         parts = []
         for year in self.years:
-            part = self.tables[year][level][columns].copy()
+            table = self.tables[year][level]
+            named = ["name"] if "name" in table.columns else []  # beside the code
+            part = table[named + columns].copy()
             part["year"] = year
             parts.append(part.reset_index())
         path = pd.concat(parts, ignore_index=True).set_index([level, "year"]).sort_index()
@@ -262,12 +271,19 @@ class Results:
         return self._persons().person_budgets(tiers=tiers, practice=practice, to=to)
 
     def summary(self) -> pd.DataFrame:
-        """Return a short table: the top level's allocation, or the service budget bridge."""
+        """Return a short table: the top level's allocation, or the service budget bridge.
+
+        The top level's ``name`` (when it has names), ``population``,
+        ``need_index``, ``target_gbp``, ``allocation_gbp`` and
+        ``distance_from_target``; without an allocation, the bridge.
+        """
         if self.tables:
             top = self.levels[-1]
+            table = self.table(top)
+            named = ["name"] if "name" in table.columns else []  # beside the code
             columns = ["population", "need_index", "target_gbp", "allocation_gbp",
                        "distance_from_target"]
-            return self.table(top)[columns]
+            return table[named + columns]
         bridge = self.budget_bridge
         if bridge is None:  # Model.run always gives an allocation or a service budget
             raise KeyError("this model has no allocation and no service budget")

@@ -56,7 +56,7 @@ def test_allocate_signature():
     assert list(inspect.signature(capitation.Allocation.table).parameters) == ["self", "level"]
     assert isinstance(capitation.Allocation.pace_of_change, property)
     population = inspect.signature(capitation.Population.from_frame).parameters
-    assert list(population) == ["frame", "id", "population", "levels", "columns"]
+    assert list(population) == ["frame", "id", "population", "levels", "columns", "names"]
 
 
 EXPECTED_OPPORTUNITY_API = [

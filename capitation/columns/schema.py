@@ -144,6 +144,9 @@ _M, _P, _R, _N, _G = MONEY_FORMAT, PERCENT_FORMAT, RATE_FORMAT, NUMBER_FORMAT, G
 #: Every output column. Pattern entries hold ``<placeholder>`` parts.
 SCHEMA: tuple[Column, ...] = (
     # Allocation: level tables (domain.md sections 2 to 5).
+    _c("name", "str", "text", "Name", _G, "level pace_of_change_path",
+       "The organisation's name beside its code, from `[population] names` (blank where "
+       "the table gives none); only at a level that has names"),
     _c("population", "float64", "persons", "Population", PEOPLE_FORMAT, "level",
        "Registered population"),
     _c("weighted_population", "float64", "persons", "Weighted population", PEOPLE_FORMAT, "level",

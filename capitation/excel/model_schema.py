@@ -74,7 +74,8 @@ PER_YEAR = {
 LISTS = {"levels", "years", "multipliers", "indicators", "age_bands"}
 TEXT = {
     "model": {"name", "year", "need_index_convention", SECTIONS_KEY},
-    "population": {"file", "sheet", "id", "population", "levels", "register", "practices"},
+    "population": {"file", "sheet", "id", "population", "levels", "register", "practices",
+                   "names"},
     "component": {"name", "multipliers", "cost_weights", "need_index"},
     "pace_of_change": {"level", "baseline", "baseline_column", "method", "years"},
     "service_budget": {"name", "baseline_year", "years", "lines", "new_services"},
@@ -124,6 +125,8 @@ ABOUT = {
     ("population", "population"): "column of registered population",
     ("population", "levels"): "grouping columns, innermost first; levels_1_1, levels_1_2 "
                               "join two columns into one level",
+    ("population", "names"): "column of organisation names for a level (names:ICB, "
+                             "names:practice); optional",
     ("pace_of_change", "level"): "level the pace of change is set at",
     ("pace_of_change", "baseline"): "sheet (or file) of last year's allocation per "
                                     "organisation (columns: the level, baseline_gbp)",

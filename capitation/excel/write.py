@@ -174,6 +174,9 @@ def write_results(results: Results, path: str | Path) -> Path:
         path_frame = results.pace_of_change_path
         if path_frame is not None:
             flat = path_frame.reset_index()
+            if "name" in flat.columns:  # the name beside the code, as on the level sheets
+                flat = flat[[flat.columns[0], "name",
+                             *(c for c in flat.columns[1:] if c != "name")]]
             _write_frame(book.add_worksheet("pace_of_change_path"),
                          flat.set_index(flat.columns[0]), flat.columns[0], formats,
                          "pace_of_change_path")

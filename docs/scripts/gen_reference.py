@@ -77,6 +77,7 @@ MODEL_HOLDS: dict[tuple[str, str], str] = {
     ("population", "engine"): "one of " + ", ".join(f"`{e}`" for e in ENGINES),
     ("population", "dask_scheduler"): "text",
     ("population", "dask_workers"): "whole number",
+    ("population", "names"): "table of level = column",
     ("component", "weighted_population"): "table of column = weight",
     ("component", "tier_weights"): "table of tier name = weight",
     ("risk_tier", "name"): "text",
@@ -123,6 +124,12 @@ MODEL_KEYS: dict[str, dict[str, str]] = {
                     "([counting from the register](../methods/weighted-capitation.md"
                     "#from-the-register)).",
         "practices": "Practice → level codes table, for the register and person-level paths.",
+        "names": 'Optional: per level (`practice` or a level of `levels`), the column of '
+                 "organisation names, shown beside the codes in every output "
+                 '(`{ practice = "GP_Practice_Name", ICB = "ICBname" }`); a composite '
+                 'level\'s names may name its inner part only (`"ICB/LAD" = "LTLA"`). '
+                 "A code with two different names is an error; a missing name is blank. "
+                 "From the practice table (`file`) only.",
         "persons": "Person-level rows: a Parquet file, a folder of Parquet parts, or a CSV "
                    "([counting people](../methods/weighted-capitation.md#from-people)).",
         "person_id": "Column of pseudonymous person ids (default `person_id`).",

@@ -1,5 +1,6 @@
 """The data behind capitation.plots: bar heights and positions, not pixels."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ def msk():
 
 
 def _codes(ax):
-    return [label.get_text() for label in ax.get_yticklabels()]
+    """The organisation codes of the y tick labels ("NHS West Yorkshire ICB (QWO)" → "QWO")."""
+    return [re.sub(r"^.* \((.+)\)$", r"\1", label.get_text()) for label in ax.get_yticklabels()]
 
 
 # ------------------------------------------------------------------ waterfall
@@ -151,6 +153,25 @@ def test_need_index_of_the_places_within_one_icb(demo):
     ends = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
     np.testing.assert_allclose(ends, inside.loc[codes, "need_index_in_parent"], atol=1e-12)
     assert "QWO" in ax.get_title()
+    assert ax.get_title().endswith("within ICB NHS West Yorkshire ICB (QWO)")
+    assert "Bradford (QWO/E08000032)" in [t.get_text() for t in ax.get_yticklabels()]
+
+
+def test_chart_labels_show_names_beside_codes(demo):
+    # models/demo.toml names each ICB by NHS England's ICBname column (row 461 of
+    # capitation/data/gp_practice_weighted_populations_2025_26.csv: QWO,
+    # "NHS West Yorkshire ICB").
+    (ax,) = plots.need_index(demo).axes
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "NHS West Yorkshire ICB (QWO)" in labels
+    (ax,) = plots.distance_from_target(demo).axes
+    assert "NHS West Yorkshire ICB (QWO)" in [t.get_text() for t in ax.get_yticklabels()]
+    # Without names (or with a blank one), the label is the code alone.
+    table = demo.table("ICB")
+    assert plots.organisation_labels(table.drop(columns="name"), ["QWO"]) == ["QWO"]
+    table.loc["QWO", "name"] = None
+    assert plots.organisation_labels(table, ["QWO", "QYG"]) == [
+        "QWO", "NHS Cheshire and Merseyside ICB (QYG)"]
 
 
 def test_need_index_refuses_what_it_cannot_draw(demo):

@@ -190,10 +190,10 @@ def test_audited_columns_are_formulas_and_lr_money_is_values(recalculated):
     columns = ["ICB", *results.table("ICB").columns]
     formula_columns = {columns[c] for c in icb}
     pace_at_icb = results.spec.pace is not None and results.spec.pace.level == "ICB"
-    # Above practice every figure but the codes (and the baseline, an input at the pace
-    # level) is a formula; sums are SUMIFS.
-    assert formula_columns == set(columns[1:]) - {"ICB"} - ({"baseline_gbp"} if pace_at_icb
-                                                            else set())
+    # Above practice every figure but the codes and names (and the baseline, an input at
+    # the pace level) is a formula; sums are SUMIFS.
+    assert formula_columns == set(columns[1:]) - {"ICB", "name"} - (
+        {"baseline_gbp"} if pace_at_icb else set())
     practice_columns = ["practice", *results.table("practice").columns]
     # At practice level, money rounded by largest remainder is a value: component targets,
     # and the allocation when pace of change shares it out.

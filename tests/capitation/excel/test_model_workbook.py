@@ -49,11 +49,43 @@ def test_workbook_layout_mirrors_the_toml(demo_workbook):
     population = book.get_sheet_by_name("population").to_python()
     assert [r[:2] for r in population[1:]] == [
         ["file", "population_data"], ["id", "Practice_Code"], ["population", "Population"],
-        ["levels_1_1", "ICB"], ["levels_1_2", "LAD"], ["levels_2", "ICB"]]
+        ["levels_1_1", "ICB"], ["levels_1_2", "LAD"], ["levels_2", "ICB"],
+        ["names:practice", "GP_Practice_Name"], ["names:ICB/LAD", "LTLA"],
+        ["names:ICB", "ICBname"]]
     component = book.get_sheet_by_name("component").to_python()
     assert component[0] == ["name", "share", "weighted_population:Final WP",
                             "weighted_population:Primary Medical Care WP",
                             "weighted_population:Health Ineq WP"]
+
+
+def test_names_round_trip_through_the_model_workbook(demo_workbook):
+    toml, workbook = Model.from_toml(DEMO), Model.from_excel(demo_workbook)
+    assert workbook.spec.population.names == toml.spec.population.names == {
+        "practice": "GP_Practice_Name", "ICB/LAD": "LTLA", "ICB": "ICBname"}
+    assert workbook.spec.raw["population"]["names"] == toml.spec.raw["population"]["names"]
+    results = workbook.run()
+    assert results.table("ICB").loc["QWO", "name"] == "NHS West Yorkshire ICB"
+
+
+def test_a_name_column_the_sheet_lacks_is_named(demo_workbook, tmp_path):
+    book = openpyxl.load_workbook(demo_workbook)
+    sheet = book["population"]
+    row = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "names:ICB")
+    sheet.cell(row, 2).value = "ICB_name"
+    book.save(tmp_path / "renamed.xlsx")
+    with pytest.raises(InputError, match=r'key population.names.ICB: no column "ICB_name" '
+                                         r"\(the columns are: Practice_Code"):
+        Model.from_excel(tmp_path / "renamed.xlsx").run()
+
+
+def test_the_template_practice_names_flow_through_to_results():
+    # workbooks/allocation_model.xlsx, practices sheet: P001 is "Riverside Surgery"
+    # (capitation/excel/templates.py, _PRACTICES).
+    results = Model.from_excel(ROOT / "workbooks" / "allocation_model.xlsx").run()
+    practice = results.table("practice")
+    assert practice.columns[0] == "name"
+    assert practice.loc["P001", "name"] == "Riverside Surgery"
+    assert "name" not in results.table("ICB").columns  # the template names practices only
 
 
 def test_service_budget_workbook_gives_exactly_the_toml_results(tmp_path):
