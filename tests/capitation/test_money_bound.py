@@ -171,6 +171,13 @@ MODEL_FRACTIONS = {
 }
 
 
+#: Fraction keys of the [opportunity] section: (old, new) in data/activity_model.toml.
+OPPORTUNITY_FRACTIONS = {
+    ("opportunity", "realised"): ('level = "practice"', 'level = "practice"\nrealised = 20'),
+    ("opportunity", "trim"): ('level = "practice"', 'level = "practice"\ntrim = 20'),
+}
+
+
 def _schema_fractions(schema) -> set[tuple[str, str]]:
     return {(section, key) for section, keys in schema.fractions.items() for key in keys}
 
@@ -178,7 +185,23 @@ def _schema_fractions(schema) -> set[tuple[str, str]]:
 def test_every_fraction_key_of_a_workbook_is_checked_on_the_toml_route():
     # A fraction key added to a workbook schema must be added here, so the rule stays one.
     assert set(AGREEMENT_FRACTIONS) == _schema_fractions(AGREEMENT_SCHEMA)
-    assert set(MODEL_FRACTIONS) == _schema_fractions(MODEL_SCHEMA)
+    assert set(MODEL_FRACTIONS) | set(OPPORTUNITY_FRACTIONS) == _schema_fractions(MODEL_SCHEMA)
+
+
+@pytest.mark.parametrize("where", sorted(OPPORTUNITY_FRACTIONS), ids="{0[0]}.{0[1]}".format)
+def test_an_opportunity_section_refuses_a_percentage_as_its_workbook_does(where, tmp_path):
+    old, new = OPPORTUNITY_FRACTIONS[where]
+    data = BAD_INPUTS / "data"
+    text = (data / "activity_model.toml").read_text(encoding="utf-8")
+    assert old in text
+    text = (text.replace(old, new, 1).replace("{data}", data.as_posix())
+            .replace("{file}", (data / "activity.csv").as_posix()))
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        Model.from_toml(path).run()
+    assert PERCENTAGE in str(caught.value)
+    assert caught.value.key is not None and where[1] in caught.value.key
 
 
 @pytest.mark.parametrize("where", sorted(AGREEMENT_FRACTIONS), ids="{0[0]}.{0[1]}".format)
