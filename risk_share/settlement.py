@@ -8,6 +8,14 @@
 5. Final position: provider = before + pool share; commissioner = its pool
    share. Pool transfers (final − before) add up to zero; finals add up to Σ v.
 
+One sign convention throughout (:data:`SIGN_CONVENTION`): a line's variance
+is positive when it overspends; a party's amounts (held before the pool, pool
+share, final position) are positive when they are a loss borne by the party
+and negative when a gain; a pool transfer is positive when the party pays
+into the pool (it takes on part of the pooled variance) and negative when it
+is paid from the pool. With an overspend the commissioner, which holds all of
+V before the pool, is paid from the pool, and the providers sharing V pay in.
+
 :func:`settle_pence` does steps 1-5 for many scenarios at once in integer pence;
 :func:`settle` is one outturn with its tables.
 """
@@ -26,7 +34,16 @@ from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
 from risk_share.plan_lines_file import read_lines
 from risk_share.pool import PoolTerms, pool_terms, share_pence
 
-__all__ = ["Settlement", "SettledPence", "settle", "settle_pence"]
+__all__ = ["Settlement", "SettledPence", "settle", "settle_pence", "POSITION_SIGN",
+           "TRANSFER_SIGN", "SIGN_CONVENTION"]
+
+POSITION_SIGN = "positive = a loss borne by the party, negative = a gain"
+"""The sign of a party's amounts: held before the pool, pool share, final position."""
+TRANSFER_SIGN = ("a positive pool transfer is a payment into the pool, a negative one a "
+                 "payment from it")
+"""The sign of ``pool_transfer_gbp`` (final position − variance before pool)."""
+SIGN_CONVENTION = f"Sign: {POSITION_SIGN}; {TRANSFER_SIGN}."
+"""The sign convention in one sentence, as every settlement output states it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,8 +148,12 @@ class Settlement:
         Per party (index ``party``, agreement order): variance_before_pool_gbp,
         pool_share_gbp, final_position_gbp, pool_transfer_gbp. Transfers add
         up to zero; final positions add up to the lines' total variance.
+        Positive = a loss borne by the party, negative = a gain; a positive
+        pool transfer is a payment into the pool, a negative one a payment
+        from it (:data:`SIGN_CONVENTION`).
     pooled_variance_gbp : float
-        V, the sum of marginal payments.
+        V, the sum of marginal payments (positive = an overspend, a loss to
+        share).
     """
 
     agreement: Agreement = field(repr=False)
@@ -155,8 +176,8 @@ class Settlement:
         from capitation.display import html_table, pounds
 
         caption = (
-            f"{self.agreement.name}: pooled variance {pounds(self.pooled_variance_gbp)} "
-            "(positive = loss)"
+            f"{self.agreement.name}: pooled variance {pounds(self.pooled_variance_gbp)}. "
+            f"{SIGN_CONVENTION}"
         )
         return html_table(self.summary(), caption)
 

@@ -90,7 +90,11 @@ MAX_SEED = 2**32 - 1
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """Simulated outturns, each settled (positive = loss).
+    """Simulated outturns, each settled.
+
+    Final positions follow the settlement's sign convention
+    (:data:`risk_share.settlement.SIGN_CONVENTION`): positive = a loss borne
+    by the party, negative = a gain.
 
     Attributes
     ----------
