@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs.csv_tables import numbers_in_cells
 from capitation.register import read_csv_as_text
 
 __all__ = ["CostWeights", "read_cost_weights", "read_need_index", "register_weighted_counts"]
@@ -74,7 +75,8 @@ def _cells(
     text: pd.DataFrame, rows: np.ndarray, column: str, file: Path, *, what: str
 ) -> pd.Series:
     """Return a text column as numbers; a cell that is not a finite number is an error."""
-    values = pd.to_numeric(text[column], errors="coerce").astype(np.float64)
+    values = pd.Series(numbers_in_cells(text[column], file=file, column=column, rows=rows),
+                       index=text.index)
     bad = (text[column] != "").to_numpy() & ~np.isfinite(values.to_numpy())
     if bad.any():
         at = int(np.flatnonzero(bad)[0])

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.inputs.csv_tables import numbers_in_cells
 
 __all__ = [
     "REGISTER_COLUMNS",
@@ -331,7 +332,7 @@ def read_register(path: Path) -> pd.DataFrame:
     age = age.astype(np.int64)
 
     count_text = text[columns["patients"]]
-    count = pd.to_numeric(count_text, errors="coerce").astype(np.float64).to_numpy()
+    count = numbers_in_cells(count_text, file=path, column=columns["patients"], rows=rows)
     with np.errstate(invalid="ignore"):
         not_whole = ~np.isfinite(count) | (np.mod(count, 1) != 0) | (np.abs(count) >= 2.0**53)
     _raise_bad_cells(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,6 +48,8 @@ __all__ = ["main", "parser"]
 
 PROGRESS_FROM = 20_000
 """Show a progress bar from this many scenarios (on a terminal, without --quiet)."""
+MAX_PLAIN_CV = 1.0
+"""A ``--cv`` above this draws a warning: a standard deviation larger than the plan."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -206,6 +209,10 @@ def _simulate(args: argparse.Namespace, written: list[str]) -> None:
 
     agreement, lines = _agreement_and_lines(args)
     _check_outputs(args, agreement, lines)
+    if args.cv > MAX_PLAIN_CV:  # allowed (up to 10), but more likely a percentage
+        warnings.warn(f"cv: {args.cv:g} is above {MAX_PLAIN_CV:g}: activity's standard "
+                      f"deviation would be {args.cv:g} times its plan (a fraction: 0.05 means "
+                      f"5%); did you mean {args.cv / 100:g}?", stacklevel=1)
     show = not args.quiet and sys.stderr.isatty() and args.n >= PROGRESS_FROM
     with tqdm(total=args.n, unit="scenario", disable=not show, file=sys.stderr) as bar:
         simulation = agreement.simulate(
@@ -313,12 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace, written: list[str]) -> int:
     try:
-        if args.command == "settle":
-            _settle(args, written)
-        elif args.command == "export":
-            _export(args, written)
-        else:
-            _simulate(args, written)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.command == "settle":
+                _settle(args, written)
+            elif args.command == "export":
+                _export(args, written)
+            else:
+                _simulate(args, written)
+        for warning in caught:  # an amount that looks like the wrong unit, a number as text
+            print(f"risk-share: warning: {warning.message}", file=sys.stderr)
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
         return 0

@@ -22,20 +22,29 @@ V before the pool, is paid from the pool, and the providers sharing V pay in.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from capitation.errors import located
 from capitation.rounding import check_money, round_pence
 from risk_share.agreement import Agreement
 from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
 from risk_share.plan_lines_file import read_lines
 from risk_share.pool import PoolTerms, pool_terms, share_pence
 
-__all__ = ["Settlement", "SettledPence", "settle", "settle_pence", "POSITION_SIGN",
-           "TRANSFER_SIGN", "SIGN_CONVENTION"]
+__all__ = ["Settlement", "SettledPence", "settle", "settle_pence", "check_budget_scale",
+           "POSITION_SIGN", "TRANSFER_SIGN", "SIGN_CONVENTION", "BUDGET_SCALE"]
+
+BUDGET_SCALE = (0.01, 100.0)
+"""A pool budget outside these multiples of the plan lines' value draws a warning.
+
+A budget typed in £m (40 for £40m) against £31m of plan lines is about a
+millionth of them; one typed in pence, a hundred times too large.
+"""
 
 POSITION_SIGN = "positive = a loss borne by the party, negative = a gain"
 """The sign of a party's amounts: held before the pool, pool share, final position."""
@@ -111,6 +120,41 @@ def settle_pence(
         kept=kept,
         pool_share=share_pence(pool, pooled),
     )
+
+
+def check_budget_scale(agreement: Agreement, planned_pence: np.ndarray) -> None:
+    """Warn when the pool budget looks like the wrong unit against the plan lines' value.
+
+    A warning (not an error: a pool may be set well apart from the plan on
+    purpose) naming the key and both figures, when ``budget_gbp`` is below
+    1% or above 100 times (:data:`BUDGET_SCALE`) the plan lines' value.
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The agreement (its ``budget_gbp`` and source file).
+    planned_pence : numpy.ndarray
+        R(planned_activity × price) per plan line, int64 pence.
+    """
+    plan_gbp = int(np.sum(planned_pence, dtype=np.int64)) / 100.0
+    if plan_gbp <= 0:
+        return
+    budget = agreement.budget_gbp
+    ratio = budget / plan_gbp
+    low, high = BUDGET_SCALE
+    if low <= ratio <= high:
+        return
+    if ratio < low:
+        bound = f"below {low:.0%} of the plan lines' value £{plan_gbp:,.2f} ({low:.0%} is " \
+                f"£{low * plan_gbp:,.2f})"
+    else:
+        bound = f"above {high:g} times the plan lines' value £{plan_gbp:,.2f} ({high:g} times " \
+                f"is £{high * plan_gbp:,.2f})"
+    message = located(
+        f"the pool budget £{budget:,.2f} is {bound}: are both in pounds (not £m or £k)? Band "
+        "bounds and caps are fractions of the budget", file=agreement.source,
+        key="pool.budget_gbp")
+    warnings.warn(message, stacklevel=3)
 
 
 def _sum_by_party(values: np.ndarray, party_index: np.ndarray, n_parties: int) -> np.ndarray:
@@ -204,6 +248,7 @@ def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement
     """
     clean = read_lines(lines, agreement.party_names, need_actual=True)
     terms = line_terms(agreement, clean)
+    check_budget_scale(agreement, terms.planned_pence)
     actual = np.asarray(round_pence(clean["actual_activity"].to_numpy() * terms.price_gbp,
                                     "the actual value of a plan line"))
     settled = settle_pence(

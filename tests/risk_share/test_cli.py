@@ -270,3 +270,22 @@ def test_simulate_past_excels_row_limit_loses_no_scenario(tmp_path, capsys):
         scenarios += [row[0] for row in rows[1:]]
     assert len(scenarios) == 1_100_000
     assert scenarios == list(range(1, 1_100_001))
+
+
+def test_amounts_in_the_wrong_unit_warn_on_the_command_line(tmp_path, capsys):
+    # A pool budget of 40 (meant as £40m) and a cv of 5 (meant as 5%): warnings on stderr, one
+    # line each, and the run still settles (exit status 0).
+    agreement = tmp_path / "agreement.toml"
+    agreement.write_text(open(AGREEMENT).read().replace("budget_gbp = 40_000_000",
+                                                        "budget_gbp = 40"))
+    assert main(["settle", str(agreement), OUTTURN, "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("risk-share: warning: agreement.toml, key pool.budget_gbp: the pool "
+                          "budget £40.00 is below 1% of the plan lines' value £45,267,530.76")
+    assert err.count("\n") == 1
+    assert main(["simulate", AGREEMENT, OUTTURN, "-n", "20", "--cv", "5", "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        "risk-share: warning: cv: 5 is above 1: activity's standard deviation would be 5 times "
+        "its plan (a fraction: 0.05 means 5%); did you mean 0.05?\n")
+    assert main(["simulate", AGREEMENT, OUTTURN, "-n", "20", "--cv", "1", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

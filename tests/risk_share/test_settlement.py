@@ -211,3 +211,58 @@ def test_readme_states_the_convention_with_the_msk_figures():
     assert f"has a transfer of −£{-transfer['CCG']:,.2f} (it is paid from the pool)" in text
     assert (f"pay in £{transfer['Acute trust']:,.2f} and £{transfer['Community MSK']:,.2f}"
             in text)
+
+
+# ---------------------------------------------------------------- amounts in the wrong unit
+
+
+def _msk_with_budget(budget):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "models" / "msk_agreement.toml").read_text(encoding="utf-8")
+    assert "budget_gbp = 40_000_000" in text
+    data = __import__("tomllib").loads(text.replace("budget_gbp = 40_000_000",
+                                                    f"budget_gbp = {budget}"))
+    return Agreement.from_dict(data, source="msk_agreement.toml"), root / "models" / \
+        "msk_outturn.csv"
+
+
+def test_a_pool_budget_in_millions_warns_naming_the_key_and_figures_and_still_ties_out():
+    # A budget of 40 (meant as £40m) against the plan lines of models/msk_outturn.csv:
+    # Σ R(planned_activity × price_gbp) = £45,267,530.76, so 1% of them is £452,675.31.
+    import pytest
+
+    agreement, lines = _msk_with_budget(40)
+    with pytest.warns(UserWarning) as caught:
+        settlement = agreement.settle(lines)
+    assert [str(w.message) for w in caught] == [
+        "msk_agreement.toml, key pool.budget_gbp: the pool budget £40.00 is below 1% of the "
+        "plan lines' value £45,267,530.76 (1% is £452,675.31): are both in pounds (not £m or "
+        "£k)? Band bounds and caps are fractions of the budget"
+    ]
+    assert settlement.lines["planned_gbp"].sum() == pytest.approx(45_267_530.76, abs=0.005)
+    parties = settlement.parties
+    assert round_pence(parties["pool_transfer_gbp"].to_numpy()).sum() == 0
+    assert round_pence(parties["final_position_gbp"].to_numpy()).sum() == round_pence(
+        settlement.lines["variance_gbp"].to_numpy()).sum()
+    # The Acute trust's 2% cap of a £40 budget is £0.80: what the issue saw.
+    assert parties.loc["Acute trust", "pool_share_gbp"] == 0.80
+    with pytest.warns(UserWarning, match="key pool.budget_gbp: the pool budget £40.00"):
+        agreement.simulate(lines, n=10, cv=0.05, seed=1)
+
+
+def test_a_pool_budget_over_100_times_the_plan_warns_and_a_plausible_one_does_not():
+    import warnings
+
+    import pytest
+
+    agreement, lines = _msk_with_budget(5_000_000_000)  # 110 times £45.3m
+    with pytest.warns(UserWarning, match=r"is above 100 times the plan lines' value "
+                                         r"£45,267,530.76 \(100 times is £4,526,753,076.00\)"):
+        agreement.settle(lines)
+    for budget in (452_676, 40_000_000, 4_526_753_076):  # 1%, the agreement's, 100 times
+        agreement, lines = _msk_with_budget(budget)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            agreement.settle(lines)
