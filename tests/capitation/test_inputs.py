@@ -251,6 +251,19 @@ def test_per_year_counts_its_values():
         keys.per_year({"g": [0.1]}, "x.g", ["2025/26", "2026/27"])
     with pytest.raises(InputError, match=r"key x.g\[2\]: expected a number"):
         keys.per_year({"g": [0.1, "a"]}, "x.g", ["2025/26", "2026/27"])
+    with pytest.raises(InputError, match=r"key x.g: has 2 values for 1 year \(2025/26\); "
+                                         r"expected 1 value, one per year"):
+        keys.per_year({"g": [0.1, 0.2]}, "x.g", ["2025/26"])
+
+
+def test_counted_says_one_year_and_42_icbs():
+    from capitation.words import counted, plural
+
+    assert counted(1, "year") == "1 year" and counted(3, "year") == "3 years"
+    assert counted(42, "ICB") == "42 ICBs" and counted(1, "ICB") == "1 ICB"
+    assert counted(1_100_000, "scenario") == "1,100,000 scenarios"
+    assert counted(2, "party") == "2 parties" and plural("practice") == "practices"
+    assert counted(0, "line") == "0 lines"
 
 
 def test_read_toml_refuses_bad_syntax_and_latin1(tmp_path):

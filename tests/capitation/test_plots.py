@@ -242,7 +242,7 @@ def test_cli_run_writes_charts(tmp_path, capsys):
     from capitation.cli import main
 
     status = main(["run", str(MODELS / "msk.toml"), "--out", str(tmp_path / "msk.xlsx"),
-                   "--charts", str(tmp_path / "charts"), "--quiet"])
+                   "--charts", str(tmp_path / "charts")])
     assert status == 0
     assert (tmp_path / "charts" / "budget_waterfall.png").is_file()
-    assert "charts (1 PNG)" in capsys.readouterr().out
+    assert f"charts (1 PNG): {(tmp_path / 'charts').resolve()}" in capsys.readouterr().out

@@ -179,6 +179,6 @@ def test_model_templates_run(tmp_path):
 def test_cli_round_trip_writes_results(tmp_path, capsys):
     out = tmp_path / "demo_model.xlsx"
     assert main(["export", str(DEMO), "--out", str(out)]) == 0
-    assert main(["run", str(out), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 0
+    assert main(["run", str(out), "--out", str(tmp_path / "r.xlsx")]) == 0
     assert (tmp_path / "r.xlsx").exists()
-    assert "results workbook:" in capsys.readouterr().out
+    assert f"results workbook: {(tmp_path / 'r.xlsx').resolve()}" in capsys.readouterr().out
