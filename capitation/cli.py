@@ -15,7 +15,10 @@
 - ``capitation --version``: the installed toolkit's version, as the
   assumptions sheet of every results workbook records it.
 
-The only module that prints. Bad input prints one clear message to stderr,
+The only module that prints. ``--quiet`` means what it means for
+``risk-share``: no progress bars and nothing on standard output (no summary,
+no "results workbook: PATH"); warnings and errors still go to standard error.
+Bad input prints one clear message to stderr,
 without a traceback, and exits with status 2; nothing is written. An output
 that would replace a file the run reads (the model, a population or
 baselines file, ...), a read-only file or a folder, or whose folder does not
@@ -41,6 +44,7 @@ from capitation.errors import InputError, SolverError
 from capitation.files import check_output_folder, check_output_path, os_error_message
 from capitation.interrupts import sigterm_raises, stopped
 from capitation.results import package_version
+from capitation.words import counted, plural
 
 if TYPE_CHECKING:
     from capitation.results import Results
@@ -83,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--with-inputs", action="store_true",
                      help="write the results into a copy of the model workbook (MODEL.xlsx "
                           "only); default output <model stem>_results.xlsx")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars and no summary (warnings and errors still shown)")
     run.add_argument("--charts", type=Path, default=None, metavar="DIR",
                      help="also write the run's charts as PNG files to this folder")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
@@ -103,11 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=Path, help="model file (.toml)")
     export.add_argument("--out", type=Path, default=None,
                         help="model workbook (default: <model stem>.xlsx here)")
+    export.add_argument("--quiet", action="store_true",
+                        help="print nothing but warnings and errors")
     demo = sub.add_parser("demo", help="run the demo model shipped with the package "
                                        "(England 2025/26, illustrative envelope)")
     demo.add_argument("--out", type=Path, default=None,
                       help="results workbook (default: demo_results.xlsx here)")
-    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--quiet", action="store_true",
+                      help="no progress bars and no summary (warnings and errors still shown)")
     demo.add_argument("--charts", type=Path, default=None, metavar="DIR",
                       help="also write the run's charts as PNG files to this folder")
     synth = sub.add_parser("synth-persons",
@@ -143,13 +151,16 @@ def _summary_text(results: Results) -> str:
     if results.tables:
         top = results.levels[-1]
         table = results.summary()
-        lines.append(f"{results.spec.name}: {len(results.table('practice')):,} practices, "
-                     f"{len(table):,} {top}, envelope £{table['allocation_gbp'].sum():,.2f}")
+        lines.append(f"{results.spec.name}: {counted(len(results.table('practice')), 'practice')}"
+                     f", {counted(len(table), top)}, envelope "
+                     f"£{table['allocation_gbp'].sum():,.2f}")
         shown = table.sort_values("need_index", ascending=False)
-        lines.append(f"highest need index first ({min(10, len(shown))} of {len(shown)} {top}):")
+        lines.append(f"highest need index first ({min(10, len(shown))} of "
+                     f"{counted(len(shown), top)}):")
         lines.append(_formatted(shown.head(10)).to_string())
         if len(shown) > 10:
-            lines.append(f"... {len(shown) - 10} more {top} in the workbook")
+            more = len(shown) - 10
+            lines.append(f"... {more:,} more {top if more == 1 else plural(top)} in the workbook")
     pace = results.pace_of_change
     if pace is not None and len(pace) > 1:
         for year, row in pace.iterrows():
@@ -294,6 +305,8 @@ def _main(args: argparse.Namespace, written: list[Path]) -> int:
     except OSError as exc:
         print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return 2
+    if getattr(args, "quiet", False):  # --quiet: nothing on stdout, as in risk-share
+        return 0
     try:
         print(text)
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
@@ -326,8 +339,8 @@ def _synth_persons(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return 2
-    print(f"{made.persons:,} persons in {made.practices:,} practices, {made.parts} Parquet "
-          f"parts: {made.folder.resolve()}")
+    print(f"{counted(made.persons, 'person')} in {counted(made.practices, 'practice')}, "
+          f"{counted(made.parts, 'Parquet part')}: {made.folder.resolve()}")
     print(ILLUSTRATIVE_PROFILE_NOTE)
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError", "SolverError", "clip", "MAX_ECHO"]
+__all__ = ["InputError", "SolverError", "clip", "located", "MAX_ECHO"]
 
 #: Longest value a message echoes; a longer one is cut (:func:`clip`).
 MAX_ECHO = 60
@@ -90,3 +90,28 @@ class InputError(ValueError):
 
 class SolverError(RuntimeError):
     """The optimiser failed or returned something that cannot be trusted."""
+
+
+def located(message: str, *, file: str | Path | None = None, sheet: str | None = None,
+            cell: str | None = None, row: int | None = None, column: str | None = None,
+            key: str | None = None) -> str:
+    """Return a message that starts with its place, worded as :class:`InputError` words it.
+
+    For warnings about an input (an amount that looks like the wrong unit, a
+    number stored as text): the same place, in the same words, as an error
+    about the same input would give.
+
+    Parameters
+    ----------
+    message : str
+        What was found.
+    file, sheet, cell, row, column, key : optional
+        The place, as for :class:`InputError`.
+
+    Returns
+    -------
+    str
+        ``"file, key k: message"``, or the message alone without a place.
+    """
+    return InputError(message, file=file, sheet=sheet, cell=cell, row=row, column=column,
+                      key=key).args[0]

@@ -8,7 +8,9 @@ capitated service budget (section 6), and returns :class:`Results`.
 from __future__ import annotations
 
 import logging
+import math
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from capitation.allocation import Allocation, Pace, allocate
-from capitation.errors import InputError
+from capitation.errors import InputError, located
 from capitation.model_file import ModelSpec, PaceSpec, read_model_file
 from capitation.needs import Component, NeedsFormula
 from capitation.pace_of_change import PaceOfChange, PaceOutcome
@@ -30,9 +32,16 @@ if TYPE_CHECKING:
     from capitation.overrides import Override
     from capitation.persons.engine import PersonsRun
 
-__all__ = ["Model"]
+__all__ = ["Model", "PER_HEAD_GBP"]
 
 log = logging.getLogger(__name__)
+
+PER_HEAD_GBP = (10.0, 100_000.0)
+"""Allocation per head outside this range (pounds) draws a warning, not an error.
+
+NHS allocations run at some hundreds to a few thousand pounds a head; an
+envelope typed in £m or £k (5,110 for £5.11bn) gives pennies a head.
+"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +262,7 @@ class Model:
                         convention=spec.convention)
                     previous = allocation
                     tables[year] = dict(allocation.tables)
+                    _check_per_head(spec, year, tables[year][levels[-1]], levels[-1])
                     if allocation.pace_of_change is not None:
                         pace[year] = allocation.pace_of_change
                     if allocation.pace_outcome is not None:
@@ -370,3 +380,42 @@ class Model:
         from capitation.pace_of_change.baseline_file import read_baseline
 
         return read_baseline(pace.baseline, level, codes)
+
+
+def _check_per_head(spec: ModelSpec, year: str, table: pd.DataFrame, level: str) -> None:
+    """Warn, with the figures, when allocation per head looks like the wrong unit.
+
+    On average over the model, or for an organisation of the top level,
+    under £10 or over £100,000 a head (:data:`PER_HEAD_GBP`).
+    """
+    from capitation.words import counted
+
+    population = float(table["population"].sum())
+    if not population > 0:
+        return
+    total = float(table["allocation_gbp"].sum())
+    average = total / population
+    low, high = PER_HEAD_GBP
+    per_head = table["allocation_per_head_gbp"].dropna()
+    outside = per_head[(per_head < low) | (per_head > high)]
+    bounds = f"under £{low:,.0f}" if average < low else f"over £{high:,.0f}"
+    if not low <= average <= high:
+        message = (f"allocation per head in {year} is {_per_head(average)} on average "
+                   f"(£{total:,.2f} for {population:,.0f} people), {bounds} a head: is the "
+                   "envelope in pounds (not £m or £k)?")
+    elif len(outside):
+        shown = ", ".join(f"{code} {_per_head(value)}" for code, value in outside.head(5).items())
+        message = (f"allocation per head in {year} is outside £{low:,.0f} to £{high:,.0f} for "
+                   f"{counted(len(outside), level)} ({shown}), against {_per_head(average)} "
+                   "on average: check their populations")
+    else:
+        return
+    warnings.warn(located(message, file=spec.path, key="model.envelope_gbp"), stacklevel=4)
+
+
+def _per_head(value: float) -> str:
+    """Pounds a head: £2,104.17, or to two significant figures under a penny (£0.00081)."""
+    if math.isfinite(value) and 0 < abs(value) < 0.01:
+        return f"£{value:.2g}"
+    return f"£{value:,.2f}"
+

@@ -24,8 +24,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from capitation.chart_style import (
+    AFTER,
+    BEFORE,
+    DECREASE,
+    INCREASE,
+    TOTAL,
+    WATERFALL_LEGEND,
+    waterfall_range,
+)
 from capitation.columns import column as schema_column
 from capitation.files import write_atomically
 from capitation.results import Results
@@ -56,11 +66,8 @@ BRIDGE_STEPS: tuple[tuple[str, str], ...] = tuple(
                  "stranded_support_gbp")
 )
 
-_INCREASE = "#c0504d"  # spend going up: red, as finance papers draw it
-_DECREASE = "#4f81bd"
-_TOTAL = "#7f7f7f"
-_BEFORE = "#bfbfbf"
-_AFTER = "#1f4e79"
+# Shared with the workbook's native charts (capitation.chart_style).
+_INCREASE, _DECREASE, _TOTAL, _BEFORE, _AFTER = INCREASE, DECREASE, TOTAL, BEFORE, AFTER
 
 
 def pounds_formatter(scale: float = 1e6, suffix: str = "m", decimals: int = 1) -> FuncFormatter:
@@ -136,8 +143,12 @@ def budget_waterfall(
 
     Bars, left to right: baseline (a total), growth, price, activity change,
     new services, stranded support (each a step from where the last ended:
-    red up, blue down), then the budget (a total). domain.md §6.1: the steps
-    add up exactly to the budget.
+    red up, blue down), then the budget (a total, grey). domain.md §6.1: the
+    steps add up exactly to the budget. Each bar is labelled with its amount
+    in £m; the legend reads "Increase", "Decrease", "Total"; the value axis
+    starts below the lowest running total, not at zero
+    (:func:`capitation.chart_style.waterfall_range`). The workbook's
+    ``budget_bridge`` sheet draws the same chart natively, in the same colours.
 
     Parameters
     ----------
@@ -154,7 +165,9 @@ def budget_waterfall(
         One axes per year, titled with the year. In each, ``containers[0]``
         holds the seven bars: ``datavalues`` are the bridge values (pounds,
         signed); each patch's ``get_y()`` is where it starts (0 for the two
-        totals) and ``get_y() + get_height()`` where it ends.
+        totals) and ``get_y() + get_height()`` where it ends, and its face
+        colour is :data:`~capitation.chart_style.INCREASE`, ``DECREASE`` or
+        ``TOTAL``. The figure's legend names those colours.
 
     Raises
     ------
@@ -200,16 +213,15 @@ def budget_waterfall(
                 va="bottom",
                 fontsize=7,
             )
-        ends = starts + steps
-        low = min(starts.min(), ends.min(), total)
-        high = max(starts.max(), ends.max(), baseline, total)
-        ax.set_ylim(low - 0.5 * (high - low), high + 0.12 * (high - low))
+        ax.set_ylim(*waterfall_range(baseline, steps.tolist(), total))
         ax.set_title(str(year))
         ax.yaxis.set_major_formatter(pounds_formatter())
         ax.tick_params(axis="x", labelrotation=45)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
         ax.grid(axis="y", alpha=0.3)
+    fig.legend(handles=[Patch(facecolor=colour, label=label) for label, colour in WATERFALL_LEGEND],
+               loc="outside lower center", ncol=len(WATERFALL_LEGEND), fontsize=8)
     fig.suptitle("From baseline spend to budget (the axis does not start at zero)")
     return fig
 
@@ -322,7 +334,9 @@ def need_index(
     results : Results or pandas.DataFrame
         A run, or a level table indexed by organisation code with ``column``.
     level : str, optional
-        With a run: the level to draw (default: the top level).
+        With a run: the level to draw (default: the top level, or, when it
+        has one organisation, the highest level below it with more than one:
+        one bar of 1 would be an empty chart).
     year : str, optional
         With a run: the financial year (default: the first).
     within : str, optional
@@ -351,6 +365,12 @@ def need_index(
         naming no organisation.
     """
     table, title = _need_table(results, level, year, within)
+    if isinstance(results, Results) and level is None and results.tables:
+        drawn, top = _level_to_draw(results), results.levels[-1]
+        if drawn != top:  # one organisation at the top: its need index is 1 by definition
+            table, title = _need_table(results, drawn, year, None)
+            only = results.table(top, year).index[0]
+            title += f" (the model has one {top}, {only})"
     if column not in table.columns:
         raise KeyError(f"the table has no column {column!r}")
     values = table[column]
@@ -376,6 +396,15 @@ def need_index(
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
     return fig
+
+
+def _level_to_draw(results: Results) -> str:
+    """Return the top level, or the highest level below it with more than one organisation."""
+    levels = list(results.levels)
+    for level in reversed(levels):
+        if len(results.table(level)) > 1:
+            return level
+    return levels[-1]
 
 
 def _need_table(
@@ -679,7 +708,8 @@ def save_png(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
 def write_charts(results: Results, folder: str | Path, dpi: int = 150) -> list[Path]:
     """Write every chart a run has to PNG files in ``folder`` (``capitation run --charts``).
 
-    ``need_index_<top level>.png``; with pace of change
+    ``need_index_<level>.png`` (the top level, or the level
+    :func:`need_index` draws when the top has one organisation); with pace of change
     ``distance_from_target.png`` (one per year, ``_2026_27``, in multi-year
     runs); with a service budget ``budget_waterfall.png``; with needs versus
     use (``[opportunity]``) ``funnel_<service>.png`` and, with cost or a
@@ -702,8 +732,7 @@ def write_charts(results: Results, folder: str | Path, dpi: int = 150) -> list[P
     folder = Path(folder)
     charts: dict[str, Figure] = {}
     if results.tables:
-        top = results.levels[-1]
-        charts[f"need_index_{_file_part(top)}"] = need_index(results)
+        charts[f"need_index_{_file_part(_level_to_draw(results))}"] = need_index(results)
     if results.pace:
         for year in results.pace:
             suffix = f"_{_file_part(year)}" if len(results.pace) > 1 else ""

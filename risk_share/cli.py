@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,18 +35,22 @@ import pandas as pd
 from capitation.cli import warnings_on_one_line
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
-from capitation.excel.tables import MAX_SHEET_ROWS, write_tables
+from capitation.excel.tables import split_rows, write_tables
 from capitation.files import check_output_folder, check_output_path, os_error_message
 from capitation.interrupts import sigterm_raises, stopped
 from capitation.results import package_version
+from capitation.words import counted
 from risk_share.agreement import Agreement
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
-from risk_share.simulation import DISTRIBUTIONS
+from risk_share.settlement import POSITION_SIGN, SIGN_CONVENTION
+from risk_share.simulation import DISTRIBUTIONS, Simulation
 
 __all__ = ["main", "parser"]
 
 PROGRESS_FROM = 20_000
 """Show a progress bar from this many scenarios (on a terminal, without --quiet)."""
+MAX_PLAIN_CV = 1.0
+"""A ``--cv`` above this draws a warning: a standard deviation larger than the plan."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -161,12 +166,20 @@ def _export(args: argparse.Namespace, written: list[str]) -> None:
     export_agreement(args.agreement, args.out, args.lines)
     written.append(args.out)
     if not args.quiet:
-        print(f"Agreement workbook written to {args.out}")
+        print(f"agreement workbook: {Path(args.out).resolve()}")
 
 
 def _money(frame: pd.DataFrame) -> str:
-    """Return the frame as text, money (by :mod:`capitation.columns`) with separators."""
-    formats = {c: (lambda x: f"{x:,.2f}") for c in frame.columns if unit_of(str(c)) == "gbp"}
+    """Return the frame as text: money with separators, fractions as percentages.
+
+    Units by :mod:`capitation.columns`.
+    """
+    formats = {}
+    for c in frame.columns:
+        if unit_of(str(c)) == "gbp":
+            formats[c] = lambda x: f"{x:,.2f}"
+        elif c == "p_loss":
+            formats[c] = lambda x: f"{x:.1%}"
     return frame.to_string(formatters=formats)
 
 
@@ -191,17 +204,19 @@ def _settle(args: argparse.Namespace, written: list[str]) -> None:
         write_settlement(settlement, args.out)
     if args.out:
         written.append(args.out)
+    charts = None
     if args.charts:
         from risk_share.plots import write_charts
 
-        write_charts(agreement, args.charts)
+        charts = write_charts(agreement, args.charts)
         written.append(args.charts)
     if not args.quiet:
         print(f"{agreement.name}: settlement of {lines}")
-        print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f}")
+        print(f"Pooled variance: £{settlement.pooled_variance_gbp:,.2f} (positive = an "
+              "overspend)")
         print(_money(settlement.parties))
-        if args.out:
-            print(f"Written to {args.out}")
+        print(SIGN_CONVENTION)
+        _print_written("settlement workbook", args.out, charts, args.charts)
 
 
 def _simulate(args: argparse.Namespace, written: list[str]) -> None:
@@ -209,6 +224,10 @@ def _simulate(args: argparse.Namespace, written: list[str]) -> None:
 
     agreement, lines = _agreement_and_lines(args)
     _check_outputs(args, agreement, lines)
+    if args.cv > MAX_PLAIN_CV:  # allowed (up to 10), but more likely a percentage
+        warnings.warn(f"cv: {args.cv:g} is above {MAX_PLAIN_CV:g}: activity's standard "
+                      f"deviation would be {args.cv:g} times its plan (a fraction: 0.05 means "
+                      f"5%); did you mean {args.cv / 100:g}?", stacklevel=1)
     show = not args.quiet and sys.stderr.isatty() and args.n >= PROGRESS_FROM
     with tqdm(total=args.n, unit="scenario", disable=not show, file=sys.stderr) as bar:
         simulation = agreement.simulate(
@@ -222,41 +241,72 @@ def _simulate(args: argparse.Namespace, written: list[str]) -> None:
         )
     summary = simulation.summary()
     if args.out:
-        positions = simulation.positions
-        held = f"all {simulation.n:,} scenarios"
-        if simulation.n > MAX_SHEET_ROWS:  # a sheet holds no more: keep the first, say so
-            positions = positions.iloc[:MAX_SHEET_ROWS]
-            held = (f"the first {MAX_SHEET_ROWS:,} of {simulation.n:,} scenarios (a sheet "
-                    f"holds no more); the summary uses all {simulation.n:,}")
-            print(f"risk-share: warning: the positions sheet holds {held}", file=sys.stderr)
-        overridden = [applied.row() for applied in agreement.overrides]
-        settings = pd.DataFrame(
-            {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
-                       args.distribution, str(simulation.seed), held,
-                       package_version(), *[text for _, text in overridden]]},
-            index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                            "seed", "positions_sheet", "package version",
-                            *[item for item, _ in overridden]],
-                           name="item"))
-        write_tables(args.out, {"summary": summary, "positions": positions,
-                                "assumptions": settings},
-                     schema={"summary": "simulation_summary", "positions": "positions",
-                             "assumptions": "assumptions"})
+        _write_simulation(args, agreement, simulation, summary, show)
         written.append(args.out)
+    charts = None
     if args.charts:
         from risk_share.plots import write_charts
 
-        write_charts(agreement, args.charts, simulation)
+        charts = write_charts(agreement, args.charts, simulation)
         written.append(args.charts)
     if not args.quiet:
         print(
-            f"{agreement.name}: {args.n:,} scenarios, cv {args.cv:g}, correlation "
+            f"{agreement.name}: {counted(args.n, 'scenario')}, cv {args.cv:g}, correlation "
             f"{args.correlation:g}, {args.distribution}, seed {simulation.seed}"
         )
-        print("Final positions (positive = loss):")
+        print(f"Final positions ({POSITION_SIGN}):")
         print(_money(summary))
-        if args.out:
-            print(f"Written to {args.out}")
+        _print_written("simulation workbook", args.out, charts, args.charts)
+
+
+def _print_written(what: str, out: str | None, charts: list[Path] | None,
+                   folder: str | None) -> None:
+    """Print where the outputs went, as ``capitation run`` does: ``WHAT: PATH``."""
+    if out:
+        print(f"{what}: {Path(out).resolve()}")
+    if charts is not None and folder is not None:
+        print(f"charts ({len(charts)} PNG): {Path(folder).resolve()}")
+
+
+def _write_simulation(args: argparse.Namespace, agreement: Agreement, simulation: Simulation,
+                      summary: pd.DataFrame, show: bool) -> None:
+    """Write ``simulate --out``: the summary, every scenario's positions, the settings.
+
+    Scenarios beyond what a sheet holds go on further sheets (``positions_2``,
+    ...), never cut; the summary sheet says where they are, the sign
+    convention and the seed.
+    """
+    positions = split_rows("positions", simulation.positions)
+    overridden = [applied.row() for applied in agreement.overrides]
+    names = list(positions)
+    where = names[0] if len(names) == 1 else f"{names[0]} to {names[-1]}"
+    held = (f"all {counted(simulation.n, 'scenario')} on sheet{'s' if len(names) > 1 else ''} "
+            f"{where}")
+    settings = pd.DataFrame(
+        {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
+                   args.distribution, str(simulation.seed), held, POSITION_SIGN,
+                   package_version(), *[text for _, text in overridden]]},
+        index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
+                        "seed", "positions_sheets", "sign convention", "package version",
+                        *[item for item, _ in overridden]],
+                       name="item"))
+    notes = {"summary": [
+        f"Final positions in pounds: {POSITION_SIGN}.",
+        "Chance of a loss: the share of scenarios in which the final position is above zero.",
+        f"{agreement.name}: {counted(simulation.n, 'scenario')}, cv {args.cv:g}, correlation "
+        f"{args.correlation:g}, {args.distribution}, seed {simulation.seed} (the same seed "
+        "gives the same scenarios).",
+        f"Each scenario's final positions: {held}.",
+    ]}
+    tables = {"summary": summary, **positions, "assumptions": settings}
+    schema = {"summary": "simulation_summary", **dict.fromkeys(names, "positions"),
+              "assumptions": "assumptions"}
+    from tqdm.auto import tqdm
+
+    rows = sum(len(frame) for frame in tables.values())
+    with tqdm(total=rows, unit="row", desc="writing the workbook", disable=not show,
+              file=sys.stderr) as bar:
+        write_tables(args.out, tables, schema=schema, notes=notes, progress=bar.update)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,12 +337,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace, written: list[str]) -> int:
     try:
-        if args.command == "settle":
-            _settle(args, written)
-        elif args.command == "export":
-            _export(args, written)
-        else:
-            _simulate(args, written)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.command == "settle":
+                _settle(args, written)
+            elif args.command == "export":
+                _export(args, written)
+            else:
+                _simulate(args, written)
+        for warning in caught:  # an amount that looks like the wrong unit, a number as text
+            print(f"risk-share: warning: {warning.message}", file=sys.stderr)
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
         return 0

@@ -6,6 +6,11 @@ the fan chart from :meth:`Simulation.percentiles`, the calibration bars from
 ``Agreement.calibration``. Every drawn element can be read back from the
 figure (line data, bar positions), which is what the tests check.
 
+Every chart states the sign convention of
+:data:`risk_share.settlement.SIGN_CONVENTION` on its axis: a party's share or
+position is positive when it is a loss borne by the party, negative when a
+gain; a pooled variance is positive for an overspend.
+
 Figures are closed in pyplot before they are returned, so Jupyter shows each
 once and scripts that draw many keep no memory; ``fig.savefig(path)`` works.
 """
@@ -24,6 +29,7 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 from capitation.plots import pounds_formatter, save_png
 from risk_share.agreement import POOL_MODES, Agreement
 from risk_share.sensitivity import Sensitivity
+from risk_share.settlement import POSITION_SIGN
 from risk_share.simulation import Simulation
 
 __all__ = [
@@ -150,7 +156,7 @@ def share_curves(
         ax.set_xlabel("pooled variance (positive = overspend)")
         ax.set_title(_MODE_TITLES[mode], fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("party's share (positive = loss)")
+    axes[0, 0].set_ylabel("party's share (positive = a loss borne, negative = a gain)")
     axes[0, 0].legend(loc="upper left", fontsize=8)
     fig.suptitle(f"{agreement.name}: who carries the pooled variance")
     return fig
@@ -200,7 +206,7 @@ def fan_chart(
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(rows, parties)
     ax.xaxis.set_major_formatter(pounds_formatter(decimals=2))
-    ax.set_xlabel("final position (positive = loss, negative = gain)")
+    ax.set_xlabel(f"final position ({POSITION_SIGN})")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8)
     ax.set_title(
@@ -301,7 +307,8 @@ def calibration_chart(agreement: Agreement) -> Figure:
               for p, s, i in zip(parties, table["share"], table["influence"], strict=True)]
     ax.set_yticks(rows, labels, fontsize=8)
     ax.xaxis.set_major_formatter(pounds_formatter(decimals=2))
-    ax.set_xlabel("CVaR95 of the final position (average of the worst 5% of outturns)")
+    ax.set_xlabel("CVaR95 of the final position (average of the worst 5% of outturns; "
+                  "positive = a loss)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Calibrated shares against risk appetite", fontsize=10)

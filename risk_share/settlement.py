@@ -8,25 +8,51 @@
 5. Final position: provider = before + pool share; commissioner = its pool
    share. Pool transfers (final − before) add up to zero; finals add up to Σ v.
 
+One sign convention throughout (:data:`SIGN_CONVENTION`): a line's variance
+is positive when it overspends; a party's amounts (held before the pool, pool
+share, final position) are positive when they are a loss borne by the party
+and negative when a gain; a pool transfer is positive when the party pays
+into the pool (it takes on part of the pooled variance) and negative when it
+is paid from the pool. With an overspend the commissioner, which holds all of
+V before the pool, is paid from the pool, and the providers sharing V pay in.
+
 :func:`settle_pence` does steps 1-5 for many scenarios at once in integer pence;
 :func:`settle` is one outturn with its tables.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from capitation.errors import located
 from capitation.rounding import check_money, round_pence
 from risk_share.agreement import Agreement
 from risk_share.marginal_rates import LineTerms, line_terms, marginal_payments
 from risk_share.plan_lines_file import read_lines
 from risk_share.pool import PoolTerms, pool_terms, share_pence
 
-__all__ = ["Settlement", "SettledPence", "settle", "settle_pence"]
+__all__ = ["Settlement", "SettledPence", "settle", "settle_pence", "check_budget_scale",
+           "POSITION_SIGN", "TRANSFER_SIGN", "SIGN_CONVENTION", "BUDGET_SCALE"]
+
+BUDGET_SCALE = (0.01, 100.0)
+"""A pool budget outside these multiples of the plan lines' value draws a warning.
+
+A budget typed in £m (40 for £40m) against £31m of plan lines is about a
+millionth of them; one typed in pence, a hundred times too large.
+"""
+
+POSITION_SIGN = "positive = a loss borne by the party, negative = a gain"
+"""The sign of a party's amounts: held before the pool, pool share, final position."""
+TRANSFER_SIGN = ("a positive pool transfer is a payment into the pool, a negative one a "
+                 "payment from it")
+"""The sign of ``pool_transfer_gbp`` (final position − variance before pool)."""
+SIGN_CONVENTION = f"Sign: {POSITION_SIGN}; {TRANSFER_SIGN}."
+"""The sign convention in one sentence, as every settlement output states it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +122,41 @@ def settle_pence(
     )
 
 
+def check_budget_scale(agreement: Agreement, planned_pence: np.ndarray) -> None:
+    """Warn when the pool budget looks like the wrong unit against the plan lines' value.
+
+    A warning (not an error: a pool may be set well apart from the plan on
+    purpose) naming the key and both figures, when ``budget_gbp`` is below
+    1% or above 100 times (:data:`BUDGET_SCALE`) the plan lines' value.
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The agreement (its ``budget_gbp`` and source file).
+    planned_pence : numpy.ndarray
+        R(planned_activity × price) per plan line, int64 pence.
+    """
+    plan_gbp = int(np.sum(planned_pence, dtype=np.int64)) / 100.0
+    if plan_gbp <= 0:
+        return
+    budget = agreement.budget_gbp
+    ratio = budget / plan_gbp
+    low, high = BUDGET_SCALE
+    if low <= ratio <= high:
+        return
+    if ratio < low:
+        bound = f"below {low:.0%} of the plan lines' value £{plan_gbp:,.2f} ({low:.0%} is " \
+                f"£{low * plan_gbp:,.2f})"
+    else:
+        bound = f"above {high:g} times the plan lines' value £{plan_gbp:,.2f} ({high:g} times " \
+                f"is £{high * plan_gbp:,.2f})"
+    message = located(
+        f"the pool budget £{budget:,.2f} is {bound}: are both in pounds (not £m or £k)? Band "
+        "bounds and caps are fractions of the budget", file=agreement.source,
+        key="pool.budget_gbp")
+    warnings.warn(message, stacklevel=3)
+
+
 def _sum_by_party(values: np.ndarray, party_index: np.ndarray, n_parties: int) -> np.ndarray:
     """Sum the columns (lines) of int64 ``values`` (n, m) by party: shape (n, p), 0 for no lines.
 
@@ -131,8 +192,12 @@ class Settlement:
         Per party (index ``party``, agreement order): variance_before_pool_gbp,
         pool_share_gbp, final_position_gbp, pool_transfer_gbp. Transfers add
         up to zero; final positions add up to the lines' total variance.
+        Positive = a loss borne by the party, negative = a gain; a positive
+        pool transfer is a payment into the pool, a negative one a payment
+        from it (:data:`SIGN_CONVENTION`).
     pooled_variance_gbp : float
-        V, the sum of marginal payments.
+        V, the sum of marginal payments (positive = an overspend, a loss to
+        share).
     """
 
     agreement: Agreement = field(repr=False)
@@ -155,8 +220,8 @@ class Settlement:
         from capitation.display import html_table, pounds
 
         caption = (
-            f"{self.agreement.name}: pooled variance {pounds(self.pooled_variance_gbp)} "
-            "(positive = loss)"
+            f"{self.agreement.name}: pooled variance {pounds(self.pooled_variance_gbp)}. "
+            f"{SIGN_CONVENTION}"
         )
         return html_table(self.summary(), caption)
 
@@ -183,6 +248,7 @@ def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement
     """
     clean = read_lines(lines, agreement.party_names, need_actual=True)
     terms = line_terms(agreement, clean)
+    check_budget_scale(agreement, terms.planned_pence)
     actual = np.asarray(round_pence(clean["actual_activity"].to_numpy() * terms.price_gbp,
                                     "the actual value of a plan line"))
     settled = settle_pence(

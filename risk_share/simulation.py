@@ -35,7 +35,7 @@ from risk_share.agreement import Agreement
 from risk_share.marginal_rates import line_terms
 from risk_share.plan_lines_file import read_lines
 from risk_share.pool import pool_terms, share_pence
-from risk_share.settlement import settle_pence
+from risk_share.settlement import check_budget_scale, settle_pence
 
 if TYPE_CHECKING:
     from risk_share.sensitivity import Sensitivity
@@ -94,7 +94,11 @@ MAX_SEED = 2**32 - 1
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """Simulated outturns, each settled (positive = loss).
+    """Simulated outturns, each settled.
+
+    Final positions follow the settlement's sign convention
+    (:data:`risk_share.settlement.SIGN_CONVENTION`): positive = a loss borne
+    by the party, negative = a gain.
 
     Attributes
     ----------
@@ -634,6 +638,7 @@ def simulate(
     check_results_fit(n, p)
     clean = read_lines(lines, agreement.party_names, need_actual=False)
     terms = line_terms(agreement, clean)
+    check_budget_scale(agreement, terms.planned_pence)
     varying = ~clean["fixed"].to_numpy(dtype=bool)
     cv_all = _cv_per_line(cv, len(clean))
     matrix = _correlation_matrix(correlation, varying)

@@ -258,11 +258,13 @@ def test_outputs_follow_the_umask(register_model, agreement, capsys, mask, mode)
     old = os.umask(mask)
     try:
         assert risk_share(["settle", "A.toml", "L.csv", "--out", "s.xlsx", "--quiet"]) == 0
+        assert risk_share(["simulate", "A.toml", "L.csv", "-n", "10", "--cv", "0.05",
+                           "--out", "m.xlsx", "--quiet"]) == 0
         assert capitation(["run", str(register_model / "model.toml"), "--out", "r.xlsx",
                            "--quiet"]) == 0
     finally:
         os.umask(old)
-    for name in ["s.xlsx", "r.xlsx"]:
+    for name in ["s.xlsx", "m.xlsx", "r.xlsx"]:
         assert stat.S_IMODE((agreement / name).stat().st_mode) == mode, name
     capsys.readouterr()
 

@@ -96,7 +96,7 @@ def test_wheel_in_a_fresh_venv_runs_the_demo_and_a_settlement(dist, tmp_path):
         shown = _run(python, "-m", command, "--version", cwd=work).stdout.strip()
         assert shown == f"{prog} {_version()}"
 
-    demo = _run(scripts / "capitation", "demo", "--out", "demo.xlsx", "--quiet", cwd=work)
+    demo = _run(scripts / "capitation", "demo", "--out", "demo.xlsx", cwd=work)
     assert "England 2025/26 (illustrative envelope)" in demo.stdout
     book = openpyxl.load_workbook(work / "demo.xlsx", read_only=True, data_only=True)
     for sheet in ("ICB", "ICB_LAD", "practice"):

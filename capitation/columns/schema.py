@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "SCHEMA", "TABLES", "UNITS", "GENERAL", "MONEY_FORMAT", "PERCENT_FORMAT",
-           "RATE_FORMAT", "INDEX_FORMAT", "PEOPLE_FORMAT", "WHOLE_FORMAT", "NUMBER_FORMAT",
-           "SUFFIX"]
+__all__ = ["Column", "SCHEMA", "TABLES", "UNITS", "GENERAL", "MONEY_FORMAT", "POUNDS_FORMAT",
+           "PERCENT_FORMAT", "RATE_FORMAT", "INDEX_FORMAT", "PEOPLE_FORMAT", "WHOLE_FORMAT",
+           "NUMBER_FORMAT", "SUFFIX"]
 
 #: The units a column may have, each with what its values mean.
 UNITS: dict[str, str] = {
@@ -34,6 +34,8 @@ SUFFIX = {"gbp": " (£)", "fraction": " (%)"}
 
 #: Excel number formats the workbooks use today (``General`` where they set none).
 MONEY_FORMAT = "#,##0.00;-#,##0.00"
+#: Money shown with the pound sign (the simulation workbook's sheets).
+POUNDS_FORMAT = "£#,##0.00;-£#,##0.00"
 PERCENT_FORMAT = "0.00%"
 RATE_FORMAT = "0.00##%"
 INDEX_FORMAT = "0.000000"
@@ -140,6 +142,7 @@ def _c(name: str, dtype: str, unit: str, title: str, number_format: str, tables:
 
 
 _M, _P, _R, _N, _G = MONEY_FORMAT, PERCENT_FORMAT, RATE_FORMAT, NUMBER_FORMAT, GENERAL
+_L = POUNDS_FORMAT
 
 #: Every output column. Pattern entries hold ``<placeholder>`` parts.
 SCHEMA: tuple[Column, ...] = (
@@ -478,7 +481,8 @@ SCHEMA: tuple[Column, ...] = (
     _c("final_position_gbp", "float64", "gbp", "Final position", _M, "parties agreement_sweep",
        "Variance before pool + pool share (positive = loss)"),
     _c("pool_transfer_gbp", "float64", "gbp", "Pool transfer", _M, "parties agreement_sweep",
-       "Final position − variance before pool; transfers add up to zero"),
+       "Final position − variance before pool (positive = a payment into the pool, negative = "
+       "a payment from it); transfers add up to zero"),
     _c("<side>_band_<k>_gbp", "float64", "gbp", "Band {k}, {side}", _M, "parties",
        "The party's share of the band's slice"),
     _c("band_share_gbp", "float64", "gbp", "Band shares", _M, "parties",
@@ -512,27 +516,28 @@ SCHEMA: tuple[Column, ...] = (
     _c("gain_collar_gbp", "float64", "gbp", "Gain collar", _M, "agreement_terms",
        "Collar on the party's gain"),
     # Risk share: simulation and calibration (domain.md sections 9 and 10).
-    _c("mean_gbp", "float64", "gbp", "Mean", _M, "simulation_summary agreement_sweep",
+    _c("mean_gbp", "float64", "gbp", "Mean", _L, "simulation_summary agreement_sweep",
        "Mean final position (positive = loss)"),
-    _c("sd_gbp", "float64", "gbp", "Standard deviation", _M, "simulation_summary agreement_sweep",
+    _c("sd_gbp", "float64", "gbp", "Standard deviation", _L, "simulation_summary agreement_sweep",
        "Standard deviation of the final position"),
-    _c("p5_gbp", "float64", "gbp", "5th percentile", _M, "simulation_summary agreement_sweep",
+    _c("p5_gbp", "float64", "gbp", "5th percentile", _L, "simulation_summary agreement_sweep",
        "5th percentile of the final position"),
-    _c("p50_gbp", "float64", "gbp", "Median", _M, "simulation_summary agreement_sweep",
+    _c("p50_gbp", "float64", "gbp", "Median", _L, "simulation_summary agreement_sweep",
        "Median final position"),
-    _c("p95_gbp", "float64", "gbp", "95th percentile", _M, "simulation_summary agreement_sweep",
+    _c("p95_gbp", "float64", "gbp", "95th percentile", _L, "simulation_summary agreement_sweep",
        "95th percentile of the final position"),
-    _c("p_loss", "float64", "fraction", "Chance of a loss", _G,
+    _c("p_loss", "float64", "fraction", "Chance of a loss", _P,
        "simulation_summary agreement_sweep",
-       "Share of scenarios in which the party makes a loss"),
-    _c("var95_gbp", "float64", "gbp", "Value at risk (95%)", _M,
+       "Share of scenarios in which the party makes a loss (a final position above zero)"),
+    _c("var95_gbp", "float64", "gbp", "Value at risk (95%)", _L,
        "simulation_summary agreement_sweep",
        "The ⌈0.95n⌉-th smallest final position"),
-    _c("cvar95_gbp", "float64", "gbp", "Expected loss beyond the 95th percentile", _M,
+    _c("cvar95_gbp", "float64", "gbp", "Expected loss beyond the 95th percentile", _L,
        "simulation_summary agreement_sweep",
        "CVaR at 95%: mean of the worst 5% of final positions"),
-    _c("scenario", "int64", "count", "Scenario", _G, "positions", "Scenario number, from 1"),
-    _c("<party>", "float64", "gbp", "{party}", _G, "positions",
+    _c("scenario", "int64", "count", "Scenario", WHOLE_FORMAT, "positions",
+       "Scenario number, from 1"),
+    _c("<party>", "float64", "gbp", "{party}", _L, "positions",
        "The party's final position in the scenario (positive = loss)"),
     _c("influence", "float64", "fraction", "Influence", _P, "calibration",
        "The party's influence over the drivers of the risk"),

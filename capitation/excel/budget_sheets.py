@@ -31,7 +31,10 @@ A new service's activity and price are inputs; its removed, released,
 stranded and support formulas give 0. ``budget_bridge`` sums each year's block
 (``SUM``, and ``SUMIFS`` on ``kind`` to split lines from new services) and
 draws each year's bridge as a waterfall chart: a stacked column chart whose
-first series, the base, is invisible.
+first series, the base, is invisible, then "Increase", "Decrease" and "Total"
+in the colours of the PNG chart (:mod:`capitation.chart_style`), each bar
+labelled in £m, the value axis from below the lowest running total
+(:func:`capitation.chart_style.waterfall_range`), not from zero.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from capitation.chart_style import DECREASE, INCREASE, TOTAL, waterfall_range
 from capitation.columns import column as schema_column
 from capitation.excel.tables import CellFormats
 from capitation.rounding import round_pence
@@ -89,6 +93,11 @@ _STEPS = tuple(
                  "new_services_gbp", "stranded_support_gbp", "budget_gbp")
 )
 _WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart beside it
+# Labels in £m to 2 decimals, as the PNG's; the empty third section leaves a zero unlabelled
+# (every category has a value in each series, zero where another series draws the bar).
+_MILLIONS = '£#,##0.00,,"m";-£#,##0.00,,"m";'
+_MILLIONS_DOWN = '-£#,##0.00,,"m";£#,##0.00,,"m";'  # a decrease is held as a positive amount
+_AXIS_MILLIONS = '£#,##0.0,,"m"'
 _WATERFALL_HEADER = (
     "step",
     "amount_gbp",
@@ -302,27 +311,38 @@ def _write_waterfalls(
         chart = book.add_chart({"type": "column", "subtype": "stacked"})
         lo, hi = data_rows[0], data_rows[-1]
         categories = [BRIDGE_SHEET, lo, 0, hi, 0]
-        series = (
-            ("base_gbp", {"none": True}, {"none": True}),
-            ("total_gbp", {"color": "#005EB8"}, None),
-            ("increase_gbp", {"color": "#DA291C"}, None),
-            ("decrease_gbp", {"color": "#009639"}, None),
+        series = (  # (helper column, legend name, colour, label format); the base is invisible
+            ("base_gbp", "Base", None, None),
+            ("increase_gbp", "Increase", INCREASE, _MILLIONS),
+            ("decrease_gbp", "Decrease", DECREASE, _MILLIONS_DOWN),
+            ("total_gbp", "Total", TOTAL, _MILLIONS),
         )
-        for h, fill, border in series:
+        for h, legend, colour, labels in series:
             c = _WATERFALL_HEADER.index(h)
-            spec = {
-                "name": [BRIDGE_SHEET, first + 1, c],
+            spec: dict = {
+                "name": legend,
                 "categories": categories,
                 "values": [BRIDGE_SHEET, lo, c, hi, c],
-                "fill": fill,
                 "gap": 50,
             }
-            if border is not None:
-                spec["border"] = border
+            if colour is None:
+                spec["fill"] = {"none": True}
+                spec["border"] = {"none": True}
+            else:
+                spec["fill"] = {"color": colour}
+                spec["data_labels"] = {"value": True, "num_format": labels,
+                                       "position": "inside_end", "font": {"size": 8}}
             chart.add_series(spec)
-        chart.set_title({"name": f"{budget.name} budget bridge {year} (£)"})
-        chart.set_legend({"delete_series": [0]})
-        chart.set_y_axis({"num_format": "£#,##0"})
+        steps = [float(bridge_pence[k, bridge_index[column]]) / 100
+                 for _, column in _STEPS[1:-1]]
+        low, high = waterfall_range(float(bridge_pence[k, bridge_index["baseline_gbp"]]) / 100,
+                                    steps,
+                                    float(bridge_pence[k, bridge_index["budget_gbp"]]) / 100)
+        chart.set_title({"name": f"{budget.name} budget bridge {year}",
+                         "name_font": {"size": 12}})
+        chart.set_legend({"delete_series": [0], "position": "bottom"})
+        chart.set_y_axis({"num_format": _AXIS_MILLIONS, "min": low, "max": high,
+                          "name": "£m (not from zero)", "name_font": {"size": 9}})
         sheet.insert_chart(
             first, len(_WATERFALL_HEADER) + 1, chart, {"x_scale": 1.4, "y_scale": 1.1}
         )

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from capitation.errors import clip
+from capitation.inputs.csv_tables import number_in_text, stored_as_text
 from capitation.inputs.toml_keys import percentage_mistake
 from capitation.inputs.years import year_suffix
 from capitation.model_file import CONVENTIONS, METHODS
@@ -392,16 +393,11 @@ def _number(value: object, notes: list[str]) -> int | float:
         number = value
     else:
         text = str(value).strip()
-        cleaned = text.replace(",", "").replace("£", "").replace(" ", "")
-        percent = cleaned.endswith("%")
-        cleaned = cleaned.rstrip("%")
-        try:
-            number = float(cleaned)
-        except ValueError:
-            raise Problem(f'expected a number, found "{clip(text)}"') from None
-        if percent:
-            number = number / 100
-        notes.append(f'"{clip(text)}" is a number stored as text; read as {number:g}')
+        parsed = number_in_text(text)  # the rule of every input table (capitation.inputs)
+        if parsed is None:
+            raise Problem(f'expected a number, found "{clip(text)}"')
+        number = parsed
+        notes.append(stored_as_text(text, number))
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number

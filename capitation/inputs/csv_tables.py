@@ -20,12 +20,23 @@ too much money ``5e+17 is above the largest amount the toolkit accepts
 
 When more rows share the first bad row's problem, the message adds
 ``(also rows 5, 9 and 3 more)``.
+
+A number written as text with a thousands separator, a pound sign or a
+percent sign (``"41,300"``, ``"£1,200"``, ``"5%"``) is read as that number
+(5% as 0.05) with a warning naming the first such cell of the column:
+``lines.csv, row 3, column actual_activity: "41,300" is a number stored as
+text; read as 41300``. A workbook's input cells follow the same rule in the
+same words (:func:`number_in_text`, used by
+:func:`capitation.excel.model_schema.convert`); in a workbook a plain number
+stored as text (``"41300"`` in a text cell) is noted too, while in a CSV
+file, where every cell is text, it is simply a number.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +50,8 @@ from capitation.inputs.headers import normalise_header
 from capitation.rounding import MAX_MONEY_GBP, beyond_money
 
 __all__ = ["CsvTable", "read_csv", "number_column", "text_column", "first_bad", "also_rows",
-           "refuse_rows", "refuse_repeats", "listed", "to_numbers", "MAX_LISTED_ROWS"]
+           "refuse_rows", "refuse_repeats", "listed", "to_numbers", "MAX_LISTED_ROWS",
+           "number_in_text", "numbers_in_cells", "stored_as_text"]
 
 #: Further rows named in one message.
 MAX_LISTED_ROWS = 5
@@ -328,6 +340,88 @@ def _is_blank(cells: pd.Series) -> np.ndarray:
     return (text == "").to_numpy()
 
 
+def number_in_text(text: str) -> float | None:
+    """Return the number a text cell holds, or None when it holds none.
+
+    Outer spaces, thousands separators, spaces and pound signs are dropped;
+    a trailing percent sign divides by 100 (``"5%"`` is 0.05).
+
+    Parameters
+    ----------
+    text : str
+        The cell as text (``"41,300"``, ``"£1,200"``, ``"5%"``, ``"12"``).
+
+    Returns
+    -------
+    float or None
+    """
+    cleaned = str(text).strip().replace(",", "").replace("£", "").replace(" ", "")
+    percent = cleaned.endswith("%")
+    try:
+        number = float(cleaned.rstrip("%"))
+    except ValueError:
+        return None
+    return number / 100 if percent else number
+
+
+def stored_as_text(text: str, number: float) -> str:
+    """Return the warning for a number read from text: ``"41,300" is a number stored as ...``."""
+    shown = str(int(number)) if float(number).is_integer() else f"{number:.15g}"
+    return f'"{str(text).strip()}" is a number stored as text; read as {shown}'
+
+
+def numbers_in_cells(cells: pd.Series, *, file: str | Path | None = None,
+                     column: str | None = None, rows: np.ndarray | None = None,
+                     fail: Fail | None = None) -> np.ndarray:
+    """Return a column's cells as numbers, reading numbers written as text, with a warning.
+
+    For readers with their own checks and wordings (baselines, cost weights,
+    a GP register's counts): the reading of :func:`number_column` without its
+    checks. ``"41,300"``, ``"£1,200"`` and ``"5%"`` are read (one warning,
+    naming the first such cell and the rows of the others).
+
+    Parameters
+    ----------
+    cells : pandas.Series
+        The column as read.
+    file, column, rows, fail : optional
+        Where the cells are, as for :func:`number_column`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one per cell; NaN for a blank cell or one that holds no number.
+    """
+    fail = _failer(fail, file, column, rows)
+    is_blank = _is_blank(cells)
+    values = pd.to_numeric(cells.where(~is_blank, None), errors="coerce").to_numpy(dtype=float)
+    return _read_formatted(cells, values, is_blank, fail, rows)
+
+
+def _read_formatted(cells: pd.Series, values: np.ndarray, is_blank: np.ndarray, fail: Fail,
+                    rows: np.ndarray | None) -> np.ndarray:
+    """Read text cells that hold formatted numbers ("41,300", "£1,200", "5%"), warning once."""
+    unread = np.flatnonzero(~is_blank & np.isnan(values))
+    if unread.size == 0:
+        return values
+    found = {int(i): number_in_text(cells.iloc[i]) for i in unread
+             if isinstance(cells.iloc[i], str)}
+    read = np.array([i for i, n in found.items() if n is not None and not np.isnan(n)],
+                    dtype=np.int64)
+    if read.size == 0:
+        return values
+    values = values.copy()
+    values[read] = [found[int(i)] for i in read]
+    first = int(read[0])
+    message = stored_as_text(cells.iloc[first], values[first])
+    if rows is not None:
+        message += also_rows(rows[read[1:]])
+    elif read.size > 1:
+        message += f" (also {read.size - 1:,} more in the column)"
+    warnings.warn(fail(message, first).args[0], stacklevel=4)
+    return values
+
+
 def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
@@ -377,13 +471,15 @@ def number_column(cells: pd.Series, *, what: str = "a number, 0 or more",
     Raises
     ------
     InputError
-        At the first blank (when not allowed), non-numeric, non-finite, negative
-        (below ``minimum``), too large (above ``maximum``), with ``whole``
-        fractional, or with ``money`` too large cell.
+        At the first blank (when not allowed), non-numeric (a number written
+        with a separator, £ or % is read, with a warning), non-finite, negative
+        (below ``minimum``), with ``whole`` fractional, or with ``money`` too
+        large cell.
     """
     fail = _failer(fail, file, column, rows)
     is_blank = _is_blank(cells)
     values = to_numbers(cells.where(~is_blank, None))
+    values = _read_formatted(cells, values, is_blank, fail, rows)
     if blank is None:
         _raise_first(is_blank, lambda i: f"is blank (expected {what})", fail, rows)
     else:

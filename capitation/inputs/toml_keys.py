@@ -39,6 +39,7 @@ import numpy as np
 from capitation.errors import InputError, clip
 from capitation.inputs.files import read_bytes
 from capitation.rounding import MAX_MONEY_GBP, beyond_money
+from capitation.words import counted
 
 __all__ = ["TomlKeys", "looks_like_percentage", "percentage_mistake", "read_toml", "suggest"]
 
@@ -356,10 +357,9 @@ class TomlKeys:
         """Return ``value`` as one number per year (see :meth:`per_year`)."""
         if isinstance(value, list):
             if len(value) != len(years):
-                noun = "value" if len(value) == 1 else "values"
-                raise self.error(key, f"has {len(value)} {noun} for {len(years)} years "
-                                      f"({', '.join(years)}); expected {len(years)} values, "
-                                      "one per year")
+                raise self.error(key, f"has {counted(len(value), 'value')} for "
+                                      f"{counted(len(years), 'year')} ({', '.join(years)}); "
+                                      f"expected {counted(len(years), 'value')}, one per year")
             return [self.number(v, f"{key}[{i}]", **bounds) for i, v in enumerate(value, 1)]
         return [self.number(value, key, **bounds)] * len(years)
 

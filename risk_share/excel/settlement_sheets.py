@@ -48,6 +48,9 @@ then one column per band, ``band_share_gbp`` and ``unrounded_pool_share_gbp``)::
     final_position_gbp        provider: before + pool share; commissioner: pool share
     pool_transfer_gbp         = final − before
 
+Under each table, after a blank row, a note states the sign convention
+(:data:`risk_share.settlement.SIGN_CONVENTION`); no formula refers to it.
+
 A party name that ``SUMIFS`` would read as a pattern or a comparison (``*``,
 ``?``, ``~``, a leading ``=``, ``<``, ``>``, or a name equal to another but for
 case) is matched exactly with ``SUMPRODUCT(--EXACT(...))`` instead. Text from
@@ -70,9 +73,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
+from risk_share.settlement import SIGN_CONVENTION
 
 __all__ = ["SettlementSheets", "write_settlement_workbook", "LINES_SHEET", "PARTIES_SHEET",
-           "TERMS_SHEET", "TERM_ROWS"]
+           "TERMS_SHEET", "TERM_ROWS", "SIGN_NOTES"]
 
 LINES_SHEET = "settled_lines"
 PARTIES_SHEET = "parties"
@@ -97,6 +101,17 @@ _LINE_FORMULAS = {
     "marginal_rate": ('=IF({variance_gbp}{r}>0,{above_plan}{r},IF({variance_gbp}{r}<0,'
                       '{below_plan}{r},IF({rate_rule}{r}="own line",1,0)))'),
     "marginal_payment_gbp": "=ROUND({marginal_rate}{r}*{excess_gbp}{r},2)",
+}
+#: The note under each sheet's tables: how to read the signs of its money.
+SIGN_NOTES = {
+    LINES_SHEET: ("Sign: a variance is positive when actual is above plan (an overspend); "
+                  "a marginal payment is positive when the commissioner pays more than plan "
+                  "(it adds to the pooled variance) and negative when it pays less."),
+    PARTIES_SHEET: SIGN_CONVENTION,
+    TERMS_SHEET: ("Sign: the pooled variance and each band's slice are positive for an "
+                  "overspend (a loss to share) and negative for a saving (a gain to share); "
+                  "a loss cap and a gain collar are amounts, each limiting a party's loss or "
+                  "gain."),
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.,&'()/-]*")
 _BANDS_HEADER_ROW = len(TERM_ROWS) + 2  # zero-based: one blank row after the key/value block
@@ -177,6 +192,12 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
         line_cols = _write_lines(lines, sheets.lines, formats)
         layout = _write_terms(terms, sheets, line_cols, formats)
         _write_parties(parties, sheets, line_cols, layout, formats)
+        # Below every table, after one blank row: the lines, the parties, the caps.
+        below = {LINES_SHEET: len(sheets.lines) + 2, PARTIES_SHEET: len(sheets.parties) + 2,
+                 TERMS_SHEET: _BANDS_HEADER_ROW + len(sheets.bands) + len(sheets.caps) + 4}
+        for sheet, name in ((lines, LINES_SHEET), (parties, PARTIES_SHEET),
+                            (terms, TERMS_SHEET)):
+            sheet.write_string(below[name], 0, SIGN_NOTES[name], formats["about"])
         if sheets.assumptions:
             notes = book.add_worksheet("assumptions")
             _header(notes, 0, ["item", "value"], formats)

@@ -224,7 +224,8 @@ def test_lookups_fill_patterns_and_name_the_unknown():
     assert label("ICB/LAD", table="level") == "ICB/LAD"
     assert number_format("distance_from_target") == "0.00%"
     assert unit("need_index") == "index"
-    assert number_format("CCG", table="positions") == "General"
+    assert number_format("CCG", table="positions") == "£#,##0.00;-£#,##0.00"
+    assert number_format("p_loss") == "0.00%"
     with pytest.raises(KeyError, match="'nonsense_gbp' is not a column"):
         column("nonsense_gbp")
     with pytest.raises(KeyError, match="'CCG' is not a column"):

@@ -51,11 +51,31 @@ def test_shipped_demo_files_are_package_data():
         assert any(relative.match(p) for p in patterns), (relative, patterns)
 
 
+def test_quiet_prints_nothing_on_stdout_in_both_commands(tmp_path, monkeypatch, capsys):
+    # --quiet means the same in capitation and risk-share: no progress bars, no summary and
+    # no "... workbook: PATH" line; errors still go to stderr.
+    risk_share = risk_share_main
+    monkeypatch.chdir(tmp_path)
+    models = ROOT / "models"
+    assert main(["run", str(models / "msk.toml"), "--out", "msk.xlsx", "--quiet"]) == 0
+    assert main(["export", str(models / "msk.toml"), "--out", "msk_model.xlsx", "--quiet"]) == 0
+    assert risk_share(["settle", str(models / "msk_agreement.toml"),
+                       str(models / "msk_outturn.csv"), "--out", "s.xlsx", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "msk.xlsx").is_file() and (tmp_path / "s.xlsx").is_file()
+    assert main(["run", "absent.toml", "--quiet"]) == 2
+    assert risk_share(["settle", "absent.toml", "absent.csv", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 2 and "absent.toml" in err
+
+
 def test_demo_command_writes_the_demo_workbook(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--quiet"]) == 0
+    assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "England 2025/26 (illustrative envelope)" in out
+    assert "England 2025/26 (illustrative envelope): 6,348 practices, 42 ICBs," in out
+    assert "highest need index first (10 of 42 ICBs):" in out
+    assert "... 32 more ICBs in the workbook" in out
     written = tmp_path / "demo_results.xlsx"
     assert f"results workbook: {written.resolve()}" in out
     book = openpyxl.load_workbook(written, read_only=True, data_only=True)

@@ -140,6 +140,50 @@ def test_number_column_reads_good_cells_and_allowed_blanks():
     assert values[0] == 1 and np.isnan(values[1]) and values[2] == 2000
 
 
+def test_numbers_written_as_text_are_read_with_one_warning_naming_the_first_cell():
+    # The rule of every input table: a thousands separator, a pound sign, a trailing percent
+    # sign are read ("5%" as 0.05); one warning names the first cell and the other rows.
+    cells = pd.Series(["41,300", "12", "£1,200.50", "5%", " 7 "])
+    with pytest.warns(UserWarning) as caught:
+        values = number_column(cells, file="t.csv", column="n",
+                               rows=np.array([2, 3, 4, 5, 6]))
+    assert values.tolist() == [41_300, 12, 1_200.5, 0.05, 7]
+    assert [str(w.message) for w in caught] == [
+        't.csv, row 2, column n: "41,300" is a number stored as text; read as 41300 '
+        "(also rows 4, 5)"]
+    with pytest.raises(InputError, match='"41,3OO" is not a number'):
+        number_column(pd.Series(["41,3OO"]), file="t.csv", column="n")
+
+
+def test_plain_numbers_in_a_csv_draw_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert number_column(pd.Series(["1", "2.5"])).tolist() == [1, 2.5]
+
+
+def test_baselines_written_with_pounds_and_separators_are_read(tmp_path):
+    # A finance team's baselines CSV with "£1,480,000.00": read as 1480000 with a warning
+    # naming the file, row and column, and the run goes on.
+    from capitation import Model
+    from tests.capitation.helpers import worked_model
+
+    (tmp_path / "baselines.csv").write_text(
+        'ICB,baseline_gbp\nI1,"£1,900,000.00"\nI2,1000000\n', encoding="utf-8")
+    pace = ('[pace_of_change]\nlevel = "ICB"\nbaseline = "baselines.csv"\n'
+            "min_growth = 0.0\nmethod = \"lp\"")
+    component = ('[[component]]\nname = "core"\nshare = 1.0\n'
+                 'weighted_population = { "pop" = 1.0 }\n')
+    path = worked_model(tmp_path, component, envelope="3_000_000", extra=pace)
+    with pytest.warns(UserWarning) as caught:
+        results = Model.from_toml(path).run()
+    assert [str(w.message) for w in caught] == [
+        'baselines.csv, row 2, column baseline_gbp: "£1,900,000.00" is a number stored as '
+        "text; read as 1900000"]
+    assert results.table("ICB").loc["I1", "baseline_gbp"] == 1_900_000
+
+
 def test_text_column_refuses_a_blank_code_and_reads_whole_floats():
     assert text_column(pd.Series([1001.0, " A "]), what="a code").tolist() == ["1001", "A"]
     with pytest.raises(InputError, match="t.csv, row 3, column id: is blank "
@@ -207,6 +251,19 @@ def test_per_year_counts_its_values():
         keys.per_year({"g": [0.1]}, "x.g", ["2025/26", "2026/27"])
     with pytest.raises(InputError, match=r"key x.g\[2\]: expected a number"):
         keys.per_year({"g": [0.1, "a"]}, "x.g", ["2025/26", "2026/27"])
+    with pytest.raises(InputError, match=r"key x.g: has 2 values for 1 year \(2025/26\); "
+                                         r"expected 1 value, one per year"):
+        keys.per_year({"g": [0.1, 0.2]}, "x.g", ["2025/26"])
+
+
+def test_counted_says_one_year_and_42_icbs():
+    from capitation.words import counted, plural
+
+    assert counted(1, "year") == "1 year" and counted(3, "year") == "3 years"
+    assert counted(42, "ICB") == "42 ICBs" and counted(1, "ICB") == "1 ICB"
+    assert counted(1_100_000, "scenario") == "1,100,000 scenarios"
+    assert counted(2, "party") == "2 parties" and plural("practice") == "practices"
+    assert counted(0, "line") == "0 lines"
 
 
 def test_read_toml_refuses_bad_syntax_and_latin1(tmp_path):

@@ -82,6 +82,46 @@ def test_waterfall_bars_are_the_bridge_of_every_year(msk):
             bridge.loc[year, "budget_gbp"], abs=0.005)
 
 
+def test_waterfall_colours_legend_labels_and_axis_match_the_workbook_chart():
+    # capitation.chart_style holds what the PNG and the native chart share: red up, blue down,
+    # grey totals, a legend "Increase", "Decrease", "Total", labels in £m and an axis that does
+    # not start at £0 (domain.md §6.2, 2017/18: the lowest running total is £10,147,470).
+    from matplotlib.colors import to_hex
+
+    from capitation.chart_style import DECREASE, INCREASE, TOTAL, waterfall_range
+
+    fig = plots.budget_waterfall(WORKED_BRIDGE, "2017/18")
+    (ax,) = fig.axes
+    colours = [to_hex(bar.get_facecolor()) for bar in ax.containers[0]]
+    # Baseline, growth +, price +, activity change −, new services +, stranded support +, budget.
+    assert colours == [TOTAL, INCREASE, INCREASE, DECREASE, INCREASE, INCREASE, TOTAL]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["Increase", "Decrease", "Total"]
+    assert [to_hex(h.get_facecolor()) for h in legend.legend_handles] == [INCREASE, DECREASE,
+                                                                          TOTAL]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["£11.00m", "£0.11m", "£0.22m", "−£1.18m", "£1.56m", "£0.33m", "£12.03m"]
+    row = WORKED_BRIDGE.loc["2017/18"]
+    steps = row[["growth_gbp", "price_gbp", "activity_change_gbp", "new_services_gbp",
+                 "stranded_support_gbp"]].tolist()
+    low, high = ax.get_ylim()
+    assert (low, high) == waterfall_range(row["baseline_gbp"], steps, row["budget_gbp"])
+    assert 0 < low < 10_147_470 and high > 12_033_700
+
+
+def test_waterfall_range_starts_below_the_lowest_running_total():
+    from capitation.chart_style import waterfall_range
+
+    # Running totals 100, 110, 90, 95 (the total): span 20, so 90 − 10 = 80 to 110 + 2.4 =
+    # 112.4, widened to whole steps of 5 (a tenth of 32.4 is 3.24, rounded up to 5).
+    assert waterfall_range(100.0, [10.0, -20.0], 95.0) == (80.0, 115.0)
+    # Never below zero when every running total is at or above zero.
+    assert waterfall_range(10.0, [-10.0], 0.0)[0] == 0.0
+    # Nothing moves: a band around the level.
+    low, high = waterfall_range(50.0, [0.0], 50.0)
+    assert low < 50.0 < high
+
+
 def test_waterfall_stranded_support_tapers_to_nothing(msk):
     # models/msk.toml: stranded_support = [1.0, 0.5, 0.0], so the last year's bar is empty.
     fig = plots.budget_waterfall(msk)
@@ -183,6 +223,23 @@ def test_need_index_refuses_what_it_cannot_draw(demo):
         plots.need_index(demo, column="need")
 
 
+def test_need_index_of_a_model_with_one_icb_shows_its_places(tmp_path):
+    # models/persons_demo.toml has one ICB and three places: one bar of 1 for the ICB would
+    # be an empty chart, so the chart (and write_charts' file) shows the places instead.
+    persons = Model.from_toml(MODELS / "persons_demo.toml").run()
+    assert len(persons.table("ICB")) == 1
+    places = persons.table("place")
+    (ax,) = plots.need_index(persons).axes
+    codes = _codes(ax)
+    assert sorted(codes) == sorted(places.index) and len(codes) == 3
+    ends = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
+    np.testing.assert_allclose(ends, places.loc[codes, "need_index"], atol=1e-12)
+    assert ax.get_title().startswith("Need index by place (the model has one ICB")
+    (ax,) = plots.need_index(persons, "ICB").axes  # asked for by name: drawn as asked
+    assert len(ax.containers[0]) == 1
+    assert [p.name for p in plots.write_charts(persons, tmp_path)] == ["need_index_place.png"]
+
+
 def test_figures_write_to_png(tmp_path, demo):
     path = tmp_path / "need.png"
     plots.need_index(demo).savefig(path)
@@ -206,7 +263,7 @@ def test_cli_run_writes_charts(tmp_path, capsys):
     from capitation.cli import main
 
     status = main(["run", str(MODELS / "msk.toml"), "--out", str(tmp_path / "msk.xlsx"),
-                   "--charts", str(tmp_path / "charts"), "--quiet"])
+                   "--charts", str(tmp_path / "charts")])
     assert status == 0
     assert (tmp_path / "charts" / "budget_waterfall.png").is_file()
-    assert "charts (1 PNG)" in capsys.readouterr().out
+    assert f"charts (1 PNG): {(tmp_path / 'charts').resolve()}" in capsys.readouterr().out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import re
 import shutil
 import subprocess
 import tomllib
@@ -147,6 +149,51 @@ def test_waterfall_charts_have_an_invisible_base(written):
     first_series = xml.split("<c:ser>")[1]
     assert "<a:noFill/>" in first_series  # the base series is invisible
     assert "budget_bridge!$D$" in first_series  # base_gbp helper column
+
+
+def _series(xml: str) -> list[dict]:
+    """Each series of a chart part: name, fill colour, label format, values range."""
+    found = []
+    for part in xml.split("<c:ser>")[1:]:
+        part = part.split("</c:ser>")[0]
+        fill = re.search(r'<c:spPr><a:solidFill><a:srgbClr val="(\w+)"/>', part)
+        labels = re.search(r'<c:dLbls><c:numFmt formatCode="([^"]*)"', part)
+        found.append({"name": re.search(r"<c:tx><c:v>([^<]*)</c:v></c:tx>", part).group(1),
+                      "fill": fill.group(1) if fill else None,
+                      "labels": html.unescape(labels.group(1)) if labels else None,
+                      "values": re.search(r"<c:val><c:numRef><c:f>([^<]*)</c:f>", part).group(1)})
+    return found
+
+
+def test_waterfall_reads_increase_decrease_total_in_the_png_colours(written):
+    # The native chart matches capitation.plots.budget_waterfall: the same colours
+    # (capitation.chart_style), a legend a person reads, steps labelled in £m, and a value
+    # axis that starts near the lowest running total instead of at £0.
+    from capitation.chart_style import DECREASE, INCREASE, TOTAL, waterfall_range
+
+    budget, path = written
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/charts/chart1.xml").decode()
+    series = _series(xml)
+    assert [s["name"] for s in series] == ["Base", "Increase", "Decrease", "Total"]
+    assert [s["fill"] for s in series] == [None, INCREASE[1:].upper(), DECREASE[1:].upper(),
+                                          TOTAL[1:].upper()]
+    assert '<c:legendEntry><c:idx val="0"/><c:delete val="1"/>' in xml  # no "Base" in it
+    assert series[0]["labels"] is None
+    assert series[1]["labels"] == '£#,##0.00,,"m";-£#,##0.00,,"m";'  # £m, a zero unlabelled
+    assert series[2]["labels"] == '-£#,##0.00,,"m";£#,##0.00,,"m";'  # a decrease shows a minus
+    assert "budget_bridge!$F$" in series[1]["values"]  # increase_gbp
+    assert "budget_bridge!$G$" in series[2]["values"]  # decrease_gbp
+    assert "budget_bridge!$E$" in series[3]["values"]  # total_gbp
+    low = float(re.search(r'<c:min val="([^"]+)"/>', xml).group(1))
+    high = float(re.search(r'<c:max val="([^"]+)"/>', xml).group(1))
+    row = budget.budget_bridge.iloc[0]
+    steps = [row[c] for c in ("growth_gbp", "price_gbp", "activity_change_gbp",
+                              "new_services_gbp", "stranded_support_gbp")]
+    assert (low, high) == waterfall_range(row["baseline_gbp"], steps, row["budget_gbp"])
+    # domain.md §6.2, 2017/18: running totals from £10,147,470 to £12,033,700, so the axis
+    # starts well above £0 and below the lowest of them.
+    assert 0 < low < 10_147_470 and high > 12_033_700
 
 
 def test_text_from_inputs_is_never_a_formula(tmp_path):

@@ -225,3 +225,26 @@ def test_cli_export_then_settle_the_workbook(tmp_path, capsys):
     assert main(["settle", str(bad), "--out", str(tmp_path / "bad_out.xlsx")]) == 2
     assert 'loss_band!C3: expected a number, found "twelve"' in capsys.readouterr().err
     assert not (tmp_path / "bad_out.xlsx").exists()
+
+
+def test_a_number_written_as_text_reads_the_same_from_a_csv_and_a_workbook(msk_workbook,
+                                                                             tmp_path):
+    # One rule (capitation.inputs.csv_tables): "41,300" in a number column is read as 41300
+    # with a warning naming the cell, in the agreement workbook's plan_lines sheet and in a
+    # lines CSV alike, in the same words after the place. Row 3 of models/msk_outturn.csv is
+    # Outpatient follow-up, actual_activity 41300 (column D of the sheet).
+    csv = tmp_path / "lines.csv"
+    csv.write_text(MSK_OUTTURN.read_text().replace(",41300,", ',"41,300",'))
+    book = edited(msk_workbook, tmp_path, {"plan_lines!D3": "41,300"})
+    messages = {}
+    for route, agreement, lines in (("csv", Agreement.from_toml(MSK_AGREEMENT), csv),
+                                    ("workbook", Agreement.from_excel(book), book)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            settlement = agreement.settle(lines)
+        messages[route] = [str(w.message) for w in caught]
+        assert_same_settlement(Agreement.from_toml(MSK_AGREEMENT).settle(MSK_OUTTURN),
+                               settlement)
+    said = '"41,300" is a number stored as text; read as 41300'
+    assert messages["csv"] == [f"lines.csv, row 3, column actual_activity: {said}"]
+    assert messages["workbook"] == [f"edited.xlsx, plan_lines!D3: {said}"]

@@ -202,9 +202,31 @@ def test_text_from_inputs_stays_text(recalculated):
     names = [book["parties"][f"A{r}"] for r in (2, 3, 4)]
     assert [c.value for c in names] == [HOSTILE[2], HOSTILE[0], HOSTILE[1]]
     assert all(c.data_type == "s" for c in names)
-    line_parties = [c for c in book["settled_lines"]["B"][1:]]
+    line_parties = [c for c in book["settled_lines"]["B"][1:] if c.value is not None]
+    assert len(line_parties) == len(LINES)
     assert all(c.data_type == "s" for c in line_parties)
     terms = book["agreement_terms"]
     assert terms["B4"].value == HOSTILE[2] and terms["B4"].data_type == "s"
     # A name SUMIFS would read as a comparison is matched exactly instead.
     assert book["parties"]["B3"].value.startswith("=SUMPRODUCT(--EXACT(")
+
+
+def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
+    from risk_share.excel.settlement_sheets import SIGN_NOTES
+    from risk_share.settlement import SIGN_CONVENTION
+
+    settlement = Agreement.from_toml(MSK_AGREEMENT).settle(MSK_OUTTURN)
+    book = openpyxl.load_workbook(write_settlement(settlement, tmp_path / "s.xlsx"))
+    assert SIGN_NOTES["parties"] == SIGN_CONVENTION
+    for sheet in book.worksheets:
+        cells = [(c.row, c.value) for row in sheet.iter_rows() for c in row
+                 if c.value is not None]
+        last_row = max(r for r, _ in cells)
+        notes = [v for r, v in cells if r == last_row]
+        assert notes == [SIGN_NOTES[sheet.title]], sheet.title
+        assert all(r < last_row - 1 for r, _ in cells if r != last_row)  # a blank row above
+        # No formula reads the note's row.
+        formulas = " ".join(str(v) for _, v in cells if str(v).startswith("="))
+        assert f"{last_row}" not in formulas.replace("$", " ").split(), sheet.title
+    parties = book["parties"]
+    assert parties["A6"].value == SIGN_CONVENTION  # 3 parties in rows 2-4, row 5 blank
