@@ -136,7 +136,8 @@ def budget_waterfall(
 
     Bars, left to right: baseline (a total), growth, price, activity change,
     new services, stranded support (each a step from where the last ended:
-    red up, blue down), then the budget (a total). domain.md §6.1: the steps
+    red up, blue down), then the budget (a total). docs/methods/service-budget.md#definitions: the
+    steps
     add up exactly to the budget.
 
     Parameters
@@ -237,7 +238,7 @@ def distance_from_target(
 
     Two horizontal bars per organisation at the pace-of-change level: the
     baseline's distance from target (before) and the allocation's (after),
-    as fractions of target drawn in per cent (domain.md §1, §5).
+    as fractions of target drawn in per cent (docs/methods (glossary, pace of change)).
 
     Parameters
     ----------
@@ -315,7 +316,7 @@ def need_index(
     column: str = "need_index",
     sort: bool = True,
 ) -> Figure:
-    """Need index per organisation as bars around 1 (domain.md §3).
+    """Need index per organisation as bars around 1 (docs/methods/need-index.md).
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ _spec.loader.exec_module(_example)
 
 
 def example_budget():
-    """domain.md §6.2's two lines, one new service, three years."""
+    """docs/methods/service-budget.md#worked-example's two lines, one new service, three years."""
     return build_budget(read_service_budget(_example.worked_example_table(), REPO, REPO / "x.toml"))
 
 
@@ -133,7 +133,7 @@ def test_cached_values_are_pythons(written):
     for k, year in enumerate(budget.years, start=2):
         for c, name in enumerate(BRIDGE_COLUMNS, start=1):
             assert bridge.cell(k, c + 1).value == budget.budget_bridge.loc[year, name], (year, name)
-    # domain.md §6.2: the 2019/20 net saving is £499,207.83.
+    # docs/methods/service-budget.md#worked-example: the 2019/20 net saving is £499,207.83.
     assert bridge["J4"].value == 499_207.83
 
 
