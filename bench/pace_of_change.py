@@ -1,7 +1,8 @@
 """Pace-of-change LP on 6,500 organisations: pyomo + HiGHS against raw highspy.
 
-Printed, never asserted. Both paths solve the same two-stage LP of domain.md
-section 5.1 (money in £ millions, the fraction rows divided by target) on the
+Printed, never asserted. Both paths solve the same two-stage LP of
+docs/methods/pace-of-change.md#the-two-stage-lp (money in £ millions, the fraction rows divided by
+target) on the
 same seeded instance, in the same run:
 
 - pyomo: build (capitation.pace_of_change.build) + HiGHS solve of both stages

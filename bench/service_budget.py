@@ -2,7 +2,8 @@
 
 Times validated inputs → ``build_budget(inputs).budget_lines`` and its peak
 memory (tracemalloc), against a baseline in the same run: the same
-arithmetic of domain.md 6.1 written straight in numpy, building the same long
+arithmetic of docs/methods/service-budget.md#definitions written straight in numpy, building the
+same long
 DataFrame. Target: ratio ≤ 3.
 
     .venv/bin/python bench/service_budget.py
@@ -65,7 +66,10 @@ def _r_pence(x: np.ndarray) -> np.ndarray:
 
 
 def baseline(inputs: ServiceBudgetInputs) -> pd.DataFrame:
-    """domain.md 6.1 in plain numpy, then the same long DataFrame (no new services)."""
+    """The service budget's definitions in plain numpy, then the same long DataFrame.
+
+    No new services. Method: docs/methods/service-budget.md#definitions.
+    """
     lines = inputs.lines
     n, n_years = len(lines), len(inputs.years)
     y = np.arange(1, n_years + 1, dtype=float)

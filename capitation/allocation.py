@@ -1,7 +1,7 @@
 """Allocation: a population's need turned into targets and allocations, in memory.
 
 :func:`allocate` is the central step of the toolkit, in the order of the
-methods (domain.md sections 2 to 5):
+methods (docs/methods (weighted capitation, need index, rounding, pace of change)):
 
 1. count need: each practice's weighted count per component of the needs
    formula (:mod:`capitation.sources`);
@@ -176,7 +176,7 @@ def allocate(
         Floors and caps on growth from baseline at one level; without it,
         allocations equal targets.
     convention : {"toolkit", "nhs_england"}
-        How need indices are reported (domain.md section 3).
+        How need indices are reported (docs/methods/need-index.md).
 
     Returns
     -------

@@ -9,7 +9,7 @@ base's envelope the changes at any level add up to exactly zero pence.
 
 :func:`headlines` gives the figures a board asks for first: the largest
 shortfall below target (s*), the total shortfall in pounds (U*), and how many
-organisations sit at their floor or their cap (domain.md section 5).
+organisations sit at their floor or their cap (docs/methods/pace-of-change.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Level tables: practice figures summed to each level, with need indices.
 
-domain.md sections 2.4 (weighted population reported) and 3 (need index).
+docs/methods/weighted-capitation.md#the-weighted-population-reported (weighted population reported)
+and 3 (need index).
 Every figure derived from money uses the rounded money (the same numbers
 the workbook's formulas see). Money goes in as int64 pence and comes out in
 pounds.
@@ -21,7 +22,7 @@ __all__ = ["CONVENTIONS", "level_tables", "TABLE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
-# Need index conventions (domain.md section 3).
+# Need index conventions (docs/methods/need-index.md).
 CONVENTIONS = ("toolkit", "nhs_england")
 
 TABLE_COLUMNS = [
@@ -64,7 +65,7 @@ def level_tables(
     components : list of str
         Component names in order.
     convention : {"toolkit", "nhs_england"}
-        Need index convention (domain.md section 3).
+        Need index convention (docs/methods/need-index.md).
     pace_level : str, optional
         The pace-of-change level; it and the levels above it get baseline columns.
     baseline_pence : pandas.Series, optional
@@ -173,7 +174,7 @@ def level_tables(
 def _nhs_england_indices(codes: pd.Index, weighted: np.ndarray, population: np.ndarray,
                          parent_weighted: np.ndarray, parent_population: np.ndarray,
                          level: str) -> tuple[np.ndarray, np.ndarray]:
-    """Need indices as NHS England's place-based tools print them (domain.md section 3).
+    """Need indices as NHS England's place-based tools print them (docs/methods/need-index.md).
 
     Sums of weighted population and population are rounded to whole numbers
     (halves up) first; each ratio uses those integers; the index is rounded to

@@ -1,7 +1,7 @@
 """Model: everything a run needs, and the run itself.
 
 ``Model.from_toml(path).run()`` reads and validates every input once, then
-computes targets (domain.md section 2), pace of change (section 5) and the
+computes targets (docs/methods/weighted-capitation.md), pace of change (section 5) and the
 capitated service budget (section 6), and returns :class:`Results`.
 """
 
@@ -267,7 +267,8 @@ class Model:
                         pace[year] = allocation.pace_of_change
                     if allocation.pace_outcome is not None:
                         outcomes[year] = allocation.pace_outcome
-                if spec.population.persons is not None:  # domain.md 2.2: tiers, budgets
+                # docs/methods/weighted-capitation.md#from-people: tiers, budgets
+                if spec.population.persons is not None:
                     run = cast("PersonsRun", cache[spec.population.persons.path])
                     persons = run.summarise(tables[spec.years[0]]["practice"])
                 if spec.opportunity is not None:  # needs versus use, on the first year
@@ -295,7 +296,8 @@ class Model:
                 progress: bool = False) -> PopulationSource:
         spec = self.spec.population
         assert spec is not None
-        if spec.persons is not None:  # person-level rows (domain.md 2.2)
+        # person-level rows (docs/methods/weighted-capitation.md#from-people)
+        if spec.persons is not None:
             key = spec.persons.path
             if key not in cache:
                 from capitation.persons.engine import start

@@ -55,7 +55,7 @@ class PopulationSpec:
     levels : list
         Level specs, innermost first (a column name or a list of columns).
     register : Path or None
-        NHS Digital GP register CSV (domain.md 2.1).
+        NHS Digital GP register CSV (docs/methods/weighted-capitation.md#from-the-register).
     practices : Path or None
         Practice → level codes table for the register path.
     names : dict of str to str
@@ -70,7 +70,8 @@ class PopulationSpec:
     levels: list[LevelSpec]
     register: Path | None = None
     practices: Path | None = None
-    persons: PersonsSpec | None = None  # person-level rows (domain.md 2.2)
+    # person-level rows (docs/methods/weighted-capitation.md#from-people)
+    persons: PersonsSpec | None = None
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -85,13 +86,13 @@ class ComponentSpec:
     multipliers: list[str]
     cost_weights: Path | None
     need_index: Path | None
-    # tier name → weight (person-level path, domain.md 2.2)
+    # tier name → weight (person-level path, docs/methods/weighted-capitation.md#from-people)
     tier_weights: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class PaceSpec:
-    """The ``[pace_of_change]`` table (domain.md section 5)."""
+    """The ``[pace_of_change]`` table (docs/methods/pace-of-change.md)."""
 
     level: str
     baseline: Path | None
@@ -116,7 +117,7 @@ class ModelSpec:
     envelope_pence : list of int or None
         Envelope per year in pence (None: the sum of pots).
     convention : str
-        ``toolkit`` or ``nhs_england`` (domain.md section 3).
+        ``toolkit`` or ``nhs_england`` (docs/methods/need-index.md).
     population : PopulationSpec or None
     components : list of ComponentSpec
     pace : PaceSpec or None

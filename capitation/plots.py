@@ -143,10 +143,11 @@ def budget_waterfall(
 
     Bars, left to right: baseline (a total), growth, price, activity change,
     new services, stranded support (each a step from where the last ended:
-    red up, blue down), then the budget (a total, grey). domain.md §6.1: the
-    steps add up exactly to the budget. Each bar is labelled with its amount
-    in £m; the legend reads "Increase", "Decrease", "Total"; the value axis
-    starts below the lowest running total, not at zero
+    red up, blue down), then the budget (a total, grey). The steps add up
+    exactly to the budget (docs/methods/service-budget.md#definitions). Each
+    bar is labelled with its amount in £m; the legend reads "Increase",
+    "Decrease", "Total"; the value axis starts below the lowest running
+    total, not at zero
     (:func:`capitation.chart_style.waterfall_range`). The workbook's
     ``budget_bridge`` sheet draws the same chart natively, in the same colours.
 
@@ -249,7 +250,7 @@ def distance_from_target(
 
     Two horizontal bars per organisation at the pace-of-change level: the
     baseline's distance from target (before) and the allocation's (after),
-    as fractions of target drawn in per cent (domain.md §1, §5).
+    as fractions of target drawn in per cent (docs/methods (glossary, pace of change)).
 
     Parameters
     ----------
@@ -327,7 +328,7 @@ def need_index(
     column: str = "need_index",
     sort: bool = True,
 ) -> Figure:
-    """Need index per organisation as bars around 1 (domain.md §3).
+    """Need index per organisation as bars around 1 (docs/methods/need-index.md).
 
     Parameters
     ----------

@@ -52,7 +52,8 @@ class Results:
     budget : CapitatedBudget or None
         The capitated service budget, when the model has one.
     persons : PersonResults or None
-        What the person-level path adds (domain.md 2.2), when the model has one.
+        What the person-level path adds (docs/methods/weighted-capitation.md#from-people), when the
+        model has one.
     needs_and_use : NeedsAndUse or None
         Needs versus use (ratios, funnels, peers, the value opportunity),
         when the model has an ``[opportunity]`` section.
@@ -182,7 +183,9 @@ class Results:
 
     @property
     def tiers(self) -> pd.DataFrame:
-        """Risk tiers (domain.md 2.2), indexed by tier in rank order (highest risk first).
+        """Risk tiers, indexed by tier in rank order (highest risk first).
+
+        Method: docs/methods/weighted-capitation.md#from-people.
 
         Columns ``persons``, ``population_share`` (fraction of persons),
         ``need_share`` (fraction of need: Σ of the tier's unrounded person
@@ -193,7 +196,9 @@ class Results:
         return self._persons().tiers.copy()
 
     def opportunity(self, reduction: float = 0.10) -> Opportunity:
-        """Opportunity analysis (domain.md 2.2) for a cut of ``reduction`` of total need.
+        """Opportunity analysis for a cut of ``reduction`` of total need.
+
+        Method: docs/methods/weighted-capitation.md#from-people.
 
         Parameters
         ----------
@@ -249,7 +254,9 @@ class Results:
     def person_budgets(self, tiers: str | list[str] | None = None,
                        practice: str | list[str] | None = None,
                        to: str | Path | None = None) -> pd.DataFrame | Path:
-        """Patient-specific budgets (domain.md 2.2), whole pence by LR within each practice.
+        """Patient-specific budgets, whole pence by LR within each practice.
+
+        Method: docs/methods/weighted-capitation.md#from-people.
 
         Parameters
         ----------

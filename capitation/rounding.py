@@ -1,16 +1,16 @@
-"""Rounding money to whole pence (domain.md section 4 and the conventions).
+"""Rounding money to whole pence (docs/methods/rounding.md and the conventions).
 
 ``R(x)`` rounds to whole pence with halves away from zero, as Excel's ROUND
 does, after snapping ``x * 100`` so that float noise never moves a half penny.
 The same snap comes before every ceiling and floor to pence.
 
-The snap (domain.md conventions, amended): domain.md says "round x × 100 to 6
+The snap (docs/methods/index.md#conventions, amended): docs/methods says "round x × 100 to 6
 decimal places". Above about £10m a float64 step in pence is larger than the
 6th decimal (1.025 × £125,000,000 is 12,812,499,999.999998p), so a 6-place
 snap cannot absorb the noise and a floor lands a penny low. We snap to 6
 decimal places or to 15 significant digits, whichever is coarser: 15
 significant digits is what Excel itself keeps, so the workbook's ROUNDUP and
-ROUNDDOWN agree with Python, and every worked example of domain.md is
+ROUNDDOWN agree with Python, and every worked example of docs/methods is
 unchanged. The snap is the same for every rule here, in pence or not: the
 unit-free :func:`half_up`, :func:`half_away` and :func:`ceil_whole` (counts,
 ranks, amounts already in pence) snap their argument as it stands.
@@ -177,7 +177,8 @@ def half_up(x: float | np.ndarray | pd.Series) -> np.ndarray:
     """Round to whole numbers with halves up (towards +inf), after the snap.
 
     For counts by a rule: weighted populations reported as whole persons,
-    the first rank of a risk tier, floor(from × N + 0.5) (domain.md §2.2).
+    the first rank of a risk tier, floor(from × N + 0.5)
+    (docs/methods/weighted-capitation.md#from-people).
 
     Parameters
     ----------
@@ -201,7 +202,7 @@ def half_away(x: float | np.ndarray | pd.Series) -> np.ndarray:
     """Round to whole numbers with halves away from zero, after the snap.
 
     R() on amounts already in pence (marginal payments and tolerances,
-    domain.md §7): Excel's ROUND to 0 decimal places.
+    docs/methods/marginal-rates.md): Excel's ROUND to 0 decimal places.
 
     Parameters
     ----------
@@ -224,7 +225,7 @@ def half_away(x: float | np.ndarray | pd.Series) -> np.ndarray:
 def ceil_whole(x: float | np.ndarray | pd.Series) -> np.ndarray:
     """Ceiling to whole numbers after the snap, so float noise above an integer stays on it.
 
-    For ranks by a rule: the ⌈αn⌉-th smallest loss of VaR (domain.md §9),
+    For ranks by a rule: the ⌈αn⌉-th smallest loss of VaR (docs/methods/monte-carlo.md),
     where 0.95 × 20 is 19.000000000000004 in float64.
 
     Parameters
@@ -332,7 +333,7 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str,
                 what: str = "a grown amount") -> np.ndarray:
     """Return ceil or floor to whole pence of (1 + growth) × baseline, exactly.
 
-    Floors and caps of pace of change (domain.md section 5). A baseline in
+    Floors and caps of pace of change (docs/methods/pace-of-change.md). A baseline in
     whole pence times a growth written as a decimal (0.025) is a rational
     number, so the ceiling and floor are computed in integer arithmetic:
     (1 + g) = p / q from the growth's decimal form, and
@@ -385,7 +386,7 @@ def grown_pence(baseline_gbp: np.ndarray, growth: float, direction: str,
 def excel_round(x: float | np.ndarray, digits: int) -> float | np.ndarray:
     """Round like Excel's ROUND: halves away from zero, after the snap of ``x × 10**digits``.
 
-    Used for indices printed to a few decimals (domain.md section 3).
+    Used for indices printed to a few decimals (docs/methods/need-index.md).
 
     Parameters
     ----------
@@ -415,7 +416,7 @@ def largest_remainder_pence(amounts_pence: np.ndarray, total_pence: int,
                             what: str = "an amount shared out to whole pence") -> np.ndarray:
     """Largest remainder on a 1-D array of float pence already in tie-break order.
 
-    domain.md section 4 on one set of amounts: floors after the snap, then the
+    docs/methods/rounding.md on one set of amounts: floors after the snap, then the
     missing pence one each to the largest remainders; ties go to the earlier
     position. :func:`largest_remainder` puts a Series in canonical order and
     calls this; :func:`largest_remainder_rows` does the same for many rows.
@@ -464,7 +465,7 @@ def largest_remainder(
 ) -> pd.Series:
     """Round amounts to whole pence adding up exactly to ``total_pence``.
 
-    domain.md section 4: floors first, then the missing pence one each to the
+    docs/methods/rounding.md: floors first, then the missing pence one each to the
     largest fractional remainders; ties go to the lowest code (string order)
     unless ``order`` gives the tie order.
 

@@ -3,7 +3,7 @@
 :func:`capitation.allocate` takes any :class:`PopulationSource`: something that
 gives the practice table (population and level codes) and each practice's
 weighted count per component of a :class:`~capitation.needs.NeedsFormula`.
-Three kinds exist (domain.md section 2):
+Three kinds exist (docs/methods/weighted-capitation.md):
 
 - :class:`PracticeTable`: blends of published weighted populations and
   multipliers, read from the practice table itself (section 2.3);
@@ -50,7 +50,9 @@ class PopulationSource(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class PracticeTable:
-    """Need counted from the practice table's own columns (domain.md section 2.3).
+    """Need counted from the practice table's own columns.
+
+    Method: docs/methods/weighted-capitation.md#from-published-weighted-populations.
 
     Attributes
     ----------
@@ -90,7 +92,9 @@ class PracticeTable:
 
 @dataclass(frozen=True, eq=False)
 class RegisterPopulation:
-    """Need counted from the GP register by cost weights (domain.md section 2.1).
+    """Need counted from the GP register by cost weights.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     Attributes
     ----------

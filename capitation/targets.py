@@ -1,4 +1,4 @@
-"""Pots, targets and their rounding to whole pence (domain.md sections 2 and 4).
+"""Pots, targets and their rounding to whole pence (docs/methods (weighted capitation, rounding)).
 
 Component pots come from the envelope by largest remainder across components
 (ties to the earlier component). Each component's pot is shared across

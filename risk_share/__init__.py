@@ -1,7 +1,7 @@
 """Risk share: marginal rates, a system risk/reward pool, settlement, Monte Carlo, calibration.
 
 Who carries a gain or a loss when the year's outturn differs from plan
-(domain.md sections 7-10)::
+(docs/methods (marginal rates, risk reward pool, monte carlo, calibration))::
 
     import risk_share
 

@@ -1,4 +1,6 @@
-"""Agreement: parties, marginal rates, pool bands, caps and collars (domain.md §7-§8).
+"""Agreement: parties, marginal rates, pool bands, caps and collars.
+
+Methods: docs/methods/marginal-rates.md and docs/methods/risk-reward-pool.md.
 
 An :class:`Agreement` is read from a TOML file (the format of the risk_share
 issue) by :meth:`Agreement.from_toml`, or built directly. Either way it is
@@ -97,13 +99,13 @@ class Band:
 
     @property
     def shared(self) -> bool:
-        """Whether more than one party has a positive share (domain.md §10)."""
+        """Whether more than one party has a positive share (docs/methods/calibration.md)."""
         return sum(1 for s in self.shares.values() if s > 0) > 1
 
 
 @dataclass(frozen=True, eq=False)
 class MarginalRate:
-    """A marginal rate on a provider's lines (domain.md §7).
+    """A marginal rate on a provider's lines (docs/methods/marginal-rates.md).
 
     Parameters
     ----------
@@ -144,7 +146,7 @@ class Agreement:
     budget_gbp : float
         Pool budget in pounds: what band bounds and cap fractions refer to.
     mode : {"corridor", "first_dollar"}
-        How bands share the pooled variance (domain.md §8.1).
+        How bands share the pooled variance (docs/methods/risk-reward-pool.md).
     residual : str
         The party that takes what a capped party cannot; it may have no cap.
     loss_bands, gain_bands : tuple of Band
@@ -454,7 +456,7 @@ class Agreement:
         return html_table(self.summary(), caption)
 
     def share(self, variance_gbp: float | np.ndarray | pd.Series) -> pd.Series | pd.DataFrame:
-        """Share a pooled variance between the parties (domain.md §8.1).
+        """Share a pooled variance between the parties (docs/methods/risk-reward-pool.md).
 
         Parameters
         ----------
@@ -476,7 +478,7 @@ class Agreement:
         return share_gbp(self, variance_gbp)
 
     def settle(self, lines: pd.DataFrame | str | Path) -> Settlement:
-        """Settle an outturn (domain.md §8.2).
+        """Settle an outturn (docs/methods/settlement.md).
 
         Parameters
         ----------
@@ -503,7 +505,7 @@ class Agreement:
         distribution: str = "lognormal",
         progress: Callable[[int], None] | bool | None = None,
     ) -> Simulation:
-        """Simulate ``n`` outturns and settle each (domain.md §9).
+        """Simulate ``n`` outturns and settle each (docs/methods/monte-carlo.md).
 
         See :func:`risk_share.simulation.simulate` for the parameters.
 

@@ -1,4 +1,4 @@
-"""Calibrating shared-band shares to influence and risk appetite (domain.md §10).
+"""Calibrating shared-band shares to influence and risk appetite (docs/methods/calibration.md).
 
 Every shared band (more than one party), loss and gain alike, gets one share
 vector w; single-party threshold bands stay. Over the simulated scenarios j,
@@ -381,7 +381,10 @@ def _feasible_range(data: CalibrationData, o: int, best: float) -> tuple[float, 
 
 
 def _check_appetites(data: CalibrationData) -> None:
-    """Refuse appetites no shares can meet, with the pounds at stake (domain.md §10)."""
+    """Refuse appetites no shares can meet, with the pounds at stake.
+
+    Method: docs/methods/calibration.md.
+    """
     p = len(data.parties)
     low = data.lower.copy()
     high = np.where(data.influence > 0, data.upper, np.minimum(data.upper, 0.0))
@@ -439,7 +442,7 @@ def calibrate(
 ) -> Agreement:
     """Shares for the shared bands by influence, within each party's risk appetite.
 
-    domain.md §10: w_o = min(h_o, θ* π_o), with θ* ≥ 1 the smallest common
+    docs/methods/calibration.md: w_o = min(h_o, θ* π_o), with θ* ≥ 1 the smallest common
     factor on influence that places the whole pool, and h_o the largest share
     whose CVaR_α meets party o's appetite.
 

@@ -9,7 +9,7 @@ them, named, the first being the base:
   plan lines move money between parties only, so each option's changes add
   up to exactly zero pence.
 - simulations: per party the mean, the 95th percentile and the CVaR at 95% of
-  its final position under each option (domain.md §9).
+  its final position under each option (docs/methods/monte-carlo.md).
 """
 
 from __future__ import annotations

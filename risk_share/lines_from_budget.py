@@ -1,4 +1,4 @@
-"""Plan lines from capitation's service budget (domain.md §6 → §7).
+"""Plan lines from capitation's service budget (docs/methods (service budget, marginal rates)).
 
 A capitated budget's lines (provider × point of delivery, with planned activity
 and price, and new services as patients × cost per patient) become the plan

@@ -1,4 +1,4 @@
-"""Layer 1 of a risk share: marginal rates per plan line (domain.md §7).
+"""Layer 1 of a risk share: marginal rates per plan line (docs/methods/marginal-rates.md).
 
 Each line gets the ``[[marginal_rate]]`` for its party and exact POD, else its
 party's ``"*"`` rate, else none (a block, rates 0). The commissioner's own lines
@@ -121,7 +121,7 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
     below = np.where(own, 1.0, np.where(matched, pick("below_plan"), 0.0))
     tolerance = np.where(own | ~matched, 0.0, pick("tolerance"))
     # Rates and tolerances are NaN on unmatched lines; np.where above picked 0 there
-    # (domain.md §7: a line no rate matches is a block, rates 0).
+    # (docs/methods/marginal-rates.md: a line no rate matches is a block, rates 0).
     party = lines["party"].to_numpy(dtype=str)
     pod = lines["pod"].to_numpy(dtype=str)
     rule = np.where(
@@ -156,7 +156,7 @@ def line_terms(agreement: Agreement, lines: pd.DataFrame) -> LineTerms:
 def marginal_payments(terms: LineTerms, actual_pence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Variance and marginal payment of every line in every scenario.
 
-    domain.md §7: v = actual − planned; e = sign(v) × max(0, |v| − t);
+    docs/methods/marginal-rates.md: v = actual − planned; e = sign(v) × max(0, |v| − t);
     m = R(above_plan × e) if v > 0, R(below_plan × e) if v < 0; own lines m = v.
 
     Parameters

@@ -107,7 +107,7 @@ def share_curves(
 ) -> Figure:
     """Each party's share of the pooled variance, from a gain to a loss of ``span`` of budget.
 
-    One panel per pool mode (domain.md §8.1), with the agreement's parties,
+    One panel per pool mode (docs/methods/risk-reward-pool.md), with the agreement's parties,
     bands, caps and collars; only the mode changes between panels. Dashed
     vertical lines (``gid`` :data:`BAND_EDGE`) mark the band bounds.
 
@@ -165,7 +165,7 @@ def share_curves(
 def fan_chart(
     simulation: Simulation, levels: Sequence[tuple[float, float]] = ((5, 95), (10, 90), (25, 75))
 ) -> Figure:
-    """Fan chart of each party's simulated final position (domain.md §9).
+    """Fan chart of each party's simulated final position (docs/methods/monte-carlo.md).
 
     For every party, nested horizontal bands from the widest (lightest) to
     the narrowest (darkest) pair of percentiles, the median as a vertical
@@ -269,7 +269,9 @@ def tornado(sensitivity: Sensitivity, party: str) -> Figure:
 
 
 def calibration_chart(agreement: Agreement) -> Figure:
-    """CVaR before and after calibration against each party's risk appetite (domain.md §10).
+    """CVaR before and after calibration against each party's risk appetite.
+
+    Method: docs/methods/calibration.md.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Layer 2 of a risk share: the risk/reward pool's bands, caps and residual party.
 
-domain.md §8.1. The pooled variance V is whole pence. Bands are on |V| as a
+docs/methods/risk-reward-pool.md. The pooled variance V is whole pence. Bands are on |V| as a
 fraction of the pool budget B: loss bands when V > 0, gain bands when V < 0;
 |V| exactly on a bound belongs to the lower band. In ``corridor`` mode each
 slice of |V| is shared at its own band's shares; in ``first_dollar`` mode all of
@@ -168,7 +168,7 @@ def raw_shares_pence(terms: PoolTerms, variance_pence: np.ndarray) -> np.ndarray
 
 
 def share_pence(agreement: Agreement | PoolTerms, variance_pence: np.ndarray) -> np.ndarray:
-    """Share pooled variances, vectorised over scenarios (domain.md §8.1).
+    """Share pooled variances, vectorised over scenarios (docs/methods/risk-reward-pool.md).
 
     Parameters
     ----------
@@ -185,7 +185,7 @@ def share_pence(agreement: Agreement | PoolTerms, variance_pence: np.ndarray) ->
     """
     terms = agreement if isinstance(agreement, PoolTerms) else pool_terms(agreement)
     variance = np.asarray(variance_pence, dtype=np.int64).reshape(-1)
-    # domain.md §4 by row, after rounding.py's snap, so that float noise in a
+    # docs/methods/rounding.md by row, after rounding.py's snap, so that float noise in a
     # large amount (40,000,000.4p is 40,000,000.39999999851 in float64) never
     # beats the party listed first on a tie, at any pooled variance.
     return largest_remainder_rows(raw_shares_pence(terms, variance), variance)
@@ -243,7 +243,7 @@ def band_amounts_pence(
     """How much of each V falls in each band, signed float pence (no caps, no rounding).
 
     In ``corridor`` mode a band holds its slice of |V|; in ``first_dollar`` mode
-    the band V falls in holds all of it. Used by calibration (domain.md §10).
+    the band V falls in holds all of it. Used by calibration (docs/methods/calibration.md).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """What drives each party's risk: a one-way tornado, Sobol indices, and a pool solvency check.
 
 All three work on a :class:`~risk_share.simulation.Simulation` of plan lines and
-use the same activity multipliers as the simulation (domain.md §9: lognormal
+use the same activity multipliers as the simulation (docs/methods/monte-carlo.md: lognormal
 or normal, mean 1, coefficient of variation ``cv`` per line, correlation
 between the varying lines), settled in whole pence as every scenario is.
 Fixed lines never vary and are left out; ``line`` is the plan line's position

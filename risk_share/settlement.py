@@ -1,4 +1,4 @@
-"""Settlement of an outturn: marginal rates, then the pool (domain.md §8.2).
+"""Settlement of an outturn: marginal rates, then the pool (docs/methods/settlement.md).
 
 1. Layer 1 on every line (:mod:`risk_share.marginal_rates`).
 2. Pooled variance V = Σ marginal payments, the commissioner's own lines at rate 1.
@@ -227,7 +227,7 @@ class Settlement:
 
 
 def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement:
-    """Settle one outturn (domain.md §8.2).
+    """Settle one outturn (docs/methods/settlement.md).
 
     Parameters
     ----------

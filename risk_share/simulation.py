@@ -1,4 +1,6 @@
-"""Monte Carlo of outturns, each settled as in domain.md §8.2 (domain.md §9).
+"""Monte Carlo of outturns, each settled as in docs/methods/settlement.md.
+
+Method: docs/methods/monte-carlo.md.
 
 Planned activity varies by a multiplier with mean 1 and coefficient of
 variation ``cv``; lines with ``fixed`` = true never vary. For the m varying
@@ -248,7 +250,7 @@ class Simulation:
         )
 
     def summary(self) -> pd.DataFrame:
-        """Spread of each party's final position (domain.md §9).
+        """Spread of each party's final position (docs/methods/monte-carlo.md).
 
         Returns
         -------
@@ -355,7 +357,9 @@ def value_at_risk(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
 
 
 def cvar(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
-    """CVaR_α = VaR_α + Σ_j max(0, L_j − VaR_α) / ((1 − α) n), per column (domain.md §9).
+    """CVaR_α = VaR_α + Σ_j max(0, L_j − VaR_α) / ((1 − α) n), per column.
+
+    Method: docs/methods/monte-carlo.md.
 
     Parameters
     ----------
@@ -377,7 +381,7 @@ def cvar(losses: np.ndarray, alpha: float = 0.95) -> np.ndarray:
 
 
 def summarise(positions: pd.DataFrame) -> pd.DataFrame:
-    """Summary statistics of scenarios × parties final positions (domain.md §9).
+    """Summary statistics of scenarios × parties final positions (docs/methods/monte-carlo.md).
 
     Parameters
     ----------
@@ -408,7 +412,7 @@ def summarise(positions: pd.DataFrame) -> pd.DataFrame:
 
 
 def correlation_factor(matrix: np.ndarray) -> np.ndarray:
-    """Return a factor L with L Lᵀ = the correlation matrix (domain.md §9).
+    """Return a factor L with L Lᵀ = the correlation matrix (docs/methods/monte-carlo.md).
 
     Lower Cholesky factor; when Cholesky fails on a matrix that is positive
     semi-definite (eigenvalues ≥ −1e-10), L = V diag(sqrt(max(λ, 0))) from eigh.
@@ -588,7 +592,7 @@ def simulate(
     distribution: str = "lognormal",
     progress: Callable[[int], None] | bool | None = None,
 ) -> Simulation:
-    """Simulate and settle ``n`` outturns of the plan (domain.md §9).
+    """Simulate and settle ``n`` outturns of the plan (docs/methods/monte-carlo.md).
 
     Parameters
     ----------

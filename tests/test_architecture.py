@@ -127,7 +127,7 @@ def _parsed_package_modules() -> dict[str, ast.Module]:
 
 def test_rounding_only_in_rounding_py():
     # No np.round / numpy.round / np.around / built-in round outside capitation/rounding.py:
-    # money and counts are rounded by its rules (one snap, halves as domain.md says).
+    # money and counts are rounded by its rules (one snap, halves as docs/methods says).
     rounding_allowed = {
         "capitation/rounding.py": "the rules themselves",
         "capitation/population.py": "random list sizes of a synthetic population, not money",

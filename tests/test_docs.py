@@ -682,3 +682,28 @@ def test_strict_build_fails_on_a_broken_link(tmp_path, link, complaint):
     done = _build(copy / "mkdocs.yml", tmp_path / "site", execute=False)
     assert done.returncode != 0
     assert complaint in done.stdout + done.stderr
+
+
+def test_no_file_cites_the_internal_design_document():
+    # The methods guide (docs/methods) is the project's own account of every method: code,
+    # tests, notebooks, models and templates cite its pages, never a document users lack.
+    import zipfile
+
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    needle = ("domain" + ".md").encode()
+    citing = []
+    for name in listed:
+        path = ROOT / name
+        if not path.is_file():
+            continue
+        if path.suffix == ".xlsx":
+            try:
+                with zipfile.ZipFile(path) as book:
+                    if any(needle in book.read(part) for part in book.namelist()):
+                        citing.append(name)
+            except (zipfile.BadZipFile, OSError):  # damaged on purpose (tests/bad_inputs)
+                continue
+        elif needle in path.read_bytes():
+            citing.append(name)
+    assert citing == []

@@ -146,7 +146,8 @@ _L = POUNDS_FORMAT
 
 #: Every output column. Pattern entries hold ``<placeholder>`` parts.
 SCHEMA: tuple[Column, ...] = (
-    # Allocation: level tables (domain.md sections 2 to 5).
+    # Allocation: level tables (docs/methods (weighted capitation, need index, rounding, pace of
+    # change)).
     _c("name", "str", "text", "Name", _G, "level pace_of_change_path",
        "The organisation's name beside its code, from `[population] names` (blank where "
        "the table gives none); only at a level that has names"),
@@ -185,7 +186,7 @@ SCHEMA: tuple[Column, ...] = (
     _c("year", "str", "text", "Year", _G,
        "pace_of_change pace_of_change_path budget_lines budget_bridge agreement_terms",
        'Financial year, such as "2025/26"'),
-    # Pace of change over several years (domain.md section 5).
+    # Pace of change over several years (docs/methods/pace-of-change.md).
     _c("largest_shortfall", "float64", "fraction", "Largest shortfall", _P,
        "pace_of_change headlines sweep",
        "Largest distance below target after pace of change"),
@@ -198,7 +199,7 @@ SCHEMA: tuple[Column, ...] = (
        "Time to build the optimisation"),
     _c("solve_seconds", "float64", "seconds", "Solve time (s)", _G, "pace_of_change",
        "Time to solve the optimisation"),
-    # Capitated service budget (domain.md section 6).
+    # Capitated service budget (docs/methods/service-budget.md).
     _c("provider", "str", "text", "Provider", _G,
        "budget_lines budget_by_provider activity_changes",
        "Provider of the service line"),
@@ -290,7 +291,7 @@ SCHEMA: tuple[Column, ...] = (
        "Bar of a step that takes away"),
     _c("<year>", "float64", "gbp", "{year}", _M, "budget_by_provider",
        "A provider's budget in the year"),
-    # Person-level case mix (domain.md section 2.2).
+    # Person-level case mix (docs/methods/weighted-capitation.md#from-people).
     _c("tier", "str", "text", "Risk tier", _G, "tiers opportunity person_budgets cohorts",
        "Risk tier (band of risk rank)"),
     _c("persons", "int64", "persons", "Persons", WHOLE_FORMAT, "tiers cohorts cohort_summary",
@@ -429,7 +430,7 @@ SCHEMA: tuple[Column, ...] = (
     _c("peer_<k>", "str", "text", "Peer {k}", _G, "peers", "The k-th most similar unit"),
     _c("distance_<k>", "float64", "number", "Distance {k}", _N, "peers",
        "Mahalanobis distance to the k-th most similar unit"),
-    # Risk share: agreement (domain.md sections 7 and 8).
+    # Risk share: agreement (docs/methods (marginal rates, risk reward pool)).
     _c("side", "str", "text", "Side", _G, "agreement_summary agreement_terms",
        "loss (overspend) or gain (saving)"),
     _c("band", "int64", "count", "Band", _G, "agreement_summary agreement_terms",
@@ -515,7 +516,7 @@ SCHEMA: tuple[Column, ...] = (
        "Cap on the party's loss"),
     _c("gain_collar_gbp", "float64", "gbp", "Gain collar", _M, "agreement_terms",
        "Collar on the party's gain"),
-    # Risk share: simulation and calibration (domain.md sections 9 and 10).
+    # Risk share: simulation and calibration (docs/methods (monte carlo, calibration)).
     _c("mean_gbp", "float64", "gbp", "Mean", _L, "simulation_summary agreement_sweep",
        "Mean final position (positive = loss)"),
     _c("sd_gbp", "float64", "gbp", "Standard deviation", _L, "simulation_summary agreement_sweep",

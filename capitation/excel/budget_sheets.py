@@ -1,6 +1,6 @@
 """Capitated budget sheets: ``budget_lines`` and ``budget_bridge``, with live formulas.
 
-Every figure domain.md section 6.1 derives is a live Excel formula over the
+Every figure docs/methods/service-budget.md#definitions derives is a live Excel formula over the
 inputs on the same row, and stores Python's value as its cached result, so a
 reader that does not calculate (openpyxl ``data_only``) sees the same numbers
 as one that does (Excel, LibreOffice). R(x) is ``ROUND(x, 2)``.

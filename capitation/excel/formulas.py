@@ -5,8 +5,8 @@ then exactly the columns of :meth:`capitation.results.Results.table`, one row
 per organisation from row 2, no total rows. :func:`level_templates` says, per
 column, whether the cell is a value (an input, or money rounded by largest
 remainder, which no formula reproduces) or a formula, and gives the formula
-as a template whose ``{r}`` is the row number. The formulas (domain.md
-sections 2.4 and 3; "T" is the top level's sheet, "P" the practice sheet):
+as a template whose ``{r}`` is the row number. The formulas (docs/methods (weighted capitation, need
+index); "T" is the top level's sheet, "P" the practice sheet):
 
 ======================  ===================================================================
 column                  formula
@@ -111,7 +111,7 @@ def level_templates(layouts: list[LevelLayout], depth: int, components: list[str
     components : list of str
         Component names in order.
     convention : {"toolkit", "nhs_england"}
-        Need index convention (domain.md section 3).
+        Need index convention (docs/methods/need-index.md).
     pace_depth : int or None
         Index in ``layouts`` of the pace-of-change level, if any.
 

@@ -119,7 +119,7 @@ ABOUT = {
     ("model", "name"): "name of the model, shown on results",
     ("model", "year"): 'first financial year, like "2025/26"',
     ("model", "envelope_gbp"): "money to allocate (£); per year with pace of change",
-    ("model", "need_index_convention"): "toolkit or nhs_england (domain.md section 3)",
+    ("model", "need_index_convention"): "toolkit or nhs_england (docs/methods/need-index.md)",
     ("model", SECTIONS_KEY): SECTIONS_ABOUT,
     ("population", "file"): "sheet (or file) with one row per practice",
     ("population", "id"): "column of practice codes",

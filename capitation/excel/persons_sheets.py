@@ -1,4 +1,6 @@
-"""Workbook sheets of the person-level path (domain.md §2.2): ``tiers`` and ``opportunity``.
+"""Workbook sheets of the person-level path: ``tiers`` and ``opportunity``.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 Derived columns are live Excel formulas over the cells beside them, each
 with its Python value cached, so a finance team can audit them: on
@@ -70,7 +72,7 @@ def add_persons_sheets(book: xlsxwriter.Workbook, results: Results,
     sheet.write_formula(last + 2, 4, f"=SUM({target_range})", fmt[4],
                         float(tiers["target_gbp"].sum()))
     sheet.write_string(last + 3, 0, "need_share: each tier's share of the unrounded person "
-                                    "budgets (domain.md 2.2)")
+                                    "budgets (docs/methods/weighted-capitation.md#from-people)")
     sheet.set_column(0, 0, 16)
     sheet.set_column(1, 5, 18)
     sheet.freeze_panes(1, 1)

@@ -184,7 +184,8 @@ def write_results(results: Results, path: str | Path) -> Path:
             from capitation.excel.budget_sheets import add_budget_sheets
 
             add_budget_sheets(book, results.budget)
-        if getattr(results, "persons", None) is not None:  # domain.md 2.2: tiers, opportunity
+        # docs/methods/weighted-capitation.md#from-people: tiers, opportunity
+        if getattr(results, "persons", None) is not None:
             from capitation.excel.persons_sheets import add_persons_sheets
 
             add_persons_sheets(book, results)

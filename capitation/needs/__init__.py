@@ -1,4 +1,6 @@
-"""Need: how each component of the envelope counts it, and counting it (domain.md §2).
+"""Need: how each component of the envelope counts it, and counting it.
+
+Method: docs/methods/weighted-capitation.md.
 
 - :mod:`~capitation.needs.formula`: :class:`NeedsFormula` and its
   :class:`Component` (a pot, and a blend of weighted-population columns with

@@ -2,7 +2,7 @@
 
 A component (core services, primary medical care, prescribing, ...) has a pot
 (a share of the envelope or pounds) and a way to count each practice's need
-(domain.md section 2):
+(docs/methods/weighted-capitation.md):
 
 - a blend of weighted-population columns, times multiplier columns that
   apply to this component only (section 2.3), or

@@ -1,6 +1,7 @@
 """Applying a NeedsFormula: each practice's weighted count X per component.
 
-domain.md section 2.3 (blends of published weighted populations with
+docs/methods/weighted-capitation.md#from-published-weighted-populations (blends of published
+weighted populations with
 multipliers) and section 2.1 (cost weights on the GP register, times a need
 index). The result feeds :mod:`capitation.targets`.
 """
@@ -31,7 +32,7 @@ def weighted_counts(
         The components.
     register : pandas.DataFrame, optional
         Long GP register (practice, sex, age, patients) for components that
-        use cost weights (domain.md 2.1).
+        use cost weights (docs/methods/weighted-capitation.md#from-the-register).
 
     Returns
     -------

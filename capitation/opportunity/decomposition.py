@@ -27,7 +27,7 @@ its gap in access, and one with activity but no cost all of it in price.
 
 Money is in whole pence: spend and the gap are rounded with R(x), benchmark
 spend is their difference, and the three effects are rounded by largest
-remainder so that they add up to the gap exactly (domain.md section 4).
+remainder so that they add up to the gap exactly (docs/methods/rounding.md).
 """
 
 from __future__ import annotations

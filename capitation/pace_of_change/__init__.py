@@ -1,4 +1,4 @@
-"""Pace of change: allocations moved toward target (domain.md section 5).
+"""Pace of change: allocations moved toward target (docs/methods/pace-of-change.md).
 
 :func:`set_pace` runs the steps in order, each testable and timed alone:
 
@@ -92,7 +92,7 @@ class PaceOutcome:
 
 
 def solve_lp(data: PaceData) -> tuple[LpSolution, float, float]:
-    """Build and solve the two-stage LP of domain.md section 5.1.
+    """Build and solve the two-stage LP of docs/methods/pace-of-change.md#the-two-stage-lp.
 
     Parameters
     ----------
@@ -148,7 +148,7 @@ def set_pace(
 ) -> PaceOutcome:
     """Move allocations from baseline toward target at a controlled pace.
 
-    domain.md section 5. Every organisation gets at least its floor
+    docs/methods/pace-of-change.md. Every organisation gets at least its floor
     (``min_growth`` on baseline) and at most its cap (``max_growth``); the
     envelope is spent to the penny. ``method="lp"`` returns the fairest
     allocation that is optimal for the two-stage LP (first the largest
@@ -192,7 +192,7 @@ def set_pace(
 
     Examples
     --------
-    domain.md section 5.3, year 1:
+    docs/methods/pace-of-change.md#worked-example, year 1:
 
     >>> target = pd.Series([12_000_000_000, 10_000_000_000, 8_000_000_000],
     ...                    index=pd.Index(["A", "B", "C"], name="ICB"))

@@ -1,4 +1,6 @@
-"""The baselines file: each organisation's baseline in pounds, for pace of change (domain.md §5).
+"""The baselines file: each organisation's baseline in pounds, for pace of change.
+
+Method: docs/methods/pace-of-change.md.
 
 A model's ``[pace_of_change] baseline = "baselines.csv"`` names a CSV with one
 row per organisation at the pace-of-change level: a column named after the

@@ -1,4 +1,6 @@
-"""The two-stage pace-of-change LP as a pyomo model (domain.md section 5.1).
+"""The two-stage pace-of-change LP as a pyomo model.
+
+Method: docs/methods/pace-of-change.md#the-two-stage-lp.
 
 No I/O and no solving: plain arrays in £ millions
 (:class:`~capitation.pace_of_change.data.LpInputs`) in, a ``ConcreteModel``
@@ -36,7 +38,10 @@ from capitation.pace_of_change.data import LpInputs
 __all__ = ["HOLD_ABSOLUTE", "HOLD_RELATIVE", "build_model", "hold_stage_1"]
 
 HOLD_RELATIVE = 1e-9
-"""Stage 2 holds s <= s* (1 + HOLD_RELATIVE) + HOLD_ABSOLUTE (domain.md section 5.1)."""
+"""Stage 2 holds s <= s* (1 + HOLD_RELATIVE) + HOLD_ABSOLUTE.
+
+Method: docs/methods/pace-of-change.md#the-two-stage-lp.
+"""
 HOLD_ABSOLUTE = 1e-12
 
 

@@ -1,4 +1,4 @@
-"""Pace-of-change inputs → validated plain arrays (domain.md section 5); no pyomo.
+"""Pace-of-change inputs → validated plain arrays (docs/methods/pace-of-change.md); no pyomo.
 
 Everything a user can get wrong is refused here, before any solving, with an
 :class:`~capitation.errors.InputError` that says what is wrong in pounds:
@@ -7,7 +7,7 @@ baseline, a target or baseline at or below zero, ``max_growth`` below
 ``min_growth``.
 
 The arrays are held in a canonical order (organisation codes in string order,
-domain.md section 4) so that nothing downstream depends on the input's row
+docs/methods/rounding.md) so that nothing downstream depends on the input's row
 order; :meth:`PaceData.to_input_order` puts results back on the input index.
 """
 
@@ -25,7 +25,10 @@ from capitation.rounding import MAX_MONEY_GBP, beyond_money, grown_pence
 __all__ = ["LP_UNIT_PENCE", "METHODS", "LpInputs", "PaceData", "gbp_text", "lp_inputs", "prepare"]
 
 LP_UNIT_PENCE = 100_000_000
-"""Money inside the LP is in £ millions (domain.md section 5.1): 1 unit = 10^8 pence."""
+"""Money inside the LP is in £ millions: 1 unit = 10^8 pence.
+
+Method: docs/methods/pace-of-change.md#the-two-stage-lp.
+"""
 
 METHODS = ("lp", "rule")
 MAX_GROWTH = 1.0
@@ -108,7 +111,9 @@ class PaceData:
 
 @dataclass(frozen=True, eq=False)
 class LpInputs:
-    """The LP's data in £ millions (domain.md section 5.1), canonical code order.
+    """The LP's data in £ millions, canonical code order.
+
+    Method: docs/methods/pace-of-change.md#the-two-stage-lp.
 
     Attributes
     ----------
@@ -328,7 +333,7 @@ def prepare(
     min_growth: float,
     max_growth: float | None,
 ) -> PaceData:
-    """Validate pace-of-change inputs and compute floors and caps (domain.md section 5).
+    """Validate pace-of-change inputs and compute floors and caps (docs/methods/pace-of-change.md).
 
     Floors and caps are whole pence rounded inward, computed exactly in integer
     arithmetic for whole-pence baselines (``capitation.rounding.grown_pence``):

@@ -1,4 +1,6 @@
-"""The fairest optimal allocation, checked against the LP (domain.md section 5.2).
+"""The fairest optimal allocation, checked against the LP.
+
+Method: docs/methods/pace-of-change.md#the-fairest-optimum.
 
 Both LP stages often have many optima. The toolkit returns the one where
 every organisation not held by its floor or cap stands at the same fraction
@@ -38,7 +40,9 @@ __all__ = [
 ]
 
 RELATIVE_TOLERANCE = 1e-7
-"""domain.md section 5.2: the fairest allocation's shortfalls equal the LP's to 1e-7 relative.
+"""The fairest allocation's shortfalls equal the LP's to 1e-7 relative.
+
+Method: docs/methods/pace-of-change.md#the-fairest-optimum.
 
 Relative to ``max(|a|, |b|, 1)`` in LP units (a fraction for the largest
 shortfall, £ millions for the total), the scale HiGHS's own tolerances work in.
@@ -206,7 +210,9 @@ def _agree(a: float, b: float) -> bool:
 def check_against_lp(
     fairest: FairestAllocation, largest_shortfall: float, total_shortfall_gbp: float
 ) -> None:
-    """Raise unless the fairest allocation attains the LP's optimum (domain.md section 5.2).
+    """Raise unless the fairest allocation attains the LP's optimum.
+
+    Method: docs/methods/pace-of-change.md#the-fairest-optimum.
 
     Parameters
     ----------
@@ -244,7 +250,7 @@ def round_to_envelope(data: PaceData, amount_pence: np.ndarray, held: np.ndarray
     """Round an allocation to whole pence that add up exactly to the envelope.
 
     Organisations ``held`` at their floor or cap keep that whole-pence amount;
-    the others are rounded by largest remainder (domain.md section 4, ties to
+    the others are rounded by largest remainder (docs/methods/rounding.md, ties to
     the lowest code) to the rest of the envelope.
 
     Parameters

@@ -1,4 +1,4 @@
-"""The pace-of-change rule, ``method = "rule"`` (domain.md section 5.4).
+"""The pace-of-change rule, ``method = "rule"`` (docs/methods/pace-of-change.md#the-rule).
 
 For teams that want a rule rather than an optimum:
 
@@ -39,7 +39,7 @@ def _share_out(weight: np.ndarray, room: np.ndarray, money: float) -> np.ndarray
 
 
 def rule_allocation(data: PaceData) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate by the rule of domain.md section 5.4, unrounded and rounded.
+    """Allocate by the rule of docs/methods/pace-of-change.md#the-rule, unrounded and rounded.
 
     Parameters
     ----------

@@ -1,4 +1,6 @@
-"""Person-level populations: risk tiers, patient-specific budgets, opportunity (domain.md §2.2).
+"""Person-level populations: risk tiers, patient-specific budgets, opportunity.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 Person rows (person_id, practice, sex, age, and a risk score or a given risk
 tier) are validated at the edge (:mod:`capitation.persons.read`), ranked and

@@ -1,9 +1,11 @@
-"""Patient-specific budgets (domain.md §2.2): target_c × weight_i / Σ_j weight_j, LR per practice.
+"""Patient-specific budgets: target_c × weight_i / Σ_j weight_j, LR per practice.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 A person's budget for component c is its practice's target for c shared in
 proportion to the persons' weights w_c(s, a) × t_c(k), rounded to whole pence
 by largest remainder within the practice so that each practice's person
-budgets add up exactly to its target (domain.md §4: ties go to the lowest
+budgets add up exactly to its target (docs/methods/rounding.md: ties go to the lowest
 person_id in string order). ``budget_gbp`` is the sum over components.
 """
 

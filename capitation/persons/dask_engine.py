@@ -9,7 +9,8 @@ never by sorting persons. The first pass (persons, id ranges and the first
 risk-rank histogram) follows each part's read at once. Nothing person-level
 comes back to the driver except the few persons near a tier boundary:
 
-- Risk rank (domain.md §2.2) without a global sort: a histogram pass over the
+- Risk rank (docs/methods/weighted-capitation.md#from-people) without a global sort: a histogram
+pass over the
   top bits of the order key finds the bin holding each tier's first rank;
   further passes over finer bits narrow it, and the persons left in the bin
   (a few thousand, or everyone tied on the boundary score) are sorted on the

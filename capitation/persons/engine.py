@@ -1,4 +1,6 @@
-"""The person-level engine inside ``Model.run`` (domain.md §2.2), shared by pandas and Dask.
+"""The person-level engine inside ``Model.run``, shared by pandas and Dask.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 :func:`start` reads the practices file, reads and validates the persons with
 the engine the model names, ranks them into tiers and counts them into cells.
@@ -197,7 +199,10 @@ class PersonsRun:
         return population
 
     def weighted_counts(self, formula: NeedsFormula) -> pd.DataFrame:
-        """Weighted count X_pc of every practice (domain.md §2.2), for ``practice_targets``."""
+        """Weighted count X_pc of every practice, for ``practice_targets``.
+
+        Method: docs/methods/weighted-capitation.md#from-people.
+        """
         self._weights = weight_tables(formula, self.tier_weights, self.tiers,
                                       self.population.codes)
         counts = practice_counts(self.cells, self.weights, self.population.codes)

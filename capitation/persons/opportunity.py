@@ -1,4 +1,6 @@
-"""Opportunity analysis: where a cut in need can come from (domain.md §2.2).
+"""Opportunity analysis: where a cut in need can come from.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 To cut the system total by R through tier k alone, tier k must cut its own
 by R / share_k; above 1 it is impossible through that tier alone. The

@@ -1,4 +1,6 @@
-"""What the person-level path adds to a run's results (domain.md §2.2).
+"""What the person-level path adds to a run's results.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 :class:`PersonResults` holds the tier table, the smallest cohort that carries
 half the need and the plan for patient-specific budgets, which it writes as a

@@ -1,4 +1,4 @@
-"""Risk ranks and risk tiers (domain.md §2.2).
+"""Risk ranks and risk tiers (docs/methods/weighted-capitation.md#from-people).
 
 Persons are ranked by ``risk_score``, highest first, ties by ``person_id``
 ascending. A tier given as the top ``from`` to ``to`` fraction of the
@@ -112,7 +112,9 @@ def check_tiers(tiers: list[RiskTier]) -> str | None:
 
 
 def rank_boundaries(tiers: list[RiskTier], n: int) -> np.ndarray:
-    """First rank of each tier, then N: floor(from × N + 0.5) (domain.md §2.2).
+    """First rank of each tier, then N: floor(from × N + 0.5).
+
+    Method: docs/methods/weighted-capitation.md#from-people.
 
     Parameters
     ----------

@@ -1,11 +1,13 @@
-"""Per-person weights w_c(s, a) × t_c(k), counted in cells and summed to practices (domain.md §2.2).
+"""Per-person weights w_c(s, a) × t_c(k), counted in cells and summed to practices.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 Persons with the same practice, sex, age (capped at 95) and tier weigh the
 same, so both engines reduce the persons to exact integer counts per *cell*
 (practice × sex × age × tier) and every figure is computed from the cells in
 one canonical order. That is why the pandas and Dask engines agree to the
 penny, and why, with every tier weight 1, the practice counts equal the
-register path's (domain.md §2.1) on the same people.
+register path's (docs/methods/weighted-capitation.md#from-the-register) on the same people.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def practice_counts(cells: pd.DataFrame, weights: PersonWeights, codes: pd.Index
 
     Summed as m_c(p) × Σ_{s,a} w_c(s, a) × (Σ_k n(p, s, a, k) × t_c(k)) in cell
     order: with every t_c = 1 the inner sum is the register's whole count
-    n(p, s, a), so the result is the register path's (domain.md §2.1).
+    n(p, s, a), so the result is the register path's
+    (docs/methods/weighted-capitation.md#from-the-register).
 
     Parameters
     ----------
@@ -176,7 +179,8 @@ def practice_factors(cells: pd.DataFrame, weights: PersonWeights,
     """Pence per unit of weight in each practice and component: T_c(p) / Σ_{i at p} weight_i.
 
     A person's unrounded budget for component c is this factor times the
-    person's weight (domain.md §2.2: target_c × weight_i / Σ_j weight_j).
+    person's weight (docs/methods/weighted-capitation.md#from-people: target_c × weight_i / Σ_j
+    weight_j).
 
     Parameters
     ----------

@@ -1,4 +1,6 @@
-"""The GP register path (domain.md §2.1): registered patients by sex and age, cost weights.
+"""The GP register path: registered patients by sex and age, cost weights.
+
+Method: docs/methods/weighted-capitation.md#from-the-register.
 
 =================  ============================================================
 ``read``           :func:`read_register`: NHS Digital's "Patients registered at a

@@ -1,6 +1,7 @@
 """Cost weights by sex and age band, need indices by practice, and register-weighted counts.
 
-domain.md §2.1: a component's cost weights give w(s, a) by sex and age band,
+docs/methods/weighted-capitation.md#from-the-register: a component's cost weights give w(s, a) by
+sex and age band,
 an optional need index file gives m(p) per practice, and the weighted count
 of practice p is
 
@@ -39,7 +40,9 @@ _AGE = 'a whole number of years, 0 to 95 (95 stands for "95+")'
 
 @dataclass(frozen=True, eq=False)
 class CostWeights:
-    """A component's cost weights w(s, a) by sex and age band (domain.md §2.1).
+    """A component's cost weights w(s, a) by sex and age band.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     Parameters
     ----------
@@ -80,7 +83,9 @@ class CostWeights:
 
 
 def read_cost_weights(path: Path) -> CostWeights:
-    """Read a component's cost weights by sex and age band (domain.md §2.1).
+    """Read a component's cost weights by sex and age band.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     Parameters
     ----------
@@ -194,7 +199,9 @@ def _check_coverage(bands: pd.DataFrame, rows: np.ndarray, path: Path, column: s
 
 
 def read_need_index(path: Path, practices: pd.Index) -> pd.Series:
-    """Read a component's need index m(p) per practice (domain.md §2.1).
+    """Read a component's need index m(p) per practice.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     Parameters
     ----------
@@ -252,7 +259,9 @@ def register_weighted_counts(
     weights: CostWeights | None,
     need_index: pd.Series | None,
 ) -> pd.DataFrame:
-    """Weighted count X_p of each practice from the register (domain.md §2.1).
+    """Weighted count X_p of each practice from the register.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     X_p = m(p) × Σ_{s,a} n(p, s, a) × w(s, a).
 

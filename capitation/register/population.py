@@ -1,6 +1,7 @@
 """The register path's practice population: GP register counts, levels from a practices file.
 
-domain.md §2.1: each practice's population is the sum of its registered
+docs/methods/weighted-capitation.md#from-the-register: each practice's population is the sum of its
+registered
 patients n(p, s, a) over sex and age; the levels above the practices (ICB,
 sub-ICB, ...) come from a practices file, one row per practice.
 """

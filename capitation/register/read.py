@@ -1,7 +1,8 @@
 """The GP register: NHS Digital's patients registered at a GP practice, by sex and age.
 
 This module reads the "Patients registered at a GP practice" single-year-of-age
-CSV published monthly by NHS Digital (domain.md §2.1: n(p, s, a), people
+CSV published monthly by NHS Digital (docs/methods/weighted-capitation.md#from-the-register: n(p, s,
+a), people
 registered at practice p, of sex s, at single year of age a). A seeded
 synthetic register of the same shape, and a writer of the published format,
 are in :mod:`capitation.register.synthetic`.
@@ -86,7 +87,9 @@ _REQUIRED = {
 
 
 def read_register(path: Path) -> pd.DataFrame:
-    """Read NHS Digital's GP register CSV by single year of age (domain.md §2.1).
+    """Read NHS Digital's GP register CSV by single year of age.
+
+    Method: docs/methods/weighted-capitation.md#from-the-register.
 
     Total rows (``AGE == "ALL"`` or ``SEX == "ALL"``) are checked against the
     sum of the single-year rows they cover and then dropped: they are never

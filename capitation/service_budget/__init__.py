@@ -1,4 +1,4 @@
-"""Capitated service budgets from current spend (domain.md section 6).
+"""Capitated service budgets from current spend (docs/methods/service-budget.md).
 
 - :mod:`~capitation.service_budget.budget`: the budget lines and the bridge
   from baseline spend to budget (growth, activity changes, investment);

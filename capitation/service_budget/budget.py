@@ -1,4 +1,4 @@
-"""Capitated service budget from current spend (domain.md section 6).
+"""Capitated service budget from current spend (docs/methods/service-budget.md).
 
 Baseline activity and prices by provider and point of delivery (POD) are
 grown and repriced, adjusted for planned activity changes and new services,
@@ -7,8 +7,8 @@ is a :class:`CapitatedBudget`: one row per line (and new service) per year,
 and the bridge from baseline spend to budget, which ties out to the penny.
 
 The calculation is vectorised over lines × years; money is rounded with
-R(x) (:func:`capitation.rounding.round_pence`) where domain.md 6.1 says and
-added in integer pence.
+R(x) (:func:`capitation.rounding.round_pence`) where
+docs/methods/service-budget.md#definitions says and added in integer pence.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _check_year(year: str) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ServiceBudgetInputs:
-    """Validated inputs of a capitated service budget (domain.md section 6.1).
+    """Validated inputs of a capitated service budget (docs/methods/service-budget.md#definitions).
 
     Build it with :func:`capitation.service_budget.budget_file.read_service_budget`,
     which validates a model file's ``[service_budget]`` table. Frames are
@@ -250,7 +250,7 @@ def _long(block: np.ndarray) -> np.ndarray:
 
 
 def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
-    """Build the capitated budget of domain.md section 6.1.
+    """Build the capitated budget of docs/methods/service-budget.md#definitions.
 
     Parameters
     ----------
@@ -278,7 +278,7 @@ def build_budget(inputs: ServiceBudgetInputs) -> CapitatedBudget:
     growth_factor = (1.0 + inputs.growth) ** year_number  # G_y
     price_factor = np.cumprod(1.0 + inputs.price_uplift)  # P_y
 
-    # Lines: n × Y arrays, in domain.md 6.1's order of operations.
+    # Lines: n × Y arrays, in docs/methods/service-budget.md#definitions's order of operations.
     activity = lines["activity"].to_numpy(dtype=float)
     price = lines["price_gbp"].to_numpy(dtype=float)
     change = inputs.activity_change.to_numpy(dtype=float)

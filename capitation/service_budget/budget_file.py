@@ -1,6 +1,6 @@
 """The ``[service_budget]`` table of a model file → validated inputs.
 
-The edge of domain.md section 6: every problem a user can fix raises an
+The edge of docs/methods/service-budget.md: every problem a user can fix raises an
 :class:`~capitation.errors.InputError` naming the model file and TOML key
 (``service_budget.line[2].fixed``, counting tables from 1 as they appear in
 the file) or the CSV file, row (the header is row 1) and column.

@@ -1,4 +1,6 @@
-"""Released and stranded cost, and the support that tapers it (domain.md section 6.1).
+"""Released and stranded cost, and the support that tapers it.
+
+Method: docs/methods/service-budget.md#definitions.
 
 When planned activity leaves a provider, the value removed is not all saved at
 once: variable cost goes at once, semi-fixed and fixed cost go over their

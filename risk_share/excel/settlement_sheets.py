@@ -1,6 +1,6 @@
 """Settlement workbook: ``settled_lines``, ``parties`` and ``agreement_terms``, with live formulas.
 
-A risk share settlement (domain.md sections 7 and 8) as a workbook a finance
+A risk share settlement (docs/methods (marginal rates, risk reward pool)) as a workbook a finance
 team can audit. Every figure the settlement derives is a live formula over
 the cells it comes from, and caches the value Python computed, so readers
 that do not calculate see the same numbers as Excel or LibreOffice. R(x) is

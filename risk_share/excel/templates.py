@@ -1,7 +1,7 @@
 """Generate risk share's template checked in under ``workbooks/``.
 
 - ``risk_share_agreement.xlsx``: the risk share agreement and plan lines of
-  domain.md section 8 (sheets ``agreement``, ``party``, ``pool``,
+  docs/methods/risk-reward-pool.md (sheets ``agreement``, ``party``, ``pool``,
   ``loss_band``, ``gain_band``, ``marginal_rate``, ``plan_lines``), read by
   ``risk_share.Agreement.from_excel`` and ``risk-share settle``.
 
@@ -25,7 +25,7 @@ __all__ = ["TEMPLATES", "write_templates"]
 TEMPLATES = ("risk_share_agreement.xlsx",)
 
 _AGREEMENT = {
-    "agreement": {"name": "MSK risk share (domain.md section 8 worked example)",
+    "agreement": {"name": "MSK risk share (docs/methods/risk-reward-pool.md worked example)",
                   "year": "2018/19", "commissioner": "CCG"},
     "party": [{"name": "CCG", "influence": 0.3},
               {"name": "Acute trust", "influence": 0.5, "max_loss": 0.02, "max_gain": 0.02},

@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 
 WORKED = pd.DataFrame({
-    # domain.md §2.1's worked example: one sex, two age bands (0-64 weight 1.0, 65+ weight 3.0)
+    # docs/methods/weighted-capitation.md#from-the-register's worked example: one sex, two age bands
+    # (0-64 weight 1.0, 65+ weight 3.0)
     "code": ["P1", "P2", "P3"],
     "ICB": ["I1", "I1", "I2"],
     "pop": [1_000, 1_000, 1_000],

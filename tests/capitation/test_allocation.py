@@ -1,6 +1,7 @@
-"""capitation.allocate on DataFrames: the worked examples of domain.md, with no file.
+"""capitation.allocate on DataFrames: the worked examples of docs/methods, with no file.
 
-Sources: domain.md §2.1 (three practices, £3,000,000), §2.3 (blends and
+Sources: docs/methods/weighted-capitation.md#from-the-register (three practices, £3,000,000), §2.3
+(blends and
 multipliers), §5.3 (pace of change, year 1 uncapped and capped, year 2) and
 §5.4 (the rule). Each test also checks that nothing was written to disk.
 """
@@ -44,7 +45,8 @@ CORE = NeedsFormula((Component("core", share=1.0, blend={"WP": 1.0}),))
 
 
 def test_three_practices_to_the_penny():
-    # domain.md §2.1: X = 1,400 / 1,200 / 2,000 of 4,600; £3,000,000 shared in
+    # docs/methods/weighted-capitation.md#from-the-register: X = 1,400 / 1,200 / 2,000 of 4,600;
+    # £3,000,000 shared in
     # proportion is 913,043.478 / 782,608.696 / 1,304,347.826; plain rounding
     # would total £3,000,000.01, so largest remainder gives P2 the floor (0.565p
     # loses to 0.826p and 0.783p... the spare pennies go to P3 and P1).
@@ -61,7 +63,8 @@ def test_three_practices_to_the_penny():
 
 
 def test_need_index_as_a_multiplier():
-    # domain.md §2.1: a need index of 1.1 for P3 only: X3 = 2,200, ΣX = 4,800,
+    # docs/methods/weighted-capitation.md#from-the-register: a need index of 1.1 for P3 only: X3 =
+    # 2,200, ΣX = 4,800,
     # P3's target 3,000,000 × 2,200 / 4,800 = £1,375,000.00 (§2.3: multipliers).
     formula = NeedsFormula((Component("core", share=1.0, blend={"WP": 1.0},
                                       multipliers=("need",)),))
@@ -71,7 +74,8 @@ def test_need_index_as_a_multiplier():
 
 
 def test_register_in_memory():
-    # domain.md §2.1 through the register: weight 1.0 for ages 0-64, 3.0 for 65+.
+    # docs/methods/weighted-capitation.md#from-the-register through the register: weight 1.0 for
+    # ages 0-64, 3.0 for 65+.
     rows = []
     for practice, young, old in [("P1", 800, 200), ("P2", 900, 100), ("P3", 500, 500)]:
         rows += [(practice, "M", 30, young), (practice, "M", 70, old)]
@@ -97,7 +101,8 @@ BASELINE = pd.Series({"A": 125_000_000.0, "B": 93_000_000.0, "C": 70_000_000.0})
 
 
 def test_pace_year_one_uncapped():
-    # domain.md §5.3 year 1: A held at its floor 127,500,000; B and C at λ = 0.958333
+    # docs/methods/pace-of-change.md#worked-example year 1: A held at its floor 127,500,000; B and C
+    # at λ = 0.958333
     # of target; one penny missing goes to C (0.67 beats 0.33).
     allocation = allocate(organisations(), CORE, envelope_gbp=300_000_000,
                           pace=Pace(level="ICB", baseline_gbp=BASELINE, min_growth=0.02))
@@ -109,7 +114,8 @@ def test_pace_year_one_uncapped():
 
 
 def test_pace_year_one_capped():
-    # domain.md §5.3 with max_growth 8%: C at its cap 75,600,000, s* = 0.055,
+    # docs/methods/pace-of-change.md#worked-example with max_growth 8%: C at its cap 75,600,000, s*
+    # = 0.055,
     # B takes the rest: A 127,500,000, B 96,900,000.
     allocation = allocate(organisations(), CORE, envelope_gbp=300_000_000,
                           pace=Pace("ICB", BASELINE, min_growth=0.02, max_growth=0.08))
@@ -119,7 +125,8 @@ def test_pace_year_one_capped():
 
 
 def test_pace_year_two_from_year_one():
-    # domain.md §5.3 year 2: targets 124m / 106m / 85m of £315m, baselines year 1's
+    # docs/methods/pace-of-change.md#worked-example year 2: targets 124m / 106m / 85m of £315m,
+    # baselines year 1's
     # allocations; A at floor 130,050,000; B 102,642,408.38 takes the missing penny.
     year_1 = allocate(organisations(), CORE, envelope_gbp=300_000_000,
                       pace=Pace("ICB", BASELINE, min_growth=0.02))
@@ -131,7 +138,7 @@ def test_pace_year_two_from_year_one():
 
 
 def test_pace_rule():
-    # domain.md §5.4: B 97,194,323.14, C 75,305,676.86.
+    # docs/methods/pace-of-change.md#the-rule: B 97,194,323.14, C 75,305,676.86.
     allocation = allocate(organisations(), CORE, envelope_gbp=300_000_000,
                           pace=Pace("ICB", BASELINE, min_growth=0.02, method="rule"))
     assert allocation.table("ICB")["allocation_gbp"].tolist() == [
@@ -139,7 +146,8 @@ def test_pace_rule():
 
 
 def test_practices_share_their_organisation_by_target():
-    # domain.md §5.2: below the pace level, practices share their parent's allocation
+    # docs/methods/pace-of-change.md#the-fairest-optimum: below the pace level, practices share
+    # their parent's allocation
     # in proportion to target, by largest remainder within the parent.
     df = pd.DataFrame({"code": ["A1", "A2", "B1", "C1"], "ICB": ["A", "A", "B", "C"],
                        "pop": [60, 60, 100, 80], "WP": [60, 60, 100, 80]})

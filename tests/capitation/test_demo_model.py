@@ -66,7 +66,7 @@ def test_need_index_in_parent_of_top_level_is_need_index(demo):
 
 
 def test_nhs_england_convention_check_figures(tmp_path):
-    # domain.md §3 check figure: West Yorkshire ICB (QWO) population 2,707,693 and WP
+    # docs/methods/need-index.md check figure: West Yorkshire ICB (QWO) population 2,707,693 and WP
     # 2,752,628 after rounding -> index 1.017 against England (2,752,628/2,707,693=1.01660).
     body = DEMO.read_text().replace('"toolkit"', '"nhs_england"').replace(
         "../capitation", str(ROOT / "capitation"))
@@ -84,7 +84,7 @@ def test_nhs_england_convention_check_figures(tmp_path):
 
 
 def test_nhs_england_group_index_in_parent_from_rounded_sums():
-    # domain.md §3: four practices with population 32,415 and WP 31,188 inside QWO's
+    # docs/methods/need-index.md: four practices with population 32,415 and WP 31,188 inside QWO's
     # 2,707,693 and 2,752,628 -> (31,188/32,415)/(2,752,628/2,707,693) = 0.94645 -> 0.946.
     from capitation.level_tables import _nhs_england_indices
 

@@ -1,6 +1,7 @@
 """Overrides of model-file keys: Model.with_values and ``capitation run --set``.
 
-The worked example is domain.md §5.3 (three organisations, targets A 120m, B 100m,
+The worked example is docs/methods/pace-of-change.md#worked-example (three organisations, targets A
+120m, B 100m,
 C 80m, baselines 125m / 93m / 70m, £300m, min_growth 2%); with max_growth 8%, C is
 held at its cap 75,600,000, A at its floor 127,500,000 and B takes the rest,
 96,900,000 (as tests/capitation/test_allocation.py::test_pace_year_one_capped).

@@ -30,7 +30,8 @@ def _codes(ax):
 
 # ------------------------------------------------------------------ waterfall
 
-# domain.md §6.2, the bridge table: the worked example's three years (pounds).
+# docs/methods/service-budget.md#worked-example, the bridge table: the worked example's three years
+# (pounds).
 WORKED_BRIDGE = pd.DataFrame(
     {
         "baseline_gbp": [11_000_000.00, 11_000_000.00, 11_000_000.00],
@@ -46,7 +47,8 @@ WORKED_BRIDGE = pd.DataFrame(
 
 
 def test_waterfall_of_the_worked_example_steps_end_at_the_budget():
-    # domain.md §6.2: 11,000,000 + 110,000 + 222,200 - 1,184,730 + 1,560,000 + 326,230
+    # docs/methods/service-budget.md#worked-example: 11,000,000 + 110,000 + 222,200 - 1,184,730 +
+    # 1,560,000 + 326,230
     # = 12,033,700, the 2017/18 budget. Each step starts where the one before ended.
     fig = plots.budget_waterfall(WORKED_BRIDGE, "2017/18")
     assert isinstance(fig, Figure)
@@ -85,7 +87,8 @@ def test_waterfall_bars_are_the_bridge_of_every_year(msk):
 def test_waterfall_colours_legend_labels_and_axis_match_the_workbook_chart():
     # capitation.chart_style holds what the PNG and the native chart share: red up, blue down,
     # grey totals, a legend "Increase", "Decrease", "Total", labels in £m and an axis that does
-    # not start at £0 (domain.md §6.2, 2017/18: the lowest running total is £10,147,470).
+    # not start at £0 (docs/methods/service-budget.md#worked-example, 2017/18: the lowest running
+    # total is £10,147,470).
     from matplotlib.colors import to_hex
 
     from capitation.chart_style import DECREASE, INCREASE, TOTAL, waterfall_range

@@ -22,14 +22,15 @@ from capitation.rounding import (
 
 
 def test_spare_penny_goes_to_largest_remainder():
-    # domain.md §4. £10.00 in the ratio 1:2:3 is 166.67p, 333.33p, 500.00p.
+    # docs/methods/rounding.md. £10.00 in the ratio 1:2:3 is 166.67p, 333.33p, 500.00p.
     # Floors add up to 999p; the spare penny goes to the largest remainder (a).
     amounts_gbp = pd.Series([1, 2, 3], index=["a", "b", "c"]) / 6 * 10
     assert largest_remainder(amounts_gbp, total_pence=1_000).tolist() == [167, 333, 500]
 
 
 def test_worked_example_section_2_1_rounds_p2_down():
-    # domain.md §2.1: X = 1,400, 1,200, 2,000 of 4,600 on £3,000,000.
+    # docs/methods/weighted-capitation.md#from-the-register: X = 1,400, 1,200, 2,000 of 4,600 on
+    # £3,000,000.
     # Unrounded pence 91,304,347.83 / 78,260,869.57 / 130,434,782.61: floors sum to
     # 299,999,999, one penny missing; remainders .83, .57, .61 -> P1 gets it, so P2
     # (remainder 0.565p) rounds down although plain rounding would round it up.
@@ -55,7 +56,7 @@ def test_explicit_order_breaks_ties():
 
 
 def test_snap_before_rounding_halves():
-    # domain.md conventions: 712,873.935 must give .94; 0.3 × 2/3 is 0.1999... in float.
+    # docs/methods/index.md#conventions: 712,873.935 must give .94; 0.3 × 2/3 is 0.1999... in float.
     assert round_pence(712_873.935) == 71_287_394
     assert round_gbp(0.3 * 2 / 3) == 0.2
     assert round_pence(-0.005) == -1  # halves away from zero, as Excel's ROUND
@@ -63,7 +64,7 @@ def test_snap_before_rounding_halves():
 
 
 def test_snap_before_ceil_and_floor():
-    # domain.md §5: 7,000,000,000p × 1.08 is 7,560,000,000.000001 in float64.
+    # docs/methods/pace-of-change.md: 7,000,000,000p × 1.08 is 7,560,000,000.000001 in float64.
     assert ceil_pence(70_000_000 * 1.08) == 7_560_000_000
     # §5.3 year 2: 1.02 × 76,666,666.67 = 78,200,000.0034, rounded up.
     assert ceil_pence(1.02 * 76_666_666.67) == 7_820_000_001
@@ -137,11 +138,12 @@ def test_equal_pence_fractions_tie_exactly_at_any_size():
 
 
 def test_half_up_and_half_away_after_the_snap():
-    # Counts by a rule (domain.md §2.2, floor(from × N + 0.5)): halves go up, towards +inf.
+    # Counts by a rule (docs/methods/weighted-capitation.md#from-people, floor(from × N + 0.5)):
+    # halves go up, towards +inf.
     # 0.1 × 3 × 5 is 1.5000000000000002 and 0.15 × 10 is 1.5 in float64: both are a half.
     assert half_up(np.array([2.5, -2.5, 0.1 * 3 * 5, 0.15 * 10, 2.499999])).tolist() == [
         3.0, -2.0, 2.0, 2.0, 2.0]
-    # R() on amounts already in pence (domain.md §7): halves away from zero.
+    # R() on amounts already in pence (docs/methods/marginal-rates.md): halves away from zero.
     assert half_away(np.array([2.5, -2.5, 0.3 * 5, -0.3 * 5])).tolist() == [3.0, -3.0, 2.0, -2.0]
     assert half_away(0.5).ndim == 0
 

@@ -1,6 +1,7 @@
 """Scenarios compared: capitation.compare, [[scenario]] tables and ``capitation scenarios``.
 
-The three-organisation case is domain.md §5.3 year 1 (see tests/capitation/test_overrides.py):
+The three-organisation case is docs/methods/pace-of-change.md#worked-example year 1 (see
+tests/capitation/test_overrides.py):
 uncapped A 127,500,000.00, B 95,833,333.33, C 76,666,666.67; with max_growth 8%
 A 127,500,000.00, B 96,900,000.00, C 75,600,000.00, so B gains 1,066,666.67 and C
 loses as much. A is at its floor (1.02 × 125m) in both; C is at its cap (1.08 × 70m)
@@ -70,7 +71,7 @@ def test_compare_the_worked_example(three):
         [0.0, 106_666_667 / 9_583_333_333, -106_666_667 / 7_666_666_667], rel=1e-15)
     assert comparison["distance_from_target__capped"].to_numpy() == pytest.approx(
         [127.5 / 120 - 1, 96.9 / 100 - 1, 75.6 / 80 - 1], rel=1e-12)
-    # domain.md §5.4: the rule gives B 97,194,323.14 and C 75,305,676.86.
+    # docs/methods/pace-of-change.md#the-rule: the rule gives B 97,194,323.14 and C 75,305,676.86.
     assert comparison["allocation_gbp__rule"].tolist() == [
         127_500_000.00, 97_194_323.14, 75_305_676.86]
     heads = comparison.headlines

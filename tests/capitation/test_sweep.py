@@ -48,7 +48,8 @@ def test_sweep_is_a_fresh_run_at_each_value(tmp_path, key, values):
 
 
 def test_sweep_of_the_worked_example(tmp_path):
-    # domain.md §5.3 through a sweep: with max_growth 8% C is held at its cap and A at its
+    # docs/methods/pace-of-change.md#worked-example through a sweep: with max_growth 8% C is held at
+    # its cap and A at its
     # floor, and s* = 0.055 (C at 75.6m of 80m).
     model = Model.from_toml(three_organisations(tmp_path))
     frame = model.sweep("pace_of_change.max_growth", [0.08])

@@ -1,4 +1,7 @@
-"""Targets by need on the worked data of domain.md §2.1, through capitation.allocate."""
+"""Targets by need on the worked data, through capitation.allocate.
+
+Source: docs/methods/weighted-capitation.md#from-the-register.
+"""
 
 import pandas as pd
 import pytest
@@ -13,7 +16,8 @@ ONE_COMPONENT = NeedsFormula((Component("core", share=1.0, blend=BANDS),))
 
 
 def test_worked_example_section_2_1_blend_path():
-    # domain.md §2.1: X = 800 + 3×200 = 1,400; 900 + 3×100 = 1,200; 500 + 3×500 = 2,000.
+    # docs/methods/weighted-capitation.md#from-the-register: X = 800 + 3×200 = 1,400; 900 + 3×100 =
+    # 1,200; 500 + 3×500 = 2,000.
     # target = 3,000,000 × X / 4,600, rounded by largest remainder (P2 rounds down).
     allocation = allocate(POPULATION, ONE_COMPONENT, envelope_gbp=3_000_000)
     table = allocation.table("practice")
@@ -47,7 +51,8 @@ weighted_population = { "age_0_64" = 1.0, "age_65_plus" = 3.0 }
 
 
 def test_need_index_file_equivalent_by_multiplier():
-    # domain.md §2.1: need index 1.1 for P3 only -> X3 = 2,200, ΣX = 4,800, P3 £1,375,000.00.
+    # docs/methods/weighted-capitation.md#from-the-register: need index 1.1 for P3 only -> X3 =
+    # 2,200, ΣX = 4,800, P3 £1,375,000.00.
     # Through the blend path, a multiplier column does the same for that component only.
     formula = NeedsFormula((Component("core", share=1.0, blend=BANDS, multipliers=("mff",)),))
     table = allocate(POPULATION, formula, envelope_gbp=3_000_000).table("practice")
@@ -73,7 +78,8 @@ def test_multiplier_applies_to_its_component_only():
 
 
 def test_pots_by_largest_remainder_ties_to_earlier_component():
-    # £1.00 in thirds: 33.33p each, the spare penny to the first component (domain.md §4).
+    # £1.00 in thirds: 33.33p each, the spare penny to the first component
+    # (docs/methods/rounding.md).
     formula = NeedsFormula(tuple(Component(n, share=1 / 3, blend={"age_0_64": 1.0})
                                  for n in ["zeta", "alpha", "mid"]))
     table = allocate(POPULATION, formula, envelope_gbp=1.00).table("ICB")

@@ -32,7 +32,7 @@ def test_whole_pence_and_transfers():
     assert_whole_pence(pd.Series([1.23, 4.5]))
     with pytest.raises(AssertionError):
         assert_whole_pence(pd.Series([1.234]))
-    # domain.md §8.2: transfers -137,820 + 91,880 + 45,940 = 0; finals 1,095,500.
+    # docs/methods/settlement.md: transfers -137,820 + 91,880 + 45,940 = 0; finals 1,095,500.
     parties = pd.DataFrame({"pool_transfer_gbp": [-137_820.0, 91_880.0, 45_940.0],
                             "final_position_gbp": [491_880.0, 679_680.0, -76_060.0]})
     assert_transfers_balance(parties, 1_095_500.0)

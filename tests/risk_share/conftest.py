@@ -1,4 +1,7 @@
-"""Fixtures for the risk_share tests: the agreement of the risk_share issue (domain.md §8)."""
+"""Fixtures for the risk_share tests: the agreement of the risk_share issue.
+
+Method: docs/methods/risk-reward-pool.md.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import pytest
 
 from risk_share import Agreement
 
-# The agreement of the risk_share issue, as domain.md §8.1 uses it: B = £40m; loss bands
+# The agreement of the risk_share issue, as docs/methods/risk-reward-pool.md uses it: B = £40m; loss
+# bands
 # ≤1% CCG 1.0, then 0.4 / 0.4 / 0.2; gain bands ≤1% CCG 1.0, then 0.5 / 0.3 / 0.2; Acute trust
-# max_loss and max_gain 2% (£800,000); residual CCG. Rates are domain.md §8.2's.
+# max_loss and max_gain 2% (£800,000); residual CCG. Rates are docs/methods/settlement.md's.
 ISSUE_AGREEMENT = {
     "agreement": {"name": "Mid-Notts MSK 2018/19", "year": "2018/19", "commissioner": "CCG"},
     "party": [
@@ -65,7 +69,7 @@ def agreement() -> Agreement:
 
 @pytest.fixture
 def settlement_lines() -> pd.DataFrame:
-    """domain.md §8.2's five lines."""
+    """docs/methods/settlement.md's five lines."""
     return pd.DataFrame(
         {
             "party": ["Acute trust", "Acute trust", "Acute trust", "Community MSK", "CCG"],

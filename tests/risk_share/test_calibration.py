@@ -1,4 +1,4 @@
-"""Calibrating shared-band shares to influence and risk appetite (domain.md §10)."""
+"""Calibrating shared-band shares to influence and risk appetite (docs/methods/calibration.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from risk_share import Agreement, InputError, Simulation, calibrate
 from risk_share.calibration import build_model, calibration_data, extract_shares, solve_model
 
 INFLUENCE = {"CCG": 0.3, "Acute trust": 0.5, "Community MSK": 0.2}
-# domain.md §10's 20 scenarios of S, £m.
+# docs/methods/calibration.md's 20 scenarios of S, £m.
 S_MILLIONS = [
     -1.5,
     -1.2,
@@ -38,7 +38,7 @@ S_MILLIONS = [
 
 
 def influence_agreement(caps=None, loss_threshold=None):
-    """One loss band and one gain band, both shared by influence (domain.md §10)."""
+    """One loss band and one gain band, both shared by influence (docs/methods/calibration.md)."""
     caps = caps or {}
     loss = [{"shares": dict(INFLUENCE)}]
     if loss_threshold is not None:
@@ -63,7 +63,8 @@ def section_10_simulation(ag):
 
 
 def test_section_10_example():
-    # domain.md §10: α = 0.95 with 20 scenarios makes CVaR the worst scenario, S = £2.5m.
+    # docs/methods/calibration.md: α = 0.95 with 20 scenarios makes CVaR the worst scenario, S =
+    # £2.5m.
     # Before (shares = influence): 0.3 / 0.5 / 0.2 × 2.5m = 750,000 / 1,250,000 / 500,000.
     # Acute trust's appetite £500,000 allows h = 0.5m / 2.5m = 0.2. θ* solves
     # 0.3θ + 0.2 + 0.2θ = 1: θ* = 1.6; shares CCG 0.48, Acute trust 0.20, Community MSK 0.32;

@@ -9,7 +9,7 @@ from risk_share import Simulation
 
 
 def test_settlement_summary_and_html(agreement, settlement_lines):
-    # domain.md §8.2: V = £629,700.00; the CCG's pool share is £491,880.00.
+    # docs/methods/settlement.md: V = £629,700.00; the CCG's pool share is £491,880.00.
     settlement = agreement.settle(settlement_lines)
     summary = settlement.summary()
     assert summary.loc["CCG", "pool_share_gbp"] == 491_880.00

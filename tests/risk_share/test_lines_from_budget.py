@@ -11,7 +11,8 @@ from risk_share import Agreement, InputError, plan_lines_from_budget
 
 
 def budget():
-    # A hand-made budget_lines frame shaped like domain.md §6.2 (two years of two acute lines,
+    # A hand-made budget_lines frame shaped like docs/methods/service-budget.md#worked-example (two
+    # years of two acute lines,
     # the triage new service, and stranded-cost support on the acute lines).
     return SimpleNamespace(
         budget_lines=pd.DataFrame(
@@ -39,7 +40,8 @@ def test_plan_lines_for_a_year():
         "Stranded-cost support",
     ]
     assert lines["planned_activity"].tolist() == [15_301.5, 1_836.18, 13_000, 1.0]
-    # Support: 39,604.11 + 56,325.84 = 95,929.95 (domain.md §6.2's 2018/19 stranded_support).
+    # Support: 39,604.11 + 56,325.84 = 95,929.95 (docs/methods/service-budget.md#worked-example's
+    # 2018/19 stranded_support).
     assert lines["price_gbp"].tolist() == [155.295, 4_141.2, 122.0, 95_929.95]
     assert lines["fixed"].tolist() == [False, False, False, True]
 

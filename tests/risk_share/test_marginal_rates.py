@@ -1,4 +1,7 @@
-"""Layer 1: marginal rates per plan line, tolerance corridors, blocks (domain.md §7)."""
+"""Layer 1: marginal rates per plan line, tolerance corridors, blocks.
+
+Method: docs/methods/marginal-rates.md.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +59,8 @@ def payment_for(ag: Agreement, planned: float, actual: float, price: float) -> t
 @pytest.mark.parametrize(
     ("actual", "expected_payment_pence"),
     [
-        # domain.md §7 with a 2% tolerance on planned £100,000.00 (1,000 × £100): t = £2,000.
+        # docs/methods/marginal-rates.md with a 2% tolerance on planned £100,000.00 (1,000 × £100):
+        # t = £2,000.
         (1_000, 0),  # on plan
         (1_015, 0),  # +£1,500: inside the corridor, no adjustment
         (1_020, 0),  # +£2,000: exactly the tolerance, e = 0
@@ -73,7 +77,8 @@ def test_tolerance_corridor(actual, expected_payment_pence):
 
 
 def test_payment_rounds_halves_away_from_zero():
-    # domain.md §7: m = R(rate × e). Variance −£0.05 at rate 0.5 is −2.5p, which R() takes
+    # docs/methods/marginal-rates.md: m = R(rate × e). Variance −£0.05 at rate 0.5 is −2.5p, which
+    # R() takes
     # to −3p (halves away from zero), not −2p (half to even).
     ag = one_line_agreement(tolerance=0.0, above=0.5, below=0.5)
     assert payment_for(ag, 100, 99.95, 1.0) == (-5, -3)
@@ -81,7 +86,8 @@ def test_payment_rounds_halves_away_from_zero():
 
 
 def test_rates_exact_pod_beats_star_and_blocks(agreement, settlement_lines):
-    # domain.md §8.2: Acute trust "*" 0.2/0.2 with 2% tolerance; Emergency 0.3/0.3; Elective
+    # docs/methods/settlement.md: Acute trust "*" 0.2/0.2 with 2% tolerance; Emergency 0.3/0.3;
+    # Elective
     # inpatient 0.75/0.5 (tolerance 0: the exact rate replaces "*" whole); Community MSK has
     # no rate (block, rates 0); the CCG's own line is paid at actual value (rate 1).
     clean = read_lines(settlement_lines, agreement.party_names, need_actual=True)

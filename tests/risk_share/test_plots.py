@@ -25,7 +25,7 @@ def _edges(ax):
 
 # ------------------------------------------------------------------ share curves
 
-# domain.md §8.1's worked examples: (V, mode, CCG, Acute trust, Community MSK).
+# docs/methods/risk-reward-pool.md's worked examples: (V, mode, CCG, Acute trust, Community MSK).
 SECTION_8_1 = [
     (1_500_000, "corridor", 840_000.00, 440_000.00, 220_000.00),
     (1_500_000, "first_dollar", 600_000.00, 600_000.00, 300_000.00),
@@ -130,7 +130,7 @@ def test_first_party_is_at_the_top(simulation):
 
 
 def test_calibration_chart_of_the_section_10_example():
-    # domain.md §10: after calibration CVaR £1,200,000 / £500,000 / £800,000;
+    # docs/methods/calibration.md: after calibration CVaR £1,200,000 / £500,000 / £800,000;
     # before £750,000 / £1,250,000 / £500,000; appetite only for the Acute trust.
     ag = Agreement.from_dict({
         "agreement": {"name": "calibration", "year": "2018/19", "commissioner": "CCG"},

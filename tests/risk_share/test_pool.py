@@ -1,4 +1,7 @@
-"""The risk/reward pool: bands, modes, caps, collars, rounding (domain.md §8.1)."""
+"""The risk/reward pool: bands, modes, caps, collars, rounding.
+
+Method: docs/methods/risk-reward-pool.md.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from risk_share.pool import pool_terms, raw_shares_pence, share_pence, share_pen
 
 PARTIES = ["CCG", "Acute trust", "Community MSK"]
 
-# domain.md §8.1, worked examples (B = £40m, Acute trust capped and collared at £800,000).
+# docs/methods/risk-reward-pool.md, worked examples (B = £40m, Acute trust capped and collared at
+# £800,000).
 # Derivations (pounds):
 #   +1.5m corridor: CCG takes the first 1% = 400,000; the 1,100,000 above it splits
 #     0.4/0.4/0.2 = 440,000 / 440,000 / 220,000; CCG 400,000 + 440,000 = 840,000.
@@ -72,7 +76,8 @@ def test_series_keeps_its_index(agreement):
 
 
 def test_corridor_tie_goes_to_party_listed_first(agreement):
-    # domain.md §8.1, corridor at +400,000.01: the 1p slice above 1% splits 0.4p / 0.4p / 0.2p;
+    # docs/methods/risk-reward-pool.md, corridor at +400,000.01: the 1p slice above 1% splits 0.4p /
+    # 0.4p / 0.2p;
     # CCG's raw share is 40,000,000.4p (40,000,000.3999999985p in float64) and must still win
     # the tie with Acute trust's 0.4p because CCG is listed first.
     assert agreement.share(400_000.01).tolist() == [400_000.01, 0.00, 0.00]
@@ -139,7 +144,8 @@ def test_aca_risk_corridors(variance_fraction, plan, payer):
         (0.019, 0.00),
         (0.025, -125_000.00),  # 50% of all £250,000, not just the part above 2%
         (0.30, -1_000_000.00),  # 50% of £3m = £1.5m, collared at £1m
-        # Exactly at the MSR, domain.md §8.1 puts |V| in the lower band (MSSP would share).
+        # Exactly at the MSR, docs/methods/risk-reward-pool.md puts |V| in the lower band (MSSP
+        # would share).
         (0.02, 0.00),
     ],
 )
@@ -254,18 +260,23 @@ def test_modes_agree_with_one_band(ag, variances):
     assert share_pence(corridor, v).tolist() == share_pence(first_dollar, v).tolist()
 
 
-# -- Pooled variances of £1bn to £10bn against exact arithmetic (domain.md §4, §8.1) ------------
+# -- Pooled variances of £1bn to £10bn against exact arithmetic (docs/methods (rounding, risk reward
+# pool)) ------------
 #
 # Above about £10m of pooled variance a float64 step in pence is larger than 1e-6, so a raw share
 # whose exact pence fraction is 0.4 is computed as 0.40000916 or 0.39999084: two parties whose
 # exact remainders tie no longer compare equal, and float noise, not the party listed first, takes
-# the spare penny. The reference below is domain.md §8.1 in exact rational arithmetic; shares and
+# the spare penny. The reference below is docs/methods/risk-reward-pool.md in exact rational
+# arithmetic; shares and
 # bounds of up to 2 decimal places keep every exact pence fraction on a grid (0.01p) that float64
 # resolves at £10bn (a step of 0.00015p), so the toolkit must match it exactly.
 
 
 def exact_raw_pence(ag: Agreement, variance_pence: int) -> list[Fraction]:
-    """domain.md §8.1 in Fractions: each party's raw share in pence, after caps and collars."""
+    """Each party's raw share in pence, after caps and collars, in Fractions.
+
+    Method: docs/methods/risk-reward-pool.md.
+    """
     names = ag.party_names
     if variance_pence == 0:
         return [Fraction(0)] * len(names)
@@ -298,8 +309,11 @@ def exact_raw_pence(ag: Agreement, variance_pence: int) -> list[Fraction]:
 
 
 def exact_shares_pence(ag: Agreement, variance_pence: int) -> list[int]:
-    """domain.md §4 on the exact raw shares: floors, then the spare pence to the largest exact
-    remainders, ties to the party listed first."""
+    """Largest remainder on the exact raw shares (docs/methods/rounding.md).
+
+    Floors, then the spare pence to the largest exact remainders, ties to the
+    party listed first.
+    """
     raw = exact_raw_pence(ag, variance_pence)
     floors = [math.floor(r) for r in raw]
     spare = variance_pence - sum(floors)
@@ -348,7 +362,8 @@ FOUR = {"ICB": 0.35, "Acute": 0.15, "Community": 0.3, "Mental health": 0.2}
         # −…011, −…005, −…009, −…006 leave one penny; ICB and Acute tie on 0.5p; ICB takes it.
         (large_pool("first_dollar", FOUR, 100e9), -7_400_000_000.30,
          [-2_590_000_000.10, -1_110_000_000.05, -2_220_000_000.09, -1_480_000_000.06]),
-        # domain.md §8.1's corridor tie at £2bn: B = £200bn, the ICB alone up to 1% (£2bn), then
+        # docs/methods/risk-reward-pool.md's corridor tie at £2bn: B = £200bn, the ICB alone up to
+        # 1% (£2bn), then
         # 0.4/0.4/0.2. V = £2,000,000,000.01: ICB 200,000,000,000.4p, Acute 0.4p, Community
         # 0.2p; one spare penny; the ICB and Acute tie on 0.4p and the ICB is listed first.
         (large_pool("corridor", {"ICB": 0.4, "Acute": 0.4, "Community": 0.2}, 200e9, 0.01),

@@ -103,7 +103,8 @@ def test_tornado_ends_are_direct_settlements_of_the_moved_line():
     assert tornado.index.names == ["party", "line"]
     assert list(tornado.columns) == ["low_gbp", "high_gbp"]
     plan = pd.read_csv(OUTTURN)
-    # domain.md §9: a lognormal multiplier with cv is exp(σ z − σ²/2), σ² = ln(1 + cv²);
+    # docs/methods/monte-carlo.md: a lognormal multiplier with cv is exp(σ z − σ²/2), σ² = ln(1 +
+    # cv²);
     # its p5 and p95 are at z = Φ⁻¹(0.05) and Φ⁻¹(0.95).
     sigma = np.sqrt(np.log1p(0.05**2))
     for column, level in (("low_gbp", 0.05), ("high_gbp", 0.95)):

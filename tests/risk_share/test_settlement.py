@@ -1,4 +1,4 @@
-"""Settlement of an outturn (domain.md §8.2)."""
+"""Settlement of an outturn (docs/methods/settlement.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from risk_share import Agreement, Settlement
 
 
 def test_section_8_2_lines(agreement, settlement_lines):
-    # domain.md §8.2, worked settlement (corridor). Per line:
+    # docs/methods/settlement.md, worked settlement (corridor). Per line:
     #   OP first: 15,000 × £155 = 2,325,000; 16,500 × £155 = 2,557,500; v = 232,500;
     #     tolerance 2% × 2,325,000 = 46,500; e = 186,000; m = 0.2 × 186,000 = 37,200.
     #   Elective inpatient: 7,790,000 → 7,175,000; v = −615,000; m = 0.5 × −615,000 = −307,500.
@@ -58,7 +58,8 @@ def test_section_8_2_lines(agreement, settlement_lines):
 
 
 def test_section_8_2_parties(agreement, settlement_lines):
-    # domain.md §8.2. Before the pool: Acute trust keeps Σ (v − m) = (232,500 − 37,200) +
+    # docs/methods/settlement.md. Before the pool: Acute trust keeps Σ (v − m) = (232,500 − 37,200)
+    # +
     # (−615,000 + 307,500) + (1,000,000 − 300,000) = 587,800; Community MSK −122,000; the CCG
     # holds V = 629,700. Pool (corridor): CCG 400,000 + 0.4 × 229,700 = 491,880; Acute trust
     # 0.4 × 229,700 = 91,880; Community MSK 0.2 × 229,700 = 45,940.

@@ -1,4 +1,4 @@
-"""Monte Carlo of outturns (domain.md §9)."""
+"""Monte Carlo of outturns (docs/methods/monte-carlo.md)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from risk_share.simulation import correlation_factor, multipliers
 
 @pytest.fixture
 def plan(settlement_lines):
-    """domain.md §8.2's lines as a plan, the triage line fixed."""
+    """docs/methods/settlement.md's lines as a plan, the triage line fixed."""
     lines = settlement_lines.drop(columns="actual_activity")
     lines["fixed"] = [False, False, False, True, False]
     return lines
 
 
 def settle_by_hand(agreement, plan, n, seed, cv, matrix, distribution):
-    """Draw as domain.md §9 says, then settle each scenario with the scalar settlement."""
+    """Draw as docs/methods/monte-carlo.md says, then settle each scenario.
+
+    Each scenario is settled with the scalar settlement.
+    """
     varying = ~plan["fixed"].to_numpy()
     epsilon = np.random.default_rng(seed).standard_normal((n, varying.sum()))
     try:
@@ -172,7 +175,8 @@ def test_multipliers_have_mean_one_and_the_cv():
 
 
 def test_summary_statistics(agreement):
-    # domain.md §9 on 20 scenarios whose final positions are known: with no bands held by
+    # docs/methods/monte-carlo.md on 20 scenarios whose final positions are known: with no bands
+    # held by
     # anyone but the CCG (losses and gains alike), CCG's position is V itself.
     data = {
         "agreement": {"name": "t", "year": "2018/19", "commissioner": "CCG"},

@@ -30,7 +30,7 @@ _spec.loader.exec_module(_example)
 
 
 def example_budget():
-    """domain.md §6.2's two lines, one new service, three years."""
+    """docs/methods/service-budget.md#worked-example's two lines, one new service, three years."""
     return build_budget(read_service_budget(_example.worked_example_table(), REPO, REPO / "x.toml"))
 
 
@@ -135,7 +135,7 @@ def test_cached_values_are_pythons(written):
     for k, year in enumerate(budget.years, start=2):
         for c, name in enumerate(BRIDGE_COLUMNS, start=1):
             assert bridge.cell(k, c + 1).value == budget.budget_bridge.loc[year, name], (year, name)
-    # domain.md §6.2: the 2019/20 net saving is £499,207.83.
+    # docs/methods/service-budget.md#worked-example: the 2019/20 net saving is £499,207.83.
     assert bridge["J4"].value == 499_207.83
 
 
@@ -191,7 +191,8 @@ def test_waterfall_reads_increase_decrease_total_in_the_png_colours(written):
     steps = [row[c] for c in ("growth_gbp", "price_gbp", "activity_change_gbp",
                               "new_services_gbp", "stranded_support_gbp")]
     assert (low, high) == waterfall_range(row["baseline_gbp"], steps, row["budget_gbp"])
-    # domain.md §6.2, 2017/18: running totals from £10,147,470 to £12,033,700, so the axis
+    # docs/methods/service-budget.md#worked-example, 2017/18: running totals from £10,147,470 to
+    # £12,033,700, so the axis
     # starts well above £0 and below the lowest of them.
     assert 0 < low < 10_147_470 and high > 12_033_700
 

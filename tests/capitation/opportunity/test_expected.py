@@ -22,7 +22,8 @@ from capitation.opportunity import (
     standardised_ratios,
 )
 
-# Three practices, two age bands (one sex), the populations of domain.md section 2.1.
+# Three practices, two age bands (one sex), the populations of
+# docs/methods/weighted-capitation.md#from-the-register.
 PEOPLE = pd.DataFrame({
     "practice": ["P1", "P1", "P2", "P2", "P3", "P3"],
     "sex": "F",
@@ -104,7 +105,8 @@ def test_expected_adds_up_to_observed_when_rates_come_from_the_set(rows):
 
 
 def test_weighted_population_share_by_hand():
-    # domain.md 2.1's weighted counts 1,400, 1,200 and 2,000 (total 4,600); 287
+    # docs/methods/weighted-capitation.md#from-the-register's weighted counts 1,400, 1,200 and 2,000
+    # (total 4,600); 287
     # admissions shared in proportion: 287 × 1,400/4,600 = 87.3478..., and so on.
     observed = pd.DataFrame({"emergency_admissions": [90.0, 57.0, 140.0]},
                             index=pd.Index(["P1", "P2", "P3"], name="practice"))
@@ -117,7 +119,8 @@ def test_weighted_population_share_by_hand():
 
 def test_weighted_population_from_an_allocation():
     # allocate() reports weighted_population = target / Σ target × Σ population, from
-    # targets in whole pence (domain.md 2.4): 913.04, 782.61 and 1,304.35 of 3,000.
+    # targets in whole pence (docs/methods/weighted-capitation.md#the-weighted-population-reported):
+    # 913.04, 782.61 and 1,304.35 of 3,000.
     df = pd.DataFrame({"code": ["P1", "P2", "P3"], "pop": [1_000, 1_000, 1_000],
                        "WP": [1_400, 1_200, 2_000]})
     population = Population.from_frame(df, id="code", population="pop", columns=["WP"])

@@ -1,4 +1,7 @@
-"""Pace of change through the model file: domain.md §5.3 end to end."""
+"""Pace of change through the model file, end to end.
+
+The worked example of docs/methods/pace-of-change.md#worked-example.
+"""
 
 from pathlib import Path
 

@@ -1,4 +1,7 @@
-"""Pace of change (domain.md section 5): worked examples, the LP against scipy, bad inputs."""
+"""Pace of change: worked examples, the LP against scipy, bad inputs.
+
+Method: docs/methods/pace-of-change.md.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ CODES = pd.Index(["A", "B", "C"], name="ICB")
 
 
 def year_1() -> tuple[pd.Series, pd.Series]:
-    # domain.md §5.3, year 1: targets and baselines in the table.
+    # docs/methods/pace-of-change.md#worked-example, year 1: targets and baselines in the table.
     target = pd.Series([12_000_000_000, 10_000_000_000, 8_000_000_000], index=CODES)
     baseline = pd.Series([125_000_000.0, 93_000_000.0, 70_000_000.0], index=CODES)
     return target, baseline
@@ -35,7 +38,7 @@ def year_1() -> tuple[pd.Series, pd.Series]:
 def assert_constraints(
     outcome: PaceOutcome, target: pd.Series, envelope_pence: int, capped: bool
 ) -> None:
-    """Every constraint of domain.md §5, checked on the rounded result."""
+    """Every constraint of docs/methods/pace-of-change.md, checked on the rounded result."""
     allocation = outcome.allocation_pence
     assert allocation.dtype == np.int64
     assert allocation.index.equals(target.index)
@@ -51,11 +54,13 @@ def assert_constraints(
     assert isinstance(outcome.summary, PaceOfChange)
 
 
-# -- domain.md §5.3 worked example ----------------------------------------------------
+# -- docs/methods/pace-of-change.md#worked-example worked example
+# ----------------------------------------------------
 
 
 def test_year_1_uncapped_matches_domain_example():
-    # domain.md §5.3, year 1, no cap. Floors 1.02 × baseline: 127,500,000.00;
+    # docs/methods/pace-of-change.md#worked-example, year 1, no cap. Floors 1.02 × baseline:
+    # 127,500,000.00;
     # 94,860,000.00; 71,400,000.00. A is above target and held at its floor;
     # λ = 172,500,000 / 180,000,000; in pence B, C = 9,583,333,333.33 and
     # 7,666,666,666.67; the missing penny goes to C (0.67 beats 0.33).
@@ -78,7 +83,8 @@ def test_year_1_uncapped_matches_domain_example():
 
 
 def test_year_1_with_cap_matches_domain_example():
-    # domain.md §5.3, max_growth 8%: caps A 135,000,000; B 100,440,000; C 75,600,000.
+    # docs/methods/pace-of-change.md#worked-example, max_growth 8%: caps A 135,000,000; B
+    # 100,440,000; C 75,600,000.
     # C is held at its cap so s* = 1 − 75.6/80 = 0.055; stage 2 gives B the rest:
     # A 127,500,000.00, B 96,900,000.00 (λ = 0.969), C 75,600,000.00; U* = £7,500,000.00.
     target, baseline = year_1()
@@ -94,7 +100,8 @@ def test_year_1_with_cap_matches_domain_example():
 
 
 def test_year_2_starts_from_year_1_allocation():
-    # domain.md §5.3, year 2: envelope £315,000,000; targets 124m, 106m, 85m;
+    # docs/methods/pace-of-change.md#worked-example, year 2: envelope £315,000,000; targets 124m,
+    # 106m, 85m;
     # baselines are year 1's allocations. Floors A 130,050,000.00, B 97,750,000.00,
     # C 78,200,000.01 (1.02 × 76,666,666.67 = 78,200,000.0034, rounded up).
     # A at floor; λ = 184,950,000 / 191,000,000; B 102,642,408.38, C 82,307,591.62
@@ -113,7 +120,7 @@ def test_year_2_starts_from_year_1_allocation():
 
 
 def test_result_does_not_depend_on_row_order():
-    # domain.md §4: a canonical order, so reordering rows changes nothing.
+    # docs/methods/rounding.md: a canonical order, so reordering rows changes nothing.
     target, baseline = year_1()
     reordered = target.index[[2, 0, 1]]
     outcome = set_pace(target[reordered], baseline, ENVELOPE_YEAR_1, 0.02)
@@ -135,11 +142,13 @@ def test_inputs_are_not_changed():
     pd.testing.assert_series_equal(baseline, baseline_copy)
 
 
-# -- domain.md §5.4 the rule ----------------------------------------------------------
+# -- docs/methods/pace-of-change.md#the-rule the rule
+# ----------------------------------------------------------
 
 
 def test_rule_matches_domain_example():
-    # domain.md §5.4: floors leave £6,240,000; gaps B 5,140,000 and C 8,600,000;
+    # docs/methods/pace-of-change.md#the-rule: floors leave £6,240,000; gaps B 5,140,000 and C
+    # 8,600,000;
     # B = 94,860,000 + 6,240,000 × 5.14/13.74 = 97,194,323.14 (−2.81%),
     # C = 71,400,000 + 6,240,000 × 8.60/13.74 = 75,305,676.86 (−5.87%).
     target, baseline = year_1()
@@ -153,7 +162,8 @@ def test_rule_matches_domain_example():
 
 
 def test_rule_rewards_whoever_is_closest_where_lp_treats_alike():
-    # domain.md §5.4: the LP puts B and C at the same −4.17%; the rule leaves
+    # docs/methods/pace-of-change.md#the-rule: the LP puts B and C at the same −4.17%; the rule
+    # leaves
     # B at −2.81% and C at −5.87%, a worse largest shortfall.
     target, baseline = year_1()
     lp = set_pace(target, baseline, ENVELOPE_YEAR_1, 0.02, method="lp")
@@ -166,7 +176,8 @@ def test_rule_rewards_whoever_is_closest_where_lp_treats_alike():
 
 
 def test_rule_past_target_shares_the_rest_in_proportion_to_target():
-    # domain.md §5.4, last step: with £330m everyone below target reaches it
+    # docs/methods/pace-of-change.md#the-rule, last step: with £330m everyone below target reaches
+    # it
     # (B 100m, C 80m, A already at floor 127.5m: £307.5m), and the remaining
     # £22.5m goes in proportion to target: A 120/300, B 100/300, C 80/300.
     target, baseline = year_1()
@@ -298,7 +309,8 @@ def test_water_level_finds_the_level_exactly():
     assert level == pytest.approx(3.5, rel=1e-15)
 
 
-# -- infeasible and malformed inputs (domain.md §5.2) -----------------------------------
+# -- infeasible and malformed inputs (docs/methods/pace-of-change.md#the-fairest-optimum)
+# -----------------------------------
 
 
 def test_floors_costing_more_than_the_envelope_are_refused():
@@ -444,7 +456,8 @@ def test_unbounded_model_is_a_solver_error():
 
 
 def test_fairest_allocation_disagreeing_with_lp_is_an_internal_error():
-    # domain.md §5.2: checked against the LP's s* and U* to 1e-7 relative.
+    # docs/methods/pace-of-change.md#the-fairest-optimum: checked against the LP's s* and U* to 1e-7
+    # relative.
     target, baseline = year_1()
     fairest = fairest_allocation(prepare(target, baseline, ENVELOPE_YEAR_1, 0.02, None))
     check_against_lp(fairest, 1 - 172.5 / 180, 7_500_000.0)
@@ -455,7 +468,7 @@ def test_fairest_allocation_disagreeing_with_lp_is_an_internal_error():
 
 
 def test_floors_and_caps_round_inward_after_the_snap():
-    # domain.md §5: 7,000,000,000p × 1.08 is 7,560,000,000.000001 in float64 and
+    # docs/methods/pace-of-change.md: 7,000,000,000p × 1.08 is 7,560,000,000.000001 in float64 and
     # must give 7,560,000,000; ceil and floor after the 6-decimal snap.
     codes = pd.Index(["X", "Y"], name="ICB")
     target = pd.Series([7_500_000_000, 7_500_000_000], index=codes)
@@ -468,7 +481,8 @@ def test_floors_and_caps_round_inward_after_the_snap():
 
 
 def test_lp_own_allocation_meets_every_constraint_and_holds_stage_1():
-    # domain.md §5.1: stage 2 keeps s <= s* (1 + 1e-9) + 1e-12, so the LP's own
+    # docs/methods/pace-of-change.md#the-two-stage-lp: stage 2 keeps s <= s* (1 + 1e-9) + 1e-12, so
+    # the LP's own
     # stage 2 allocation is no further below target than s*, meets floors, caps and
     # the envelope (to HiGHS's tolerance, 1e-7 in £ millions = £0.10), and its
     # pounds below target add up to U*.

@@ -1,4 +1,4 @@
-"""Pace of change (domain.md section 5): invariants that hold for any feasible input."""
+"""Pace of change (docs/methods/pace-of-change.md): invariants that hold for any feasible input."""
 
 from __future__ import annotations
 
@@ -89,13 +89,13 @@ def check_every_constraint(instance: Instance, outcome: PaceOutcome, envelope: i
     allocation = outcome.allocation_pence
     assert allocation.dtype == np.int64
     assert allocation.index.equals(instance.target_pence.index)
-    # Envelope met to the penny (domain.md §5.2).
+    # Envelope met to the penny (docs/methods/pace-of-change.md#the-fairest-optimum).
     assert int(allocation.sum()) == envelope
-    # Floors and caps hold after rounding (domain.md §5.2).
+    # Floors and caps hold after rounding (docs/methods/pace-of-change.md#the-fairest-optimum).
     assert (allocation >= outcome.floor_pence).all()
     if instance.max_growth is not None:
         assert (allocation <= outcome.cap_pence.astype(np.int64)).all()
-    # Floors and caps are the inward-rounded growth on baseline (domain.md §5).
+    # Floors and caps are the inward-rounded growth on baseline (docs/methods/pace-of-change.md).
     expected_floor = ceil_pence((1 + instance.min_growth) * instance.baseline_gbp.to_numpy())
     assert outcome.floor_pence.tolist() == list(expected_floor)
 
@@ -110,7 +110,8 @@ def test_floors_caps_and_envelope_hold_after_rounding(instance, method):
 @PROFILE
 @given(instances())
 def test_rounded_allocation_is_within_a_penny_of_the_fairest(instance):
-    # domain.md §5.2: only organisations not at a floor or cap are rounded, by LR.
+    # docs/methods/pace-of-change.md#the-fairest-optimum: only organisations not at a floor or cap
+    # are rounded, by LR.
     outcome = run(instance)
     data = prepare(
         instance.target_pence,
@@ -127,7 +128,8 @@ def test_rounded_allocation_is_within_a_penny_of_the_fairest(instance):
 @PROFILE
 @given(instances(fixed_targets=True), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
 def test_largest_shortfall_never_rises_as_the_envelope_grows(instance, first, second):
-    # domain.md §5.1: stage 1's optimum is non-increasing in the envelope (targets held fixed).
+    # docs/methods/pace-of-change.md#the-two-stage-lp: stage 1's optimum is non-increasing in the
+    # envelope (targets held fixed).
     room = instance.cap_total if instance.cap_total is not None else 2 * instance.floor_total
     room -= instance.floor_total
     smaller, larger = sorted(instance.floor_total + int(x * room) for x in (first, second))
@@ -139,7 +141,8 @@ def test_largest_shortfall_never_rises_as_the_envelope_grows(instance, first, se
 @PROFILE
 @given(instances())
 def test_organisation_at_or_above_target_gets_only_its_floor_unless_forced(instance):
-    # domain.md §5.1: an organisation whose floor is at or above its target gets no more
+    # docs/methods/pace-of-change.md#the-two-stage-lp: an organisation whose floor is at or above
+    # its target gets no more
     # than its floor, unless the envelope is more than bringing everyone else to
     # target (or cap) costs: E > Σ max(F_i, min(T_i, C_i)).
     outcome = run(instance)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROLAND_TIERS = [  # domain.md §2.2 (Roland et al., BMJ 2012, after Wennberg)
+# docs/methods/weighted-capitation.md#from-people (Roland et al., BMJ 2012, after Wennberg)
+ROLAND_TIERS = [
     ("very high", 0.0, 0.005, 18.6),
     ("high", 0.005, 0.05, 5.5),
     ("moderate", 0.05, 0.2, 1.7),

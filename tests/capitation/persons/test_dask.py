@@ -1,4 +1,7 @@
-"""The Dask engine gives the pandas engine's figures to the penny (domain.md §2.2)."""
+"""The Dask engine gives the pandas engine's figures to the penny.
+
+Method: docs/methods/weighted-capitation.md#from-people.
+"""
 
 from __future__ import annotations
 

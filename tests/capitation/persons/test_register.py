@@ -1,4 +1,7 @@
-"""With every tier weight 1, persons give the register path's practice table (domain.md §2.2)."""
+"""With every tier weight 1, persons give the register path's practice table.
+
+Method: docs/methods/weighted-capitation.md#from-people.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ MONEY = ["target_gbp", "allocation_gbp", "target_core_gbp"]
 
 
 def test_persons_and_register_agree_to_the_penny(tmp_path):
-    # domain.md §2.2: "With every tier weight 1, summing persons to practices
+    # docs/methods/weighted-capitation.md#from-people: "With every tier weight 1, summing persons to
+    # practices
     # gives the same X as 2.1." The register is built from the same persons
     # (ages over 95 counted as "95+") and written in NHS Digital's format.
     codes = np.array([f"P{i:02d}" for i in range(1, 41)])

@@ -1,4 +1,7 @@
-"""Risk tiers, opportunity and patient-specific budgets on the pandas engine (domain.md §2.2)."""
+"""Risk tiers, opportunity and patient-specific budgets on the pandas engine.
+
+Method: docs/methods/weighted-capitation.md#from-people.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from tests.capitation.persons.helpers import (
 
 @pytest.fixture(scope="module")
 def roland(tmp_path_factory):
-    # domain.md §2.2: 20,000 persons in tiers of 0.5%, 4.5%, 15% and 80%:
+    # docs/methods/weighted-capitation.md#from-people: 20,000 persons in tiers of 0.5%, 4.5%, 15%
+    # and 80%:
     # 100, 900, 3,000 and 16,000 persons, weights 18.6, 5.5, 1.7 and 0.5.
     tmp = tmp_path_factory.mktemp("roland")
     persons = tiered_persons([100, 900, 3_000, 16_000])
@@ -51,7 +55,8 @@ def test_tier_shares_are_the_domain_figures(roland):
 
 
 def test_opportunity_of_a_ten_percent_cut(roland):
-    # domain.md §2.2: 10% through the top 0.5% needs 10 / 9.342 = 107.0% of its
+    # docs/methods/weighted-capitation.md#from-people: 10% through the top 0.5% needs 10 / 9.342 =
+    # 107.0% of its
     # own need (impossible); through the next 4.5%, 10 / 24.862 = 40.2%.
     results, _ = roland
     opportunity = results.opportunity(0.10)

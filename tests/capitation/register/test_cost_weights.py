@@ -32,13 +32,14 @@ FOLDERS = {
 
 
 # --------------------------------------------------------------------------- #
-# domain.md §2.1 worked example
+# docs/methods/weighted-capitation.md#from-the-register worked example
 # --------------------------------------------------------------------------- #
 
 
 @pytest.mark.parametrize("which", sorted(FOLDERS))
 def test_worked_example_weighted_counts(which):
-    # domain.md §2.1: one weight table for both sexes, 1.0 for ages 0-64 and
+    # docs/methods/weighted-capitation.md#from-the-register: one weight table for both sexes, 1.0
+    # for ages 0-64 and
     # 3.0 for 65+ (open band).  X_p = Σ n(p, s, a) × w(s, a):
     #   P1:  800 × 1 + 200 × 3 = 1,400
     #   P2:  900 × 1 + 100 × 3 = 1,200
@@ -56,7 +57,8 @@ def test_worked_example_weighted_counts(which):
 
 @pytest.mark.parametrize("which", sorted(FOLDERS))
 def test_worked_example_with_need_index(which):
-    # domain.md §2.1: a need index of 1.1 for P3 only: X3 = 1.1 × 2,000 = 2,200,
+    # docs/methods/weighted-capitation.md#from-the-register: a need index of 1.1 for P3 only: X3 =
+    # 1.1 × 2,000 = 2,200,
     # ΣX = 1,400 + 1,200 + 2,200 = 4,800.  P1 and P2 have 1.0 in the file.
     register_path, weights_path, need_path = FOLDERS[which]
     register = read_register(register_path)

@@ -11,7 +11,8 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
 
 
 def test_worked_example_population_and_levels():
-    # domain.md §2.1 worked example: P1, P2, P3 each have 1,000 registered
+    # docs/methods/weighted-capitation.md#from-the-register worked example: P1, P2, P3 each have
+    # 1,000 registered
     # patients; practices.csv puts P1 and P2 in ICB I1 and P3 in I2.
     source = register_population(EXAMPLE / "register.csv", EXAMPLE / "practices.csv",
                                  levels=["ICB"])

@@ -26,7 +26,8 @@ def _csv(tmp_path: Path, rows: list[str], name: str = "register.csv") -> Path:
 
 
 # --------------------------------------------------------------------------- #
-# The worked example of domain.md §2.1, as a real register CSV
+# The worked example of docs/methods/weighted-capitation.md#from-the-register, as a real register
+# CSV
 # --------------------------------------------------------------------------- #
 
 
@@ -34,7 +35,8 @@ def _csv(tmp_path: Path, rows: list[str], name: str = "register.csv") -> Path:
     "path", [DATA / "register_worked_example.csv", EXAMPLE / "register.csv"], ids=["tests", "docs"]
 )
 def test_worked_example_register_holds_the_domain_table(path):
-    # domain.md §2.1 worked example: people aged 0-64 and 65+ per practice.
+    # docs/methods/weighted-capitation.md#from-the-register worked example: people aged 0-64 and 65+
+    # per practice.
     #   P1 800 / 200, P2 900 / 100, P3 500 / 500, each 1,000 in all.
     # The file lists MALE and FEMALE ages "0".."94", "95+" and the ALL totals
     # (585 data rows); the ALL rows must not be counted a second time.

@@ -1,4 +1,7 @@
-"""The GP register path through Model (domain.md §2.1, README "The GP register path")."""
+"""The GP register path through Model.
+
+Method: docs/methods/weighted-capitation.md#from-the-register; README "The GP register path".
+"""
 
 import shutil
 from pathlib import Path
@@ -11,7 +14,8 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "models" / "register_example"
 
 
 def test_worked_example_with_need_index():
-    # domain.md §2.1: need index 1.1 for P3 only -> X3 = 2,200, ΣX = 4,800,
+    # docs/methods/weighted-capitation.md#from-the-register: need index 1.1 for P3 only -> X3 =
+    # 2,200, ΣX = 4,800,
     # P3's target = 3,000,000 × 2,200 / 4,800 = £1,375,000.00; P1 1,400/4,800 -> 875,000.
     results = Model.from_toml(EXAMPLE / "model.toml").run()
     table = results.table("practice")
@@ -21,7 +25,8 @@ def test_worked_example_with_need_index():
 
 
 def test_worked_example_without_need_index(tmp_path):
-    # domain.md §2.1's table: 913,043.48 / 782,608.69 / 1,304,347.83 (P2 rounds down).
+    # docs/methods/weighted-capitation.md#from-the-register's table: 913,043.48 / 782,608.69 /
+    # 1,304,347.83 (P2 rounds down).
     for file in EXAMPLE.iterdir():
         shutil.copy(file, tmp_path)
     model = tmp_path / "model.toml"

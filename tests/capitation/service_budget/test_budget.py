@@ -1,4 +1,4 @@
-"""Capitated service budget: domain.md section 6, the worked example and invariants."""
+"""Capitated service budget: docs/methods/service-budget.md, the worked example and invariants."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ YEARS = ("2017/18", "2018/19", "2019/20")
 
 
 def worked_example_table() -> dict:
-    """domain.md §6.2's inputs, as a parsed [service_budget] table."""
+    """The worked example's inputs, as a parsed [service_budget] table.
+
+    Source: docs/methods/service-budget.md#worked-example.
+    """
     return {
         "name": "MSK",
         "baseline_year": "2016/17",
@@ -67,9 +70,11 @@ def example():
     return build_budget(read_service_budget(table, REPO, REPO / "example.toml"))
 
 
-# -- domain.md §6.2, the worked example ------------------------------------------
+# -- docs/methods/service-budget.md#worked-example, the worked example
+# ------------------------------------------
 
-# domain.md §6.2's lines table. Derivation, for 2018/19 Outpatient first:
+# docs/methods/service-budget.md#worked-example's lines table. Derivation, for 2018/19 Outpatient
+# first:
 #   grown    = 20,000 × 1.01² = 20,402;  planned = 20,402 × (1 − 0.25) = 15,301.5
 #   price    = 150 × 1.02 × 1.015 = 155.295
 #   repriced = R(20,402 × 155.295) = R(3,168,328.59)  = 3,168,328.59
@@ -122,7 +127,7 @@ def test_budget_lines_columns_are_the_contract(example):
 
 
 def test_worked_example_lines_every_column(example):
-    # domain.md §6.2, lines table (derivation above EXPECTED_LINES).
+    # docs/methods/service-budget.md#worked-example, lines table (derivation above EXPECTED_LINES).
     lines = example.budget_lines
     got = lines[lines["kind"] == "line"].reset_index(drop=True)
     assert got["provider"].tolist() == ["Acute trust"] * 6
@@ -137,7 +142,8 @@ def test_worked_example_lines_every_column(example):
 
 
 def test_worked_example_intermediate_values(example):
-    # domain.md §6.1: baseline_value = R(a × p); grown_value = R(grown × p);
+    # docs/methods/service-budget.md#definitions: baseline_value = R(a × p); grown_value = R(grown ×
+    # p);
     # repriced = R(grown × price). Outpatient first 2017/18: 20,000 × 150 = 3,000,000;
     # 20,200 × 150 = 3,030,000; 20,200 × 153 = 3,090,600.
     # Elective inpatient 2018/19: 2,040.2 × 4,000 = 8,160,800; 2,040.2 × 4,141.2 = 8,448,876.24.
@@ -153,7 +159,8 @@ def test_worked_example_intermediate_values(example):
 
 
 def test_worked_example_new_service(example):
-    # domain.md §6.2: 13,000 × £120, £122, £124 = £1,560,000, £1,586,000, £1,612,000;
+    # docs/methods/service-budget.md#worked-example: 13,000 × £120, £122, £124 = £1,560,000,
+    # £1,586,000, £1,612,000;
     # nothing is removed or stranded.
     new = example.budget_lines[example.budget_lines["kind"] == "new_service"]
     assert new["pod"].tolist() == ["Physiotherapy-led triage"] * 3
@@ -165,7 +172,8 @@ def test_worked_example_new_service(example):
         assert new[column].tolist() == [0.0] * 3
 
 
-# domain.md §6.2, bridge table. 2018/19: baseline 3,000,000 + 8,000,000;
+# docs/methods/service-budget.md#worked-example, bridge table. 2018/19: baseline 3,000,000 +
+# 8,000,000;
 # growth = (3,060,300 + 8,160,800) − 11,000,000 = 221,100;
 # price = (3,168,328.59 + 8,448,876.24) − 11,221,100 = 396,104.83;
 # activity = (2,376,246.44 + 7,603,988.62) − 11,617,204.83 = −1,636,969.77;
@@ -217,7 +225,8 @@ def test_inputs_are_copied_not_shared():
 
 def test_msk_model_reads_and_reports_net_saving():
     # models/msk.toml is illustrative, tuned near the seed's £2m saving in 2017/18 and a further
-    # £2.5m in 2018/19 (domain.md §6). Report the saving by year; check it ties out and is near.
+    # £2.5m in 2018/19 (docs/methods/service-budget.md). Report the saving by year; check it ties
+    # out and is near.
     path = REPO / "models" / "msk.toml"
     document = tomllib.loads(path.read_text())
     assert document["model"]["year"] == "2017/18"
@@ -304,7 +313,8 @@ def pence(frame: pd.DataFrame, column: str) -> np.ndarray:
 @CI
 @given(budget_inputs(change=0.0))
 def test_no_activity_change_strands_nothing(inputs):
-    # domain.md §6.1: c = 0 → planned = repriced, removed 0, stranded 0, budget = repriced value.
+    # docs/methods/service-budget.md#definitions: c = 0 → planned = repriced, removed 0, stranded 0,
+    # budget = repriced value.
     budget = build_budget(inputs)
     lines = budget.budget_lines[budget.budget_lines["kind"] == "line"]
     assert (pence(lines, "stranded_cost_gbp") == 0).all()
@@ -317,7 +327,7 @@ def test_no_activity_change_strands_nothing(inputs):
 @CI
 @given(budget_inputs(variable_only=True))
 def test_all_variable_cost_strands_nothing(inputs):
-    # v = 1 → release fraction 1 → released = removed (domain.md §6.1).
+    # v = 1 → release fraction 1 → released = removed (docs/methods/service-budget.md#definitions).
     budget = build_budget(inputs)
     assert (pence(budget.budget_lines, "stranded_cost_gbp") == 0).all()
     assert (pence(budget.budget_lines, "support_gbp") == 0).all()

@@ -139,7 +139,7 @@ def test_missing_sheet_is_named(msk_workbook, tmp_path):
 
 
 def test_template_is_domain_8_2(tmp_path):
-    # workbooks/risk_share_agreement.xlsx holds domain.md §8.2's agreement and lines.
+    # workbooks/risk_share_agreement.xlsx holds docs/methods/settlement.md's agreement and lines.
     settlement = Agreement.from_excel(TEMPLATE).settle(TEMPLATE)
     assert settlement.pooled_variance_gbp == 629_700.00
     assert settlement.parties["pool_share_gbp"].tolist() == [491_880.00, 91_880.00, 45_940.00]
@@ -148,7 +148,10 @@ def test_template_is_domain_8_2(tmp_path):
 
 
 def _hostile_toml(names: dict[str, str]) -> str:
-    """domain.md §8's agreement with the parties renamed (JSON strings are TOML strings)."""
+    """The pool method's agreement with the parties renamed (JSON strings are TOML strings).
+
+    Source: docs/methods/risk-reward-pool.md.
+    """
     ccg, acute, community = (json.dumps(names[n]) for n in ("CCG", "Acute trust",
                                                              "Community MSK"))
     return f"""

@@ -3,8 +3,8 @@
 Every formula cell of each settlement workbook is recalculated by LibreOffice
 (headless, throwaway profile set to recalculate on load; one run for every
 workbook) and compared with the value Python cached in it: money within
-£0.01, every other number within 1e-9 x max(1, |value|). Cases: domain.md
-§8.2's worked settlement (corridor, both modes), the same lines with the
+£0.01, every other number within 1e-9 x max(1, |value|). Cases: docs/methods/settlement.md's worked
+settlement (corridor, both modes), the same lines with the
 Acute trust capped (a loss) and collared (a gain), models/msk_agreement.toml
 with models/msk_outturn.csv in both modes, and party names that start like
 formulas.
@@ -33,7 +33,7 @@ MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"
 MSK_OUTTURN = ROOT / "models" / "msk_outturn.csv"
 HOSTILE = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "-2+3", "@SUM(A1)"]
 
-# domain.md §8.2's five lines.
+# docs/methods/settlement.md's five lines.
 LINES = pd.DataFrame({
     "party": ["Acute trust", "Acute trust", "Acute trust", "Community MSK", "CCG"],
     "pod": ["Outpatient first", "Elective inpatient", "Emergency", "Physiotherapy-led triage",
@@ -73,7 +73,8 @@ def _lines(actual_scale: float = 1.0, names: dict[str, str] | None = None) -> pd
 def _cases(folder: Path) -> dict[str, tuple]:
     hostile = {"Acute trust": HOSTILE[0], "Community MSK": HOSTILE[1], "CCG": HOSTILE[2]}
     cases = {
-        # domain.md §8.2: V = £629,700.00; CCG 491,880 / Acute 91,880 / Community 45,940.
+        # docs/methods/settlement.md: V = £629,700.00; CCG 491,880 / Acute 91,880 / Community
+        # 45,940.
         "example_corridor": (_agreement("corridor"), LINES),
         "example_first_dollar": (_agreement("first_dollar"), LINES),
         # Actual activity up by 60%: V is large enough for the Acute trust's cap to bind.
@@ -83,7 +84,7 @@ def _cases(folder: Path) -> dict[str, tuple]:
         "collared_gain": (_agreement("corridor"), _lines(0.4)),
         "collared_gain_first_dollar": (_agreement("first_dollar"), _lines(0.4)),
         # At 1.6 times the activity V is £7.1m (18% of B): every band of three has a slice.
-        # domain.md §8.2's V of £629,700 (1.57%) lies in the middle band, 1% to 3%.
+        # docs/methods/settlement.md's V of £629,700 (1.57%) lies in the middle band, 1% to 3%.
         "three_bands_corridor": (_agreement("corridor", three_bands=True), _lines(1.6)),
         "three_bands_first_dollar": (_agreement("first_dollar", three_bands=True), LINES),
         "hostile_names": (_agreement("corridor", hostile), _lines(1.6, hostile)),
@@ -168,7 +169,7 @@ def test_cases_exercise_caps_collars_and_bands(recalculated):
     def parties(name):
         return settlement_sheets(recalculated[name][2]).parties
 
-    # domain.md §8.2's table.
+    # docs/methods/settlement.md's table.
     assert parties("example_corridor")["pool_share_gbp"].tolist() == [491_880.0, 91_880.0,
                                                                       45_940.0]
     for name, cap in (("capped_loss", 800_000.0), ("capped_loss_gbp", 300_000.0)):
