@@ -66,6 +66,8 @@ MODEL_HOLDS: dict[tuple[str, str], str] = {
     ("", "component"): "array of tables",
     ("", "pace_of_change"): "table",
     ("", "service_budget"): "table",
+    ("", "opportunity"): "table",
+    ("", "scenario"): "array of tables",
     ("", "risk_tier"): "array of tables",
     ("population", "file"): "file, or a table of year = file",
     ("population", "persons"): "file or folder",
@@ -100,6 +102,10 @@ MODEL_KEYS: dict[str, dict[str, str]] = {
                      "([risk tiers](../methods/weighted-capitation.md#from-people)).",
         "service_budget": "A capitated service budget built from current spend "
                           "([method](../methods/service-budget.md)).",
+        "opportunity": "Needs versus use: activity against need, funnel plots, peers and "
+                       "the value opportunity ([method](../methods/needs-and-use.md)).",
+        "scenario": "Named scenarios, each a set of overrides, for `capitation scenarios` "
+                    "([scenarios](../methods/scenarios.md)).",
     },
     "model": {
         "name": "Name of the model, shown on results.",
