@@ -22,8 +22,9 @@ from capitation.needs import NeedsFormula
 from capitation.persons.budgets import BudgetPlan
 from capitation.persons.read import PartReader, check_unique_ids, list_parts
 from capitation.persons.results import PersonResults
+from capitation.persons.selection import by_measure
 from capitation.persons.spec import PersonsSpec
-from capitation.persons.tiers import TierBoundaries, boundaries_by_sort
+from capitation.persons.tiers import TierBoundaries, assign_tiers, boundaries_by_selection
 from capitation.persons.weights import (
     PersonWeights,
     cell_need,
@@ -140,17 +141,12 @@ class PersonsRun:
         self._no_persons_check(len(frame))
         check_unique_ids(frame["person_id"].to_numpy(), part_of, self.parts,
                          self.spec.person_id)
-        u = frame["u"].to_numpy()
-        ids = frame["person_id"].to_numpy()
         self.n = len(frame)
-        if "tier" in frame.columns:
-            self.order = np.lexsort((ids, u))
-        else:
-            self.bounds, self.order = boundaries_by_sort(u, ids, self.tiers)
-            ranks = np.empty(self.n, dtype=np.int64)
-            ranks[self.order] = np.arange(self.n)
-            tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
-            frame = frame.assign(tier=tier.astype(np.int8))
+        if "tier" not in frame.columns:
+            u = frame["u"].to_numpy()
+            ids = frame["person_id"].to_numpy()
+            self.bounds = boundaries_by_selection(u, ids, self.tiers)
+            frame = frame.assign(tier=assign_tiers(u, ids, self.bounds))
         self.frame = frame
         self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
@@ -162,8 +158,8 @@ class PersonsRun:
         need = person_need(factors, self.weights, f["practice"].to_numpy(np.int64),
                            f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
                            f["tier"].to_numpy(np.int64))
-        cumulative = np.cumsum(need[self.order])
-        return int(min(int(np.searchsorted(cumulative, half, side="left")) + 1, self.n))
+        _, _, before = by_measure(f["u"].to_numpy(), f["person_id"].to_numpy(), need, half)
+        return int(before + 1)
 
     def close(self) -> None:
         """Release engine resources (the Dask engine shuts its cluster down)."""

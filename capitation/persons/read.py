@@ -340,6 +340,9 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
                      column: str) -> None:
     """Raise when a person_id appears in more than one row across parts.
 
+    Whole-number ids are counted (:func:`_repeated`), never sorted; text ids
+    fall back to :meth:`pandas.Series.duplicated`.
+
     Parameters
     ----------
     person_id : numpy.ndarray
@@ -351,10 +354,50 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
     column : str
         The person_id column name, for the message.
     """
-    dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
-    if dup.any():
+    dup = _repeated(person_id, part_of)
+    if dup is not None:
         files = sorted({parts[i].name for i in np.unique(part_of[dup])})
         shown = pd.unique(person_id[dup])[:_LISTED]
         raise InputError(f"person_id {', '.join(map(str, shown))} appear more than once, in "
                          f"parts {', '.join(files[:_LISTED])} (expected each person once)",
                          file=parts[int(part_of[dup][0])], column=column)
+
+
+def _repeated(person_id: np.ndarray, part_of: np.ndarray) -> np.ndarray | None:
+    """Mask of the ids that occur more than once, or None when every id is unique.
+
+    Each part's ids are already unique (:func:`read_part`), so parts whose id
+    ranges do not overlap need no check. Otherwise whole-number ids are
+    counted with one :func:`numpy.bincount` over their range (or, for a range
+    far wider than the ids, :func:`numpy.unique` on them); text ids go
+    through :meth:`pandas.Series.duplicated`.
+    """
+    if len(person_id) == 0:
+        return None
+    if person_id.dtype.kind in "iu":
+        if len(part_of) and _disjoint_ranges(person_id, part_of):
+            return None
+        low, high = int(person_id.min()), int(person_id.max())
+        if high - low <= 8 * len(person_id) + (1 << 20):
+            offset = (person_id - low).astype(np.intp)
+            counts = np.bincount(offset)
+            if int(counts.max()) <= 1:
+                return None
+            return counts[offset] > 1
+        distinct, inverse, counts = np.unique(person_id, return_inverse=True,
+                                              return_counts=True)
+        if int(counts.max()) <= 1:
+            return None
+        return counts[inverse] > 1
+    dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
+    return dup if dup.any() else None
+
+
+def _disjoint_ranges(person_id: np.ndarray, part_of: np.ndarray) -> bool:
+    """Say whether the parts' id ranges (lowest to highest) overlap nowhere."""
+    edges = np.flatnonzero(np.diff(part_of)) + 1
+    starts = np.r_[0, edges]
+    stops = np.r_[edges, len(part_of)]
+    ranges = sorted((int(person_id[a:b].min()), int(person_id[a:b].max()))
+                    for a, b in zip(starts, stops, strict=True) if b > a)
+    return all(b[0] > a[1] for a, b in zip(ranges, ranges[1:], strict=False))
