@@ -19,6 +19,7 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.needs import NeedsFormula
+from capitation.persons.batches import read_persons
 from capitation.persons.budgets import BudgetPlan
 from capitation.persons.read import PartReader, check_unique_ids, list_parts
 from capitation.persons.results import PersonResults
@@ -135,18 +136,17 @@ class PersonsRun:
 
     def read(self) -> None:
         """Read and validate every part, rank, assign tiers and count cells."""
-        frames = [self.reader(part) for part in self.parts]
-        part_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        self._no_persons_check(len(frame))
-        check_unique_ids(frame["person_id"].to_numpy(), part_of, self.parts,
-                         self.spec.person_id)
-        self.n = len(frame)
-        if "tier" not in frame.columns:
-            u = frame["u"].to_numpy()
-            ids = frame["person_id"].to_numpy()
+        persons = read_persons(self.parts, self.reader)
+        columns = persons.columns
+        self.n = len(persons.part_of)
+        self._no_persons_check(self.n)
+        check_unique_ids(columns["person_id"], persons.part_of, self.parts, self.spec.person_id)
+        del persons
+        if "tier" not in columns:
+            u, ids = columns["u"], columns["person_id"]
             self.bounds = boundaries_by_selection(u, ids, self.tiers)
-            frame = frame.assign(tier=assign_tiers(u, ids, self.bounds))
+            columns["tier"] = assign_tiers(u, ids, self.bounds)
+        frame = pd.DataFrame(columns, copy=False)
         self.frame = frame
         self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
