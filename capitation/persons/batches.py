@@ -107,14 +107,11 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
         Naming the part (a truncated or damaged one too), the column and the
         offending persons.
     """
+    if len(parts) == 1 and parts[0].suffix.lower() == ".csv":  # a CSV is always alone
+        frame = read_part(parts[0], reader)
+        return Persons(columns={c: frame[c].to_numpy() for c in frame.columns},
+                       part_of=np.zeros(len(frame), dtype=np.int32))
     sizes = [_rows(p) for p in parts]
-    if any(n is None for n in sizes):  # a CSV: read whole (the only part)
-        frames = [read_part(p, reader) for p in parts]
-        sizes = [len(f) for f in frames]
-        columns = {c: frames[0][c].to_numpy() for c in frames[0].columns} if len(frames) == 1 \
-            else {c: pd.concat([f[c] for f in frames]).to_numpy() for c in frames[0].columns}
-        return Persons(columns=columns,
-                       part_of=np.repeat(np.arange(len(parts), dtype=np.int32), sizes))
     rows = [n or 0 for n in sizes]
     total = sum(rows)
     ranked = reader.spec.risk_tier is not None
