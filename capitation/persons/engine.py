@@ -21,7 +21,7 @@ from capitation.errors import InputError
 from capitation.needs import NeedsFormula
 from capitation.persons.batches import read_persons
 from capitation.persons.budgets import BudgetPlan
-from capitation.persons.read import PartReader, check_unique_ids, list_parts
+from capitation.persons.read import PartReader, check_unique_ids, list_parts, parquet_call
 from capitation.persons.results import PersonResults
 from capitation.persons.selection import by_measure
 from capitation.persons.spec import PersonsSpec
@@ -43,9 +43,14 @@ from capitation.rounding import largest_remainder, round_pence
 if TYPE_CHECKING:
     from capitation.model_file import ModelSpec
 
-__all__ = ["PersonsRun", "start", "read_practices"]
+__all__ = ["PersonsRun", "start", "read_practices", "choose_engine", "AUTO_DASK_PERSONS"]
 
 log = logging.getLogger(__name__)
+
+# engine = "auto": persons above which a given Dask scheduler is used. All England
+# (63.8 million) stays on one process: the single-process engine holds about 40 bytes
+# a person (the validated columns, tiers and each person's need for the cohort).
+AUTO_DASK_PERSONS = 100_000_000
 
 
 def read_practices(path: Path, id: str, levels: list[LevelSpec], columns: list[str]
@@ -266,8 +271,12 @@ def start(model_spec: ModelSpec, progress: bool = False) -> PersonsRun:
                                sorted({m for ms in multipliers for m in ms}))
     args = (spec, practices, pop.practices, pop.levels, multipliers,
             [c.tier_weights for c in model_spec.components], progress)
+    keep = model_spec.opportunity is not None and \
+        model_spec.opportunity.person_activity is not None
+    engine = choose_engine(spec, keep_persons=keep)
+    log.info("persons engine: %s", engine)
     run: PersonsRun
-    if spec.engine == "dask":
+    if engine == "dask":
         from capitation.persons.dask_engine import DaskPersons
 
         run = DaskPersons(*args)
@@ -281,3 +290,39 @@ def start(model_spec: ModelSpec, progress: bool = False) -> PersonsRun:
     return run
 
 
+
+
+def choose_engine(spec: PersonsSpec, keep_persons: bool = False) -> str:
+    """Return the engine a run uses: the model's, or for ``engine = "auto"`` one by size.
+
+    ``auto`` runs on one process (the pandas engine) unless a Dask scheduler
+    address is given (``dask_scheduler``) and the Parquet footers count more
+    than :data:`AUTO_DASK_PERSONS` persons. It never starts a local cluster:
+    on one machine the single process is faster than worker processes, which
+    each hold and pickle their share of the persons. Persons kept in memory
+    for cohorts by needs profile (``keep_persons``) need the pandas engine.
+
+    Parameters
+    ----------
+    spec : PersonsSpec
+    keep_persons : bool
+        The run needs every person in memory afterwards.
+
+    Returns
+    -------
+    str
+        ``"pandas"`` or ``"dask"``.
+    """
+    if spec.engine != "auto":
+        return spec.engine
+    if spec.dask_scheduler is None or keep_persons:
+        return "pandas"
+    return "dask" if count_persons(list_parts(spec.path)) > AUTO_DASK_PERSONS else "pandas"
+
+
+def count_persons(parts: list[Path]) -> int:
+    """Persons in the parts by their Parquet footers (a CSV counts 0: it is read whole)."""
+    import pyarrow.parquet as pq
+
+    return sum(int(parquet_call(p, pq.read_metadata).num_rows) for p in parts
+               if p.suffix.lower() == ".parquet")

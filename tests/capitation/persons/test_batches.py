@@ -98,3 +98,20 @@ def test_a_damaged_row_group_is_named(tmp_path, small_batches):
     (path / "p.parquet").write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"p\.parquet"):
         batches.read_persons(list_parts(path), _reader(_spec(path)))
+
+
+def test_auto_engine_is_one_process_unless_a_scheduler_and_many_persons(tmp_path, monkeypatch):
+    from capitation.persons import engine
+
+    frame = tiered_persons([10, 90, 300, 100])
+    path = write_persons(frame, tmp_path / "persons", parts=2)
+    spec = _spec(path)
+    assert spec.engine == "auto"
+    assert engine.choose_engine(spec) == "pandas"  # no scheduler: never a local cluster
+    with_scheduler = _spec(path, dask_scheduler="tcp://127.0.0.1:8786")
+    assert engine.choose_engine(with_scheduler) == "pandas"  # 500 persons: one process
+    monkeypatch.setattr(engine, "AUTO_DASK_PERSONS", 499)
+    assert engine.choose_engine(with_scheduler) == "dask"
+    assert engine.choose_engine(with_scheduler, keep_persons=True) == "pandas"
+    assert engine.choose_engine(_spec(path, engine="pandas",
+                                      dask_scheduler="tcp://127.0.0.1:8786")) == "pandas"
