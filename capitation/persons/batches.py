@@ -58,9 +58,6 @@ def _batches(part: Path, reader: PartReader) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     columns = reader.columns()
-    if part.suffix.lower() == ".csv":
-        yield read_part(part, reader)  # one file, validated whole
-        return
     file = parquet_call(part, pq.ParquetFile)
     found = find_columns(file.schema_arrow.names, columns, file=part)
     batches = file.iter_batches(batch_size=BATCH_ROWS, columns=[found[c] for c in columns],
@@ -79,10 +76,8 @@ def _batches(part: Path, reader: PartReader) -> Iterator[pd.DataFrame]:
         yield batch.to_pandas().set_axis(columns, axis=1)
 
 
-def _rows(part: Path) -> int | None:
-    """Rows of a Parquet part from its footer (None for a CSV)."""
-    if part.suffix.lower() == ".csv":
-        return None
+def _rows(part: Path) -> int:
+    """Rows of a Parquet part from its footer."""
     import pyarrow.parquet as pq
 
     return int(parquet_call(part, pq.read_metadata).num_rows)
@@ -111,8 +106,7 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
         frame = read_part(parts[0], reader)
         return Persons(columns={c: frame[c].to_numpy() for c in frame.columns},
                        part_of=np.zeros(len(frame), dtype=np.int32))
-    sizes = [_rows(p) for p in parts]
-    rows = [n or 0 for n in sizes]
+    rows = [_rows(p) for p in parts]
     total = sum(rows)
     ranked = reader.spec.risk_tier is not None
     columns = {"person_id": np.empty(total, dtype=np.int64)}
