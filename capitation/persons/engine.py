@@ -27,7 +27,9 @@ from capitation.persons.selection import by_measure
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import TierBoundaries, assign_tiers, boundaries_by_selection
 from capitation.persons.weights import (
+    N_AGES,
     PersonWeights,
+    cell_codes,
     cell_need,
     combine_cells,
     count_cells,
@@ -160,9 +162,18 @@ class PersonsRun:
     def cohort(self, factors: np.ndarray, half: float) -> int:
         """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
         f = self.frame
-        need = person_need(factors, self.weights, f["practice"].to_numpy(np.int64),
-                           f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
-                           f["tier"].to_numpy(np.int64))
+        cells = self.cells
+        n_tiers = len(self.tiers)
+        # Every person of a cell has its need: look it up from a table over cell codes
+        # (the same float operations per cell as per person, so the same values).
+        codes = cell_codes(cells["practice"].to_numpy(np.int64), cells["sex"].to_numpy(np.int64),
+                           cells["age"].to_numpy(np.int64), cells["tier"].to_numpy(np.int64),
+                           n_tiers)
+        table = np.zeros(len(self.codes) * 2 * N_AGES * n_tiers)
+        table[codes] = person_need(factors, self.weights, *(
+            cells[c].to_numpy(np.int64) for c in ("practice", "sex", "age", "tier")))
+        need = table[cell_codes(f["practice"].to_numpy(), f["sex"].to_numpy(),
+                                f["age"].to_numpy(), f["tier"].to_numpy(), n_tiers)]
         _, _, before = by_measure(f["u"].to_numpy(), f["person_id"].to_numpy(), need, half)
         return int(before + 1)
 
