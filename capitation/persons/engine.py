@@ -50,8 +50,8 @@ __all__ = ["PersonsRun", "start", "read_practices", "choose_engine", "AUTO_DASK_
 log = logging.getLogger(__name__)
 
 # engine = "auto": persons above which a given Dask scheduler is used. All England
-# (63.8 million) stays on one process: the single-process engine holds about 40 bytes
-# a person (the validated columns, tiers and each person's need for the cohort).
+# (63.8 million) stays on one process: the single-process engine peaked at 1.4 GB on
+# 20 million persons (bench/persons.py --compare), about 60 bytes a person.
 AUTO_DASK_PERSONS = 100_000_000
 
 
