@@ -50,8 +50,8 @@ __all__ = ["PersonsRun", "start", "read_practices", "choose_engine", "AUTO_DASK_
 log = logging.getLogger(__name__)
 
 # engine = "auto": persons above which a given Dask scheduler is used. All England
-# (63.8 million) stays on one process: the single-process engine peaked at 1.4 GB on
-# 20 million persons (bench/persons.py --compare), about 60 bytes a person.
+# (63.8 million) stays on one process: the single-process engine peaked at 3.8 GB on
+# 63.8 million SYNTHETIC persons and 1.4 GB on 20 million (bench/persons.py).
 AUTO_DASK_PERSONS = 100_000_000
 
 
