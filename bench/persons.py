@@ -15,6 +15,13 @@ threads (no pickling between driver and workers, but the persons then sit in
 the driver's process). Usage::
 
     python bench/persons.py [--fraction 1.0] [--baseline 5e6] [--scaling 20e6] [--keep DIR]
+
+With ``--compare 5e6,20e6`` it instead times, in the same run and on the same
+persons, the single-process engine (``engine = "pandas"``: record batches into
+arrays, tiers by selection) against the former one (every part read into a
+frame and concatenated, one global ``numpy.lexsort`` for tiers and the
+cohort, ``pandas.Series.duplicated`` for the id check; rebuilt below as
+``--case old``), and prints the ratio and each one's peak memory.
 """
 
 from __future__ import annotations
@@ -96,6 +103,49 @@ def _workers_cpu_s(cluster) -> dict:
         return client.run(_cpu_s)
 
 
+def _old_engine() -> None:
+    """Put the former pandas engine's read and cohort back (for ``--case old``)."""
+    import numpy as np
+    import pandas as pd
+
+    from capitation.errors import InputError
+    from capitation.persons.engine import PersonsRun
+    from capitation.persons.tiers import boundaries_by_sort
+    from capitation.persons.weights import combine_cells, count_cells, person_need
+
+    def read(self) -> None:
+        frames = [self.reader(part) for part in self.parts]
+        part_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        self._no_persons_check(len(frame))
+        dup = pd.Series(frame["person_id"].to_numpy()).duplicated(keep=False).to_numpy()
+        if dup.any():
+            raise InputError("person_id repeated", file=self.parts[int(part_of[dup][0])])
+        u = frame["u"].to_numpy()
+        ids = frame["person_id"].to_numpy()
+        self.n = len(frame)
+        self.bounds, self.order = boundaries_by_sort(u, ids, self.tiers)
+        ranks = np.empty(self.n, dtype=np.int64)
+        ranks[self.order] = np.arange(self.n)
+        tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
+        frame = frame.assign(tier=tier.astype(np.int8))
+        self.frame = frame
+        self._cells = combine_cells([count_cells(
+            frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
+            frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
+
+    def cohort(self, factors: np.ndarray, half: float) -> int:
+        f = self.frame
+        need = person_need(factors, self.weights, f["practice"].to_numpy(np.int64),
+                           f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
+                           f["tier"].to_numpy(np.int64))
+        cumulative = np.cumsum(need[self.order])
+        return int(min(int(np.searchsorted(cumulative, half, side="left")) + 1, self.n))
+
+    PersonsRun.read = read  # type: ignore[method-assign]
+    PersonsRun.cohort = cohort  # type: ignore[method-assign]
+
+
 def run_case(persons: Path, engine: str, workers: int, folder: Path,
              threads: bool = False) -> dict:
     """Run one case in this process and return its measurements.
@@ -105,6 +155,10 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     """
     from capitation import Model
 
+    label = engine
+    if engine == "old":
+        _old_engine()
+        engine = "pandas"
     cluster = None
     scheduler = ""
     if engine == "dask":
@@ -128,11 +182,13 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     results = Model.from_toml(model_file).run()
     seconds = time.perf_counter() - started
     driver_cpu = _cpu_s() - driver_before
-    out = {"engine": engine, "workers": workers, "threads": threads, "seconds": seconds,
+    out = {"engine": label, "workers": workers, "threads": threads, "seconds": seconds,
            "persons": int(results.tiers["persons"].sum()), "driver_peak_mb": _peak_mb(),
            "driver_cpu_s": driver_cpu, "load_before": load,
            "need_share_top": float(results.tiers["need_share"].iloc[0]),
-           "envelope_check": float(results.table("ICB")["target_gbp"].sum())}
+           "envelope_check": float(results.table("ICB")["target_gbp"].sum()),
+           "cohort_50_share": float(results.opportunity().cohort_50_share),
+           "targets": results.table("practice")["target_gbp"].round(2).tolist()}
     if cluster is not None:
         from distributed import Client
 
@@ -180,9 +236,30 @@ def _line(label: str, r: dict) -> str:
     return text
 
 
+def compare(sizes: list[float], folder: Path) -> None:
+    """New single-process engine against the former one, same persons, same run."""
+    from capitation.model_file import read_model_file
+    from capitation.persons.synthetic import practice_sizes
+
+    total = float(practice_sizes(read_model_file(DEMO))[1].sum())
+    for i, size in enumerate(sizes):
+        persons, n, s = _generate(size / total, folder / f"cmp{i}", 10 + i)
+        print(f"generated {n:,} SYNTHETIC persons in {s:.1f} s", flush=True)
+        new = _subprocess(persons, "pandas", 1, folder)
+        print(_line("single-process engine (new)", new), flush=True)
+        old = _subprocess(persons, "old", 1, folder)
+        print(_line("former pandas engine (old)", old), flush=True)
+        same = new["targets"] == old["targets"] and new["cohort_50_share"] == old["cohort_50_share"]
+        print(f"{n:,} persons: old / new time {old['seconds'] / new['seconds']:.2f}x; "
+              f"peak {new['driver_peak_mb']:,.0f} MB new vs {old['driver_peak_mb']:,.0f} MB "
+              f"old; practice targets and cohort identical: {same}", flush=True)
+        shutil.rmtree(persons)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case", choices=["pandas", "dask"])
+    parser.add_argument("--case", choices=["pandas", "dask", "old"])
+    parser.add_argument("--compare", help="sizes, comma-separated: new vs old engine only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", action="store_true")
     parser.add_argument("--persons", type=Path)
@@ -197,6 +274,12 @@ def main() -> None:
         return
 
     folder = Path(tempfile.mkdtemp(prefix="persons_bench_", dir="/tmp"))
+    if args.compare:
+        try:
+            compare([float(x) for x in args.compare.split(",")], folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     try:
         from capitation.model_file import read_model_file
         from capitation.persons.synthetic import practice_sizes

@@ -138,7 +138,8 @@ def parse_opportunity(r: TomlKeys, data: dict[str, Any], *, levels: list[str],
         person-level rows), which ``expected = "age_sex"`` needs.
     persons_engine : str, optional
         The person-level engine (``pandas`` or ``dask``), None without
-        person-level rows; ``person_activity`` needs ``pandas``.
+        person-level rows; ``person_activity`` needs ``pandas`` (``auto`` then
+        chooses it).
 
     Returns
     -------
@@ -182,7 +183,7 @@ def parse_opportunity(r: TomlKeys, data: dict[str, Any], *, levels: list[str],
         if persons_engine is None:
             raise r.error(f"{key}.person_activity", "person-level activity needs person-level "
                                                     "rows ([population] persons)")
-        if persons_engine != "pandas":
+        if persons_engine == "dask":
             raise r.error(f"{key}.person_activity", 'cohorts by needs profile need engine = '
                                                     '"pandas" (the persons are kept in memory)')
         person_activity = r.path_of(table["person_activity"], f"{key}.person_activity")

@@ -21,13 +21,17 @@ import pandas as pd
 
 from capitation.errors import InputError
 from capitation.needs import NeedsFormula
+from capitation.persons.batches import read_persons
 from capitation.persons.budgets import BudgetPlan
-from capitation.persons.read import PartReader, check_unique_ids, list_parts
+from capitation.persons.read import PartReader, check_unique_ids, list_parts, parquet_call
 from capitation.persons.results import PersonResults
+from capitation.persons.selection import by_measure
 from capitation.persons.spec import PersonsSpec
-from capitation.persons.tiers import TierBoundaries, boundaries_by_sort
+from capitation.persons.tiers import TierBoundaries, assign_tiers, boundaries_by_selection
 from capitation.persons.weights import (
+    N_AGES,
     PersonWeights,
+    cell_codes,
     cell_need,
     combine_cells,
     count_cells,
@@ -43,9 +47,14 @@ from capitation.rounding import largest_remainder, round_pence
 if TYPE_CHECKING:
     from capitation.model_file import ModelSpec
 
-__all__ = ["PersonsRun", "start", "read_practices"]
+__all__ = ["PersonsRun", "start", "read_practices", "choose_engine", "AUTO_DASK_PERSONS"]
 
 log = logging.getLogger(__name__)
+
+# engine = "auto": persons above which a given Dask scheduler is used. All England
+# (63.8 million) stays on one process: the single-process engine peaked at 3.8 GB on
+# 63.8 million SYNTHETIC persons and 1.4 GB on 20 million (bench/persons.py).
+AUTO_DASK_PERSONS = 100_000_000
 
 
 def read_practices(path: Path, id: str, levels: list[LevelSpec], columns: list[str]
@@ -136,23 +145,17 @@ class PersonsRun:
 
     def read(self) -> None:
         """Read and validate every part, rank, assign tiers and count cells."""
-        frames = [self.reader(part) for part in self.parts]
-        part_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        self._no_persons_check(len(frame))
-        check_unique_ids(frame["person_id"].to_numpy(), part_of, self.parts,
-                         self.spec.person_id)
-        u = frame["u"].to_numpy()
-        ids = frame["person_id"].to_numpy()
-        self.n = len(frame)
-        if "tier" in frame.columns:
-            self.order = np.lexsort((ids, u))
-        else:
-            self.bounds, self.order = boundaries_by_sort(u, ids, self.tiers)
-            ranks = np.empty(self.n, dtype=np.int64)
-            ranks[self.order] = np.arange(self.n)
-            tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
-            frame = frame.assign(tier=tier.astype(np.int8))
+        persons = read_persons(self.parts, self.reader)
+        columns = persons.columns
+        self.n = len(persons.part_of)
+        self._no_persons_check(self.n)
+        check_unique_ids(columns["person_id"], persons.part_of, self.parts, self.spec.person_id)
+        del persons
+        if "tier" not in columns:
+            u, ids = columns["u"], columns["person_id"]
+            self.bounds = boundaries_by_selection(u, ids, self.tiers)
+            columns["tier"] = assign_tiers(u, ids, self.bounds)
+        frame = pd.DataFrame(columns, copy=False)
         self.frame = frame
         self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
@@ -161,11 +164,20 @@ class PersonsRun:
     def cohort(self, factors: np.ndarray, half: float) -> int:
         """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
         f = self.frame
-        need = person_need(factors, self.weights, f["practice"].to_numpy(np.int64),
-                           f["sex"].to_numpy(np.int64), f["age"].to_numpy(np.int64),
-                           f["tier"].to_numpy(np.int64))
-        cumulative = np.cumsum(need[self.order])
-        return int(min(int(np.searchsorted(cumulative, half, side="left")) + 1, self.n))
+        cells = self.cells
+        n_tiers = len(self.tiers)
+        # Every person of a cell has its need: look it up from a table over cell codes
+        # (the same float operations per cell as per person, so the same values).
+        codes = cell_codes(cells["practice"].to_numpy(np.int64), cells["sex"].to_numpy(np.int64),
+                           cells["age"].to_numpy(np.int64), cells["tier"].to_numpy(np.int64),
+                           n_tiers)
+        table = np.zeros(len(self.codes) * 2 * N_AGES * n_tiers)
+        table[codes] = person_need(factors, self.weights, *(
+            cells[c].to_numpy(np.int64) for c in ("practice", "sex", "age", "tier")))
+        need = table[cell_codes(f["practice"].to_numpy(), f["sex"].to_numpy(),
+                                f["age"].to_numpy(), f["tier"].to_numpy(), n_tiers)]
+        _, _, before = by_measure(f["u"].to_numpy(), f["person_id"].to_numpy(), need, half)
+        return int(before + 1)
 
     def close(self) -> None:
         """Release engine resources (the Dask engine shuts its cluster down)."""
@@ -275,8 +287,12 @@ def start(model_spec: ModelSpec, progress: bool = False) -> PersonsRun:
                                sorted({m for ms in multipliers for m in ms}))
     args = (spec, practices, pop.practices, pop.levels, multipliers,
             [c.tier_weights for c in model_spec.components], progress)
+    keep = model_spec.opportunity is not None and \
+        model_spec.opportunity.person_activity is not None
+    engine = choose_engine(spec, keep_persons=keep)
+    log.info("persons engine: %s", engine)
     run: PersonsRun
-    if spec.engine == "dask":
+    if engine == "dask":
         from capitation.persons.dask_engine import DaskPersons
 
         run = DaskPersons(*args)
@@ -290,3 +306,39 @@ def start(model_spec: ModelSpec, progress: bool = False) -> PersonsRun:
     return run
 
 
+
+
+def choose_engine(spec: PersonsSpec, keep_persons: bool = False) -> str:
+    """Return the engine a run uses: the model's, or for ``engine = "auto"`` one by size.
+
+    ``auto`` runs on one process (the pandas engine) unless a Dask scheduler
+    address is given (``dask_scheduler``) and the Parquet footers count more
+    than :data:`AUTO_DASK_PERSONS` persons. It never starts a local cluster:
+    on one machine the single process is faster than worker processes, which
+    each hold and pickle their share of the persons. Persons kept in memory
+    for cohorts by needs profile (``keep_persons``) need the pandas engine.
+
+    Parameters
+    ----------
+    spec : PersonsSpec
+    keep_persons : bool
+        The run needs every person in memory afterwards.
+
+    Returns
+    -------
+    str
+        ``"pandas"`` or ``"dask"``.
+    """
+    if spec.engine != "auto":
+        return spec.engine
+    if spec.dask_scheduler is None or keep_persons:
+        return "pandas"
+    return "dask" if count_persons(list_parts(spec.path)) > AUTO_DASK_PERSONS else "pandas"
+
+
+def count_persons(parts: list[Path]) -> int:
+    """Persons in the parts by their Parquet footers (a CSV counts 0: it is read whole)."""
+    import pyarrow.parquet as pq
+
+    return sum(int(parquet_call(p, pq.read_metadata).num_rows) for p in parts
+               if p.suffix.lower() == ".parquet")

@@ -35,7 +35,8 @@ from capitation.inputs.files import cannot_read
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
 
-__all__ = ["PartReader", "list_parts", "read_part", "check_unique_ids", "integer_ids", "MAX_AGE"]
+__all__ = ["PartReader", "list_parts", "read_part", "validate", "parquet_call",
+           "check_unique_ids", "integer_ids", "MAX_AGE"]
 
 _T = TypeVar("_T")
 
@@ -177,13 +178,13 @@ def _load(part: Path, columns: list[str]) -> pd.DataFrame:
         return raw
     import pyarrow.parquet as pq
 
-    found = find_columns(_parquet(part, pq.read_schema).names, columns, file=part)
-    table = _parquet(part, lambda path: pq.read_table(path, columns=[found[c] for c in columns],
+    found = find_columns(parquet_call(part, pq.read_schema).names, columns, file=part)
+    table = parquet_call(part, lambda path: pq.read_table(path, columns=[found[c] for c in columns],
                                                       use_threads=False))
     return table.to_pandas().set_axis(columns, axis=1)
 
 
-def _parquet(part: Path, read: Callable[[Path], _T]) -> _T:
+def parquet_call(part: Path, read: Callable[[Path], _T]) -> _T:
     """Run a pyarrow read of one part; a damaged or unreadable part names the part."""
     import pyarrow as pa
 
@@ -209,7 +210,7 @@ def integer_ids(part: Path, column: str) -> bool:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _parquet(part, pq.read_schema)
+    schema = parquet_call(part, pq.read_schema)
     found = find_columns(schema.names, [column], file=part)[column]
     return bool(pa.types.is_integer(schema.field(found).type))
 
@@ -247,13 +248,37 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
     InputError
         Naming the part, the column and up to five offending person_ids.
     """
+    return validate(_load(part, reader.columns()), part, reader)
+
+
+def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int = 0,
+             check_repeats: bool = True) -> pd.DataFrame:
+    """Validate the source columns of a part, or of one record batch of it.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The columns of :meth:`PartReader.columns`, named as the model file names them.
+    part : Path
+        The part they come from, for messages.
+    reader : PartReader
+    first_row : int
+        Data row number (from 0) of the first row within the part, for messages.
+    check_repeats : bool
+        Check that no person_id repeats within ``raw`` (the caller checks
+        across batches when False).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated columns of the module docstring.
+    """
     s = reader.spec
-    raw = _load(part, reader.columns())
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
 
     ids = raw[s.person_id]
     if ids.isna().any():
-        rows = np.flatnonzero(ids.isna().to_numpy())[:_LISTED] + 1
+        rows = np.flatnonzero(ids.isna().to_numpy())[:_LISTED] + 1 + first_row
         raise InputError(f"person_id missing in data rows {', '.join(map(str, rows))}",
                          file=part, column=s.person_id)
     if pd.api.types.is_integer_dtype(ids.dtype):
@@ -262,7 +287,7 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
         out["person_id"] = ids.to_numpy().astype(np.int64)
     else:
         out["person_id"] = ids.astype(str).str.strip().to_numpy(dtype=object)
-    if not _unique_by_count(out["person_id"].to_numpy()):
+    if check_repeats and not _unique_by_count(out["person_id"].to_numpy()):
         dup = out["person_id"].duplicated(keep=False).to_numpy()
         if dup.any():
             raise InputError(f"{_ids(out, dup)} appear more than once (expected each person "
@@ -340,6 +365,9 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
                      column: str) -> None:
     """Raise when a person_id appears in more than one row across parts.
 
+    Whole-number ids are counted (:func:`_repeated`), never sorted; text ids
+    fall back to :meth:`pandas.Series.duplicated`.
+
     Parameters
     ----------
     person_id : numpy.ndarray
@@ -351,10 +379,44 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
     column : str
         The person_id column name, for the message.
     """
-    dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
-    if dup.any():
+    dup = _repeated(person_id)
+    if dup is not None:
+        within = part_of[dup]
+        if within.min() == within.max():  # repeats inside one part: the part's own wording
+            shown = person_id[dup][:_LISTED]
+            more = int(dup.sum()) - len(shown)
+            text = ", ".join(str(v) for v in shown) + (f" and {more:,} more" if more > 0 else "")
+            raise InputError(f"person_id {text} appear more than once (expected each person "
+                             "once)", file=parts[int(within[0])], column=column)
         files = sorted({parts[i].name for i in np.unique(part_of[dup])})
         shown = pd.unique(person_id[dup])[:_LISTED]
         raise InputError(f"person_id {', '.join(map(str, shown))} appear more than once, in "
                          f"parts {', '.join(files[:_LISTED])} (expected each person once)",
                          file=parts[int(part_of[dup][0])], column=column)
+
+
+def _repeated(person_id: np.ndarray) -> np.ndarray | None:
+    """Mask of the ids that occur more than once, or None when every id is unique.
+
+    Whole-number ids are counted with one :func:`numpy.bincount` over their range (or, for a range
+    far wider than the ids, :func:`numpy.unique` on them); text ids go
+    through :meth:`pandas.Series.duplicated`.
+    """
+    if len(person_id) == 0:
+        return None
+    if person_id.dtype.kind in "iu":
+        low, high = int(person_id.min()), int(person_id.max())
+        if high - low <= 8 * len(person_id) + (1 << 20):
+            offset = (person_id - low).astype(np.intp)
+            counts = np.bincount(offset)
+            if int(counts.max()) <= 1:
+                return None
+            return counts[offset] > 1
+        distinct, inverse, counts = np.unique(person_id, return_inverse=True,
+                                              return_counts=True)
+        if int(counts.max()) <= 1:
+            return None
+        return counts[inverse] > 1
+    dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
+    return dup if dup.any() else None
+

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["PersonsSpec", "PERSON_KEYS", "ENGINES", "parse_persons", "parse_risk_tiers",
            "check_tier_weights", "default_tiers"]
 
-ENGINES = ("pandas", "dask")
+ENGINES = ("auto", "pandas", "dask")
 PERSON_KEYS = {"persons", "person_id", "sex", "age", "risk_score", "risk_tier", "engine",
                "dask_scheduler", "dask_workers"}
 
@@ -39,6 +39,7 @@ class PersonsSpec:
         Exactly one is given: a score column (ranked into tiers) or a column
         of tier names.
     engine : str
+        ``auto`` (chosen by size, :func:`capitation.persons.engine.choose_engine`),
         ``pandas`` or ``dask``.
     dask_scheduler : str or None
         Address of an existing cluster; None starts a LocalCluster.
@@ -55,7 +56,7 @@ class PersonsSpec:
     age: str
     risk_score: str | None
     risk_tier: str | None
-    engine: str = "pandas"
+    engine: str = "auto"
     dask_scheduler: str | None = None
     dask_workers: int = 2
     tiers: list[RiskTier] = field(default_factory=list)
@@ -115,7 +116,7 @@ def parse_persons(r: TomlKeys, table: dict[str, Any], years: list[str],
     if tiers is not None and score is None and tier is None:
         raise r.error("population.risk_score",
                       "missing: [[risk_tier]] needs a risk_score (or risk_tier) column")
-    engine = r.text(table, "population.engine", required=False, default="pandas")
+    engine = r.text(table, "population.engine", required=False, default="auto")
     if engine not in ENGINES:
         raise r.error("population.engine", f'"{engine}" is not one of {", ".join(ENGINES)}')
     scheduler = r.text(table, "population.dask_scheduler", required=False)

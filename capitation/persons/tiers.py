@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capitation.persons.selection import by_rank
 from capitation.rounding import half_up
 
 __all__ = ["RiskTier", "TierBoundaries", "rank_boundaries", "order_key", "boundaries_by_sort",
-           "assign_tiers", "require_bounds", "check_tiers"]
+           "boundaries_by_selection", "assign_tiers", "require_bounds", "check_tiers"]
 
 _TOLERANCE = 1e-12
 
@@ -153,7 +154,7 @@ def order_key(score: np.ndarray) -> np.ndarray:
 
 def boundaries_by_sort(u: np.ndarray, person_id: np.ndarray,
                        tiers: list[RiskTier]) -> tuple[TierBoundaries, np.ndarray]:
-    """Tier boundaries from a full sort (pandas engine).
+    """Tier boundaries from a full sort: the definition, which the selection is tested against.
 
     Parameters
     ----------
@@ -177,6 +178,40 @@ def boundaries_by_sort(u: np.ndarray, person_id: np.ndarray,
     keys_u = u[at] if len(u) else np.zeros(len(starts), dtype=np.uint64)
     keys_id = person_id[at] if len(u) else np.zeros(len(starts), dtype=person_id.dtype)
     return TierBoundaries(ranks=ranks, keys_u=keys_u, keys_id=keys_id, present=present), order
+
+
+def boundaries_by_selection(u: np.ndarray, person_id: np.ndarray,
+                            tiers: list[RiskTier]) -> TierBoundaries:
+    """Tier boundaries by selection, without sorting everyone (pandas engine).
+
+    The same keys as :func:`boundaries_by_sort`: the person at each tier's
+    first rank is found by :func:`capitation.persons.selection.by_rank`
+    (a partition, then the persons tied on the boundary key by person_id).
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        uint64 order keys (:func:`order_key`).
+    person_id : numpy.ndarray
+        Unique person ids (integers or text).
+    tiers : list of RiskTier
+
+    Returns
+    -------
+    TierBoundaries
+    """
+    ranks = rank_boundaries(tiers, len(u))
+    starts = ranks[1:-1]
+    present = starts < len(u)
+    keys_u = np.zeros(len(starts), dtype=np.uint64)
+    keys_id = np.zeros(len(starts), dtype=person_id.dtype)
+    if present.any():
+        found_u, found_id = by_rank(u, person_id, starts[present])
+        keys_u[present], keys_id[present] = found_u, found_id
+    if not present.all() and len(u):  # empty tiers: the last person's key, as by sort
+        last_u, last_id = by_rank(u, person_id, np.array([len(u) - 1]))
+        keys_u[~present], keys_id[~present] = last_u[0], last_id[0]
+    return TierBoundaries(ranks=ranks, keys_u=keys_u, keys_id=keys_id, present=present)
 
 
 def assign_tiers(u: np.ndarray, person_id: np.ndarray, bounds: TierBoundaries) -> np.ndarray:

@@ -144,7 +144,9 @@ MODEL_KEYS: dict[str, dict[str, str]] = {
         "risk_score": "Column of risk scores (0 or more), ranked into the `[[risk_tier]]` "
                       "bands.",
         "risk_tier": "Instead of `risk_score`: a column naming each person's tier.",
-        "engine": "`pandas` (the default) or `dask` for England-scale person files.",
+        "engine": "`auto` (the default): one process (`pandas`) unless `dask_scheduler` is "
+                  "given and the Parquet parts hold over 100 million persons; or `pandas` "
+                  "or `dask` to choose.",
         "dask_scheduler": "Address of an existing Dask cluster (`tcp://HOST:8786`); "
                           "without it the run starts and closes a local one.",
         "dask_workers": "Worker processes of the local Dask cluster (default 2).",

@@ -1,0 +1,136 @@
+"""All persons into numpy arrays, one Arrow record batch at a time (the pandas engine's read).
+
+Parquet parts are read with :meth:`pyarrow.parquet.ParquetFile.iter_batches`:
+each batch (about a million rows) is validated on its own
+(:func:`capitation.persons.read.validate`, so errors name the part, the
+column and the persons, and missing ids their row in the part) and copied
+into arrays sized once from the parts' row counts. No frame of all persons
+is built from parts and nothing is concatenated: memory beyond the arrays
+is one batch. Dictionary-encoded columns (practice codes, sex) arrive as
+categoricals, so each batch maps its few distinct codes, not every row.
+
+Whether ids repeat is checked once over all persons afterwards
+(:func:`capitation.persons.read.check_unique_ids`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitation.errors import InputError, clip
+from capitation.inputs import find_columns
+from capitation.inputs.files import cannot_read
+from capitation.persons.read import PartReader, parquet_call, read_part, validate
+
+__all__ = ["Persons", "read_persons", "BATCH_ROWS"]
+
+BATCH_ROWS = 1 << 20
+
+_COLUMNS = {"practice": np.int32, "sex": np.int8, "age": np.int8, "u": np.uint64,
+            "tier": np.int8}
+
+
+@dataclass(eq=False)
+class Persons:
+    """Every person's validated columns (see :mod:`capitation.persons.read`), as arrays.
+
+    Attributes
+    ----------
+    columns : dict of str to numpy.ndarray
+        ``person_id``, ``practice``, ``sex``, ``age``, ``u`` and, when tiers
+        come in a column, ``tier``; one entry per person, parts in name order.
+    part_of : numpy.ndarray
+        int32 index of each person's part.
+    """
+
+    columns: dict[str, np.ndarray]
+    part_of: np.ndarray
+
+
+def _batches(part: Path, reader: PartReader) -> Iterator[pd.DataFrame]:
+    """Record batches of one part's source columns, named as the model file names them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = reader.columns()
+    file = parquet_call(part, pq.ParquetFile)
+    found = find_columns(file.schema_arrow.names, columns, file=part)
+    batches = file.iter_batches(batch_size=BATCH_ROWS, columns=[found[c] for c in columns],
+                                use_threads=False)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except PermissionError as exc:
+            raise cannot_read(part, exc) from None
+        except (pa.ArrowException, OSError) as exc:
+            reason = clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise InputError(f"cannot be read: the Parquet part is truncated or damaged "
+                             f"({reason}); write it again", file=part) from None
+        yield batch.to_pandas().set_axis(columns, axis=1)
+
+
+def _rows(part: Path) -> int:
+    """Rows of a Parquet part from its footer."""
+    import pyarrow.parquet as pq
+
+    return int(parquet_call(part, pq.read_metadata).num_rows)
+
+
+def read_persons(parts: list[Path], reader: PartReader) -> Persons:
+    """Read and validate every part into arrays, one record batch at a time.
+
+    Parameters
+    ----------
+    parts : list of Path
+        From :func:`capitation.persons.read.list_parts`.
+    reader : PartReader
+
+    Returns
+    -------
+    Persons
+
+    Raises
+    ------
+    InputError
+        Naming the part (a truncated or damaged one too), the column and the
+        offending persons.
+    """
+    if len(parts) == 1 and parts[0].suffix.lower() == ".csv":  # a CSV is always alone
+        frame = read_part(parts[0], reader)
+        return Persons(columns={c: frame[c].to_numpy() for c in frame.columns},
+                       part_of=np.zeros(len(frame), dtype=np.int32))
+    rows = [_rows(p) for p in parts]
+    total = sum(rows)
+    ranked = reader.spec.risk_tier is not None
+    columns = {"person_id": np.empty(total, dtype=np.int64)}
+    columns.update({c: np.empty(total, dtype=t) for c, t in _COLUMNS.items()
+                    if c != "tier" or ranked})
+    at = 0
+    for part, expected in zip(parts, rows, strict=True):
+        start = at
+        for raw in _batches(part, reader):
+            out = validate(raw, part, reader, first_row=at - start, check_repeats=False)
+            stop = at + len(out)
+            if stop > total:
+                raise InputError(f"holds more rows than its footer says ({expected:,}); "
+                                 "write it again", file=part)
+            ids = out["person_id"].to_numpy()
+            if ids.dtype.kind not in "iu" and columns["person_id"].dtype.kind in "iu":
+                columns["person_id"] = columns["person_id"].astype(object)  # text ids
+            columns["person_id"][at:stop] = ids
+            for c in columns:
+                if c != "person_id":
+                    columns[c][at:stop] = out[c].to_numpy()
+            at = stop
+        if at - start != expected:
+            raise InputError(f"holds {at - start:,} rows but its footer says {expected:,}; "
+                             "write it again", file=part)
+    part_of = np.repeat(np.arange(len(parts), dtype=np.int32), rows)
+    return Persons(columns=columns, part_of=part_of)
