@@ -1,4 +1,6 @@
-"""Persons at given risk ranks, found without sorting everyone (domain.md §2.2).
+"""Persons at given risk ranks, found without sorting everyone.
+
+Method: docs/methods/weighted-capitation.md#from-people.
 
 Rank order is ascending order key ``u`` (:func:`capitation.persons.tiers.order_key`),
 ties by ``person_id`` ascending. Two ways to find a person by rank on one

@@ -291,7 +291,8 @@ def test_command_line_prints_each_service_and_writes_its_charts(demo, tmp_path, 
     above = int(demo.needs_and_use.summary().loc["emergency_admissions",
                                                  "units_above_benchmark"])
 
-    assert main(["run", str(DEMO), "--out", str(tmp_path / "r.xlsx"), "--quiet",
+    # Without --quiet: --quiet prints nothing on stdout.
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "r.xlsx"),
                  "--charts", str(tmp_path / "charts")]) == 0
     printed = capsys.readouterr().out
     assert f"needs versus use, emergency_admissions: {above} of 131 (practice) above " \

@@ -1,6 +1,7 @@
 """Tier boundaries and the half-of-need cohort by selection agree with a full sort.
 
-Expected values come from the definition itself (domain.md §2.2: rank by
+Expected values come from the definition itself (docs/methods/weighted-capitation.md#from-people:
+rank by
 score, highest first, ties by person_id ascending), computed here by a full
 ``numpy.lexsort`` over every person: the former pandas engine's method.
 """
