@@ -23,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from capitation.excel.formulas import LevelLayout, level_templates
 from capitation.excel.names import OWN_SHEETS, unique_sheet_names
+from capitation.excel.results_reader import KEYS_HEADER, KEYS_SHEET
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from capitation.results import Results
 
 __all__ = ["write_results", "flatten_parameters"]
+
+#: Zero-based rows of a level sheet: the exact column names, and the first organisation.
+KEY_ROW = 0
+FIRST_ROW = 1
 
 # How xlsxwriter stores a formula cell (see _write_formula_column).
 _CELL_FORMULA = getattr(xlsxwriter.worksheet, "CellFormulaTuple", None)
@@ -137,6 +142,18 @@ def _level_templates(results: Results, year: str | None, levels: list[str],
             for depth in range(len(levels))]
 
 
+def _write_keys(book: xlsxwriter.Workbook,
+                keys: list[tuple[str, str, str, int, int, int]]) -> None:
+    """Write the hidden sheet that says where each level's table sits (for ``read_results``)."""
+    sheet = book.add_worksheet(KEYS_SHEET)
+    for c, name in enumerate(KEYS_HEADER):
+        sheet.write_string(0, c, name)
+    for r, row in enumerate(keys, start=1):
+        for c, value in enumerate(row):
+            write_cell(sheet, r, c, value)
+    sheet.hide()
+
+
 def write_results(results: Results, path: str | Path) -> Path:
     """Write a results workbook atomically.
 
@@ -163,6 +180,7 @@ def write_results(results: Results, path: str | Path) -> Path:
                                               "nan_inf_to_errors": True})
         formats = _formats(book)
         by_year = max(1, len(results.levels))
+        keys: list[tuple[str, str, str, int, int, int]] = []
         for start in range(0, len(pairs), by_year):
             year = years[start // by_year]
             year_names = names[start:start + by_year]
@@ -171,6 +189,8 @@ def write_results(results: Results, path: str | Path) -> Path:
                 table = results.table(level, year)
                 _write_level(book.add_worksheet(year_names[depth]), table, level, formats,
                              templates[depth])
+                keys.append((year_names[depth], level, year, KEY_ROW + 1, FIRST_ROW + 1,
+                             len(table)))
         path_frame = results.pace_of_change_path
         if path_frame is not None:
             flat = path_frame.reset_index()
@@ -207,6 +227,7 @@ def write_results(results: Results, path: str | Path) -> Path:
             sheet.write_string(r, 1, value)
         sheet.set_column(0, 0, 48)
         sheet.set_column(1, 1, 70)
+        _write_keys(book, keys)
         book.close()
 
     return write_atomically(path, write)
