@@ -32,12 +32,14 @@ UNITS: dict[str, str] = {
 #: Label suffix by unit: "Allocation" in pounds reads "Allocation (£)".
 SUFFIX = {"gbp": " (£)", "fraction": " (%)"}
 
-#: Excel number formats the workbooks use today (``General`` where they set none).
-MONEY_FORMAT = "#,##0.00;-#,##0.00"
+#: Excel number formats of the output columns (``General`` where they set none): money in
+#: pounds with a £ and thousands separators, to the penny; indices to 3 decimal places;
+#: people as whole numbers (the cell keeps the full value).
+MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
 PERCENT_FORMAT = "0.00%"
 RATE_FORMAT = "0.00##%"
-INDEX_FORMAT = "0.000000"
-PEOPLE_FORMAT = "#,##0.00"
+INDEX_FORMAT = "0.000"
+PEOPLE_FORMAT = "#,##0"
 WHOLE_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
 GENERAL = "General"
