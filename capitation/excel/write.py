@@ -223,6 +223,11 @@ def write_results(results: Results, path: str | Path) -> Path:
                                               "nan_inf_to_errors": True})
         formats = _formats(book)
         by_year = max(1, len(results.levels))
+        if results.tables:  # the first sheet: headline figures and the main chart
+            from capitation.excel.summary_sheet import add_summary_sheet
+
+            add_summary_sheet(book, results, dict(zip(results.levels, names, strict=False)),
+                              formats["board"], formats["columns"])
         keys: list[tuple[str, str, str, int, int, int]] = []
         for start in range(0, len(pairs), by_year):
             year = years[start // by_year]

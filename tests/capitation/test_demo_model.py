@@ -98,7 +98,7 @@ def test_nhs_england_group_index_in_parent_from_rounded_sums():
 def test_results_workbook_layout(demo, tmp_path):
     out = demo.to_excel(tmp_path / "demo.xlsx")
     book = openpyxl.load_workbook(out, read_only=True)
-    assert book.sheetnames[:3] == ["practice", "ICB_LAD", "ICB"]
+    assert book.sheetnames[:4] == ["summary", "practice", "ICB_LAD", "ICB"]
     assert "assumptions" in book.sheetnames
     keys = [c.value for c in next(book["ICB_LAD"].iter_rows(max_row=1))]  # hidden
     assert keys[0] == "ICB/LAD"

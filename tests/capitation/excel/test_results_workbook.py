@@ -154,3 +154,39 @@ def test_demo_icb_sheet_prints_on_at_most_two_pages(demo_book, tmp_path):
     alone = only_sheet(demo_book, tmp_path / "icb.xlsx", "ICB")
     pages = pdf_pages(to_pdf(alone, tmp_path / "pdf"))
     assert 1 <= pages <= 2, pages  # 42 ICBs, landscape, one page wide
+
+
+def test_summary_sheet_opens_the_workbook_with_the_headlines_and_a_chart(demo, demo_book):
+    import zipfile
+
+    book = _sheets(demo_book)
+    assert book.sheetnames[0] == "summary"
+    assert book.active.title == "summary"
+    sheet = book["summary"]
+    assert sheet["A1"].value == f"{demo.spec.name}: summary, 2025/26"
+    figures = {sheet.cell(r, 1).value: sheet.cell(r, 2) for r in range(6, 20)}
+    # models/demo.toml: envelope_gbp = 120_000_000_000, pace of change at ICB level.
+    assert figures["Envelope (£)"].value == pytest.approx(120_000_000_000, abs=0.005)
+    assert figures["Envelope (£)"].number_format.startswith("£")
+    assert figures["Organisations: ICB"].value == 42
+    pace = demo.pace[demo.years[0]]
+    shortfall = figures["Largest shortfall below target (%)"].value
+    assert shortfall == pytest.approx(pace.largest_shortfall, rel=1e-14)  # 16 digits stored
+    total = figures["Total shortfall below target (£)"].value
+    assert total == pytest.approx(pace.total_shortfall_gbp, rel=1e-14)
+    outcome = demo.pace_outcomes[demo.years[0]]
+    at_floor = int((outcome.allocation_pence == outcome.floor_pence).sum())
+    assert figures["At their floor (minimum growth)"].value == at_floor
+    texts = [sheet.cell(r, 1).value for r in range(1, 40)]
+    top = demo.table("ICB").sort_values("growth", ascending=False).iloc[0]
+    assert f"{top['name']} ({top.name})" in texts  # the biggest mover, named beside its code
+    with zipfile.ZipFile(demo_book) as parts:
+        charts = [n for n in parts.namelist() if n.startswith("xl/charts/chart")]
+        xml = parts.read(charts[0]).decode()
+    # Distance from target (column I) of the 42 ICBs, labelled by name (column B).
+    assert "<c:barChart>" in xml and "'ICB'!$I$7:$I$48" in xml
+    assert "'ICB'!$B$7:$B$48" in xml
+
+
+def test_read_results_ignores_the_summary_sheet(demo, demo_book):
+    _same(read_results(demo_book, "ICB"), demo.table("ICB"))
