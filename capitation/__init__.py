@@ -23,7 +23,7 @@ allocation → pace of change; then the service budget, and the edges.
 ``service_budget/``   capitated budget lines, the bridge, stranded costs, its TOML
 ``model_file``        the model file (TOML) → ModelSpec
 ``model``             Model: from_toml, from_excel, run
-``results``           Results: table(level), to_excel, provenance
+``results``           Results: table(level), to_excel, provenance; read_results
 ``excel/``            every .xlsx: results and model workbooks, templates, guard
 ``inputs/``           the input edge: TOML keys, CSV tables, headers, years
 ``columns/``          every output column: dtype, unit, label, Excel format
@@ -39,6 +39,7 @@ allocation → pace of change; then the service budget, and the edges.
 from capitation.allocation import Allocation, Pace, allocate
 from capitation.comparison import compare
 from capitation.errors import InputError, SolverError
+from capitation.excel.results_reader import read_results
 from capitation.model import Model
 from capitation.needs import Component, NeedsFormula
 from capitation.population import Population
@@ -60,4 +61,5 @@ __all__ = [
     "SolverError",
     "allocate",
     "compare",
+    "read_results",
 ]

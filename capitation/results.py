@@ -296,6 +296,89 @@ class Results:
             raise KeyError("this model has no allocation and no service budget")
         return bridge
 
+    def chart_level(self) -> str:
+        """Return the level the summary charts show: the pace-of-change level, else the top.
+
+        A level with a single organisation gives way to the level below it
+        (one bar is no chart).
+        """
+        level = self.spec.pace.level if self.spec.pace is not None else self.levels[-1]
+        depth = self.levels.index(level)
+        while depth > 0 and len(self.tables[self.years[0]][self.levels[depth]]) < 2:
+            depth -= 1
+        return self.levels[depth]
+
+    def headlines(self, year: str | None = None) -> list[tuple[str, object, str]]:
+        """Return the run's headline figures for one year, as (label, value, Excel format).
+
+        The envelope (the top level's allocation), how many organisations
+        each level has and, with pace of change, the largest and total
+        shortfall below target and how many organisations sit at their floor
+        (minimum growth) or cap (maximum growth).
+
+        Parameters
+        ----------
+        year : str, optional
+            Financial year (default: the first).
+
+        Returns
+        -------
+        list of (str, object, str)
+        """
+        from capitation.columns.schema import (
+            GENERAL,
+            MONEY_FORMAT,
+            PERCENT_FORMAT,
+            WHOLE_FORMAT,
+        )
+
+        year = self.years[0] if year is None else year
+        top = self.table(self.levels[-1], year)
+        rows: list[tuple[str, object, str]] = [
+            ("Envelope (£)", float(top["allocation_gbp"].sum()), MONEY_FORMAT)]
+        for level in reversed(self.levels):
+            rows.append((f"Organisations: {level}", len(self.table(level, year)), WHOLE_FORMAT))
+        pace = self.pace.get(year)
+        outcome = self.pace_outcomes.get(year)
+        if pace is not None and self.spec.pace is not None:
+            rows.append(("Pace of change applied at", self.spec.pace.level, GENERAL))
+            rows.append(("Largest shortfall below target (%)", float(pace.largest_shortfall),
+                         PERCENT_FORMAT))
+            rows.append(("Total shortfall below target (£)", float(pace.total_shortfall_gbp),
+                         MONEY_FORMAT))
+        if outcome is not None:
+            allocation = outcome.allocation_pence
+            at_floor = int((allocation == outcome.floor_pence).sum())
+            at_cap = int((allocation == outcome.cap_pence).fillna(False).sum())
+            rows.append(("At their floor (minimum growth)", at_floor, WHOLE_FORMAT))
+            rows.append(("At their cap (maximum growth)", at_cap, WHOLE_FORMAT))
+        return rows
+
+    def movers(self, year: str | None = None, n: int = 5) -> pd.DataFrame | None:
+        """Return the organisations whose allocation moves most from the baseline.
+
+        Parameters
+        ----------
+        year : str, optional
+            Financial year (default: the first).
+        n : int
+            How many: the ``n`` largest growths and the ``n`` smallest, largest first.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            Rows of the pace level's table (``name`` when it has names,
+            ``growth``, ``allocation_gbp``, ``distance_from_target``); None
+            without pace of change.
+        """
+        if self.spec.pace is None or not self.pace:
+            return None
+        table = self.table(self.spec.pace.level, year)
+        named = ["name"] if "name" in table.columns else []
+        ranked = table.sort_values("growth", ascending=False, kind="stable")
+        picked = ranked if len(ranked) <= 2 * n else pd.concat([ranked.head(n), ranked.tail(n)])
+        return picked[named + ["growth", "allocation_gbp", "distance_from_target"]]
+
     def _repr_html_(self) -> str:
         """Jupyter's view: the top level's table (and any budget bridge), money as £1,234.56."""
         from capitation.display import html_table

@@ -19,6 +19,7 @@ EXPECTED_CAPITATION_API = [
     "SolverError",
     "allocate",
     "compare",
+    "read_results",
 ]
 
 

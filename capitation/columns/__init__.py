@@ -24,9 +24,10 @@ budget line, a flag on a settled line) needs its table too.
 
 The labels and number formats are the ones the outputs use today (the Excel
 format is what each workbook writes for the column; ``General`` where it
-writes none). Headers in workbooks are still the exact column names; the
-labels are for readers (charts, the README, and the board-ready outputs that
-build on this table).
+writes none). The results workbook's level sheets show the labels as their
+header (over a hidden row of the exact column names, which
+``capitation.read_results`` reads); the other workbooks still head their
+columns with the names.
 
 ``python -m capitation.columns README.md`` rewrites the README's column
 tables (between ``<!-- columns:start TABLE -->`` and ``<!-- columns:end -->``)

@@ -32,14 +32,16 @@ UNITS: dict[str, str] = {
 #: Label suffix by unit: "Allocation" in pounds reads "Allocation (£)".
 SUFFIX = {"gbp": " (£)", "fraction": " (%)"}
 
-#: Excel number formats the workbooks use today (``General`` where they set none).
-MONEY_FORMAT = "#,##0.00;-#,##0.00"
+#: Excel number formats of the output columns (``General`` where they set none): money in
+#: pounds with a £ and thousands separators, to the penny; indices to 3 decimal places;
+#: people as whole numbers (the cell keeps the full value).
+MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
 #: Money shown with the pound sign (the simulation workbook's sheets).
-POUNDS_FORMAT = "£#,##0.00;-£#,##0.00"
+POUNDS_FORMAT = MONEY_FORMAT
 PERCENT_FORMAT = "0.00%"
 RATE_FORMAT = "0.00##%"
-INDEX_FORMAT = "0.000000"
-PEOPLE_FORMAT = "#,##0.00"
+INDEX_FORMAT = "0.000"
+PEOPLE_FORMAT = "#,##0"
 WHOLE_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
 GENERAL = "General"

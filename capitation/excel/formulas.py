@@ -2,7 +2,8 @@
 
 A level sheet (the layout of capitation.excel.write) has the organisation code in column A and
 then exactly the columns of :meth:`capitation.results.Results.table`, one row
-per organisation from row 2, no total rows. :func:`level_templates` says, per
+per organisation from row ``LevelLayout.first`` (below the header, or the
+title block and header), any totals row below them. :func:`level_templates` says, per
 column, whether the cell is a value (an input, or money rounded by largest
 remainder, which no formula reproduces) or a formula, and gives the formula
 as a template whose ``{r}`` is the row number. The formulas (docs/methods (weighted capitation, need
@@ -66,13 +67,17 @@ class LevelLayout:
     columns : tuple of str
         The table's columns, in order (column B onwards).
     rows : int
-        Number of organisations (rows 2 to ``rows + 1``).
+        Number of organisations (rows ``first`` to ``first + rows - 1``).
+    first : int
+        The (1-based) row of the first organisation: 2 under a single header
+        row, further down under a title block.
     """
 
     level: str
     sheet: str
     columns: tuple[str, ...]
     rows: int
+    first: int = 2
 
     def letter(self, column: str) -> str:
         """Column letter of a table column (the code is column A)."""
@@ -85,7 +90,8 @@ class LevelLayout:
     def range(self, column: str) -> str:
         """Absolute reference to a column's data cells, sheet included."""
         letter = "A" if column == self.level else self.letter(column)
-        return f"{quote_sheet(self.sheet)}!${letter}$2:${letter}${self.rows + 1}"
+        return (f"{quote_sheet(self.sheet)}!${letter}${self.first}:"
+                f"${letter}${self.first + self.rows - 1}")
 
 
 def _lookup(parent: LevelLayout, child: LevelLayout, column: str) -> str:

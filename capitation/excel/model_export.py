@@ -45,7 +45,6 @@ from capitation.excel.model_schema import (
     base_key,
     flatten,
 )
-from capitation.excel.tables import MONEY_FORMAT
 from capitation.files import write_atomically
 from capitation.inputs import read_toml
 from capitation.inputs.years import year_suffix
@@ -81,6 +80,7 @@ INSTRUCTIONS = [
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _MONEY_KEYS = ("_gbp",)
+_INPUT_MONEY = "#,##0.00;-#,##0.00"  # an input cell: what the team types, without a £
 
 
 def export_model(model_path: str | Path, out: str | Path) -> Path:
@@ -349,7 +349,7 @@ def _formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
         "about": book.add_format({"italic": True, "font_color": "#595959"}),
         "text": book.add_format(input_base),
         "number": book.add_format({**input_base, "num_format": "#,##0.######"}),
-        "money": book.add_format({**input_base, "num_format": MONEY_FORMAT}),
+        "money": book.add_format({**input_base, "num_format": _INPUT_MONEY}),
         "fraction": book.add_format({**input_base, "num_format": "0.00##%"}),
         "title": book.add_format({"bold": True, "font_size": 14}),
         "wrap": book.add_format({"text_wrap": True, "valign": "top"}),

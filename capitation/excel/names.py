@@ -21,7 +21,7 @@ FORBIDDEN = '/\\?*[]:'
 EXCEL_RESERVED = ("history",)
 #: The results workbook's sheets besides the level sheets: no level may take their names.
 OWN_SHEETS = ("pace_of_change_path", "budget_lines", "budget_bridge", "tiers", "opportunity",
-              "assumptions")
+              "assumptions", "_columns", "summary")
 
 
 def sheet_name(level: str, year: str | None = None) -> str:

@@ -21,8 +21,22 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from capitation.columns import number_format
+from capitation.excel.board import (
+    FIRST_ROW,
+    KEY_ROW,
+    BoardFormats,
+    Page,
+    adds_up,
+    board_label,
+    column_width,
+    finish_page,
+    write_page_top,
+    write_totals,
+)
 from capitation.excel.formulas import LevelLayout, level_templates
 from capitation.excel.names import OWN_SHEETS, unique_sheet_names
+from capitation.excel.results_reader import KEYS_HEADER, KEYS_SHEET
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
@@ -53,13 +67,7 @@ def flatten_parameters(data: dict, prefix: str = "") -> list[tuple[str, str]]:
 def _formats(book: xlsxwriter.Workbook) -> dict:
     """Return the header format and the columns' number formats (:mod:`capitation.columns`)."""
     return {"header": book.add_format({"bold": True, "bottom": 1, "text_wrap": True}),
-            "columns": CellFormats(book)}
-
-
-def _write_frame(sheet: Worksheet, frame: pd.DataFrame, index_label: str, formats: dict,
-                 table: str) -> None:
-    """Write a table as values: code column, then one column per table column."""
-    _write_level(sheet, frame, index_label, formats, {}, table)
+            "columns": CellFormats(book), "board": BoardFormats(book)}
 
 
 def _cached(value: object) -> float | str:
@@ -69,36 +77,62 @@ def _cached(value: object) -> float | str:
 
 
 def _write_level(sheet: Worksheet, frame: pd.DataFrame, index_label: str, formats: dict,
-                 templates: dict[str, str | None], table: str = "level") -> None:
+                 templates: dict[str, str | None], table: str = "level",
+                 page: Page | None = None, totals: bool = True) -> None:
     """Write one level's table; columns with a template become live formulas.
 
     Each formula cell caches Python's value, so readers that do not calculate
     see the same numbers as Excel or LibreOffice. Codes and other text are
-    written as text, never as formulas.
+    written as text, never as formulas. With ``page``, the sheet is laid out
+    to print (:mod:`capitation.excel.board`: hidden key row, title block,
+    labelled header, totals row); without, a header row of the exact column
+    names and the organisations from row 2.
     """
-    sheet.write_string(0, 0, index_label, formats["header"])
-    for c, column in enumerate(frame.columns, start=1):
-        sheet.write_string(0, c, str(column), formats["header"])
+    columns = [str(c) for c in frame.columns]
+    first = FIRST_ROW if page is not None else 1
+    if page is None:
+        sheet.write_string(0, 0, index_label, formats["header"])
+        for c, column in enumerate(columns, start=1):
+            sheet.write_string(0, c, column, formats["header"])
+    else:
+        labels = [index_label.replace("_", " ")] + [board_label(c, table) for c in columns]
+        write_page_top(sheet, page, [index_label, *columns], labels, formats["board"])
     codes = frame.index.to_numpy(dtype=object)
-    for r, code in enumerate(codes, start=1):
+    for r, code in enumerate(codes, start=first):
         sheet.write_string(r, 0, str(code))
-    for c, column in enumerate(frame.columns, start=1):
-        fmt = formats["columns"](str(column), table)
+    number_formats: dict[int, str] = {}
+    sums: list[tuple[int, str, float]] = []
+    widths = [column_width(index_label, codes, index_label, None)]
+    for c, column in enumerate(columns, start=1):
+        fmt = formats["columns"](column, table)
+        number_formats[c] = number_format(column, table)
         values = frame[column].to_numpy(dtype=object)
-        template = templates.get(str(column))
+        template = templates.get(column)
+        if page is not None:
+            widths.append(column_width(board_label(column, table), values, column, table))
+            if totals and adds_up(column, table):
+                sums.append((c, column, float(np.nansum(values.astype(float)))))
         if template is None:
-            for r, value in enumerate(values, start=1):
+            for r, value in enumerate(values, start=first):
                 write_cell(sheet, r, c, value, fmt)
             continue
-        _write_formula_column(sheet, c, template, fmt, [_cached(v) for v in values])
-    sheet.freeze_panes(1, 1)
-    sheet.set_column(0, 0, 14)
-    sheet.set_column(1, len(frame.columns), 16)
+        _write_formula_column(sheet, c, template, fmt, [_cached(v) for v in values], first)
+    if page is None:
+        sheet.freeze_panes(1, 1)
+        sheet.set_column(0, 0, 14)
+        sheet.set_column(1, len(columns), 16)
+        return
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    if totals:
+        write_totals(sheet, len(frame), sums, formats["board"], number_formats)
+    fixed = 2 if columns[:1] == ["name"] else 1
+    finish_page(sheet, page, len(columns) + 1, len(frame), fixed, totals)
 
 
 def _write_formula_column(sheet: Worksheet, col: int, template: str, fmt: Format | None,
-                          cached: list[float | str]) -> None:
-    """Write ``template`` down a column from row 2, one formula per cached value.
+                          cached: list[float | str], first: int = 1) -> None:
+    """Write ``template`` down a column from zero-based row ``first``, one formula per value.
 
     xlsxwriter's ``write_formula`` runs some 30 regular expressions over every
     formula to expand newer Excel functions; our templates use none of them,
@@ -113,28 +147,54 @@ def _write_formula_column(sheet: Worksheet, col: int, template: str, fmt: Format
             and sheet._prepare_formula(template) == body
             and not xlsxwriter.worksheet.re_dynamic_function.search(template))
     if cell_formula is None or not fast:
-        for r, value in enumerate(cached, start=1):
+        for r, value in enumerate(cached, start=first):
             sheet.write_formula(r, col, template.replace("{r}", str(r + 1)), fmt, value)
         return
-    sheet.write_formula(len(cached), col, template.replace("{r}", str(len(cached) + 1)), fmt,
+    last = first + len(cached) - 1
+    sheet.write_formula(last, col, template.replace("{r}", str(last + 1)), fmt,
                         cached[-1])  # the public call checks the bounds once
     table = sheet.table
-    for r, value in enumerate(cached[:-1], start=1):
+    for r, value in enumerate(cached[:-1], start=first):
         table[r][col] = cell_formula(body.replace("{r}", str(r + 1)), fmt, value)
 
 
 def _level_templates(results: Results, year: str | None, levels: list[str],
-                     names: list[str]) -> list[dict[str, str | None]]:
-    """Build the formula templates of every level sheet of one year."""
+                     names: list[str], first: int = 2) -> list[dict[str, str | None]]:
+    """Build the formula templates of every level sheet of one year (data from row ``first``)."""
     tables = [results.table(level, year) for level in levels]
     layouts = [LevelLayout(level=level, sheet=name, columns=tuple(map(str, table.columns)),
-                           rows=len(table))
+                           rows=len(table), first=first)
                for level, name, table in zip(levels, names, tables, strict=True)]
     components = [c.name for c in results.spec.components]
     pace_level = results.spec.pace.level if results.spec.pace is not None else None
     pace_depth = levels.index(pace_level) if pace_level in levels else None
     return [level_templates(layouts, depth, components, results.spec.convention, pace_depth)
             for depth in range(len(levels))]
+
+
+def _write_keys(book: xlsxwriter.Workbook,
+                keys: list[tuple[str, str, str, int, int, int]]) -> None:
+    """Write the hidden sheet that says where each level's table sits (for ``read_results``)."""
+    sheet = book.add_worksheet(KEYS_SHEET)
+    for c, name in enumerate(KEYS_HEADER):
+        sheet.write_string(0, c, name)
+    for r, row in enumerate(keys, start=1):
+        for c, value in enumerate(row):
+            write_cell(sheet, r, c, value)
+    sheet.hide()
+
+
+_UNITS = ("Money in pounds (£); population in persons (weighted by need where it says so); "
+          "need indices: 1 = the model's average.")
+_SIGN = "Distance from target: negative = below target (less than the fair share by need)."
+_GROWTH_SIGN = " Growth: negative = a fall from the baseline."
+
+
+def _level_page(results: Results, level: str, year: str, table: pd.DataFrame) -> Page:
+    """Return the title block of a level's sheet."""
+    sign = _SIGN + (_GROWTH_SIGN if "growth" in table.columns else "")
+    return Page(results.spec.name, f"allocation by {level}, {year}", _UNITS, sign,
+                results.run_at)
 
 
 def write_results(results: Results, path: str | Path) -> Path:
@@ -163,23 +223,34 @@ def write_results(results: Results, path: str | Path) -> Path:
                                               "nan_inf_to_errors": True})
         formats = _formats(book)
         by_year = max(1, len(results.levels))
+        if results.tables:  # the first sheet: headline figures and the main chart
+            from capitation.excel.summary_sheet import add_summary_sheet
+
+            add_summary_sheet(book, results, dict(zip(results.levels, names, strict=False)),
+                              formats["board"], formats["columns"])
+        keys: list[tuple[str, str, str, int, int, int]] = []
         for start in range(0, len(pairs), by_year):
             year = years[start // by_year]
             year_names = names[start:start + by_year]
-            templates = _level_templates(results, year, results.levels, year_names)
+            templates = _level_templates(results, year, results.levels, year_names,
+                                         FIRST_ROW + 1)
             for depth, level in enumerate(results.levels):
                 table = results.table(level, year)
                 _write_level(book.add_worksheet(year_names[depth]), table, level, formats,
-                             templates[depth])
+                             templates[depth], page=_level_page(results, level, year, table))
+                keys.append((year_names[depth], level, year, KEY_ROW + 1, FIRST_ROW + 1,
+                             len(table)))
         path_frame = results.pace_of_change_path
         if path_frame is not None:
             flat = path_frame.reset_index()
             if "name" in flat.columns:  # the name beside the code, as on the level sheets
                 flat = flat[[flat.columns[0], "name",
                              *(c for c in flat.columns[1:] if c != "name")]]
-            _write_frame(book.add_worksheet("pace_of_change_path"),
-                         flat.set_index(flat.columns[0]), flat.columns[0], formats,
-                         "pace_of_change_path")
+            level = str(flat.columns[0])
+            page = Page(results.spec.name, f"pace of change by {level} and year", _UNITS,
+                        _SIGN + _GROWTH_SIGN, results.run_at)
+            _write_level(book.add_worksheet("pace_of_change_path"), flat.set_index(level),
+                         level, formats, {}, "pace_of_change_path", page=page, totals=False)
         if results.budget is not None:
             from capitation.excel.budget_sheets import add_budget_sheets
 
@@ -208,6 +279,7 @@ def write_results(results: Results, path: str | Path) -> Path:
             sheet.write_string(r, 1, value)
         sheet.set_column(0, 0, 48)
         sheet.set_column(1, 1, 70)
+        _write_keys(book, keys)
         book.close()
 
     return write_atomically(path, write)

@@ -82,10 +82,10 @@ def test_demo_command_writes_the_demo_workbook(tmp_path, monkeypatch, capsys):
     items = {row[0]: row[1] for row in book["assumptions"].iter_rows(values_only=True)}
     assert items["model file"] == "demo.toml"
     assert items["package version"] == version("ics-capitation")
-    # The ICB sheet's allocations (the values cached with its formulas) add up to the
-    # £120bn envelope of the demo model to the penny.
+    # The ICB sheet's allocations (the values cached with its formulas, rows 7 to 48 under
+    # the title block and header) add up to the £120bn envelope of the demo model to the penny.
     column = _column(book["ICB"], "allocation_gbp")
-    cached = [row[0] for row in book["ICB"].iter_rows(min_row=2, min_col=column,
+    cached = [row[0] for row in book["ICB"].iter_rows(min_row=7, max_row=48, min_col=column,
                                                        max_col=column, values_only=True)]
     assert len(cached) == 42
     assert int(round_pence(np.array(cached, dtype=float)).sum()) == 12_000_000_000_000
@@ -93,7 +93,7 @@ def test_demo_command_writes_the_demo_workbook(tmp_path, monkeypatch, capsys):
 
 
 def _column(sheet, name: str) -> int:
-    header = next(sheet.iter_rows(max_row=1, values_only=True))
+    header = next(sheet.iter_rows(max_row=1, values_only=True))  # the hidden row of names
     return header.index(name) + 1
 
 

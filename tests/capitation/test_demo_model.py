@@ -98,12 +98,13 @@ def test_nhs_england_group_index_in_parent_from_rounded_sums():
 def test_results_workbook_layout(demo, tmp_path):
     out = demo.to_excel(tmp_path / "demo.xlsx")
     book = openpyxl.load_workbook(out, read_only=True)
-    assert book.sheetnames[:3] == ["practice", "ICB_LAD", "ICB"]
+    assert book.sheetnames[:4] == ["summary", "practice", "ICB_LAD", "ICB"]
     assert "assumptions" in book.sheetnames
-    header = [c.value for c in next(book["ICB_LAD"].iter_rows(max_row=1))]
-    assert header[0] == "ICB/LAD"
-    assert header[1:] == list(demo.table("ICB/LAD").columns)
-    assert book["ICB"].max_row == 43  # header + 42 ICBs, no total row
+    keys = [c.value for c in next(book["ICB_LAD"].iter_rows(max_row=1))]  # hidden
+    assert keys[0] == "ICB/LAD"
+    assert keys[1:] == list(demo.table("ICB/LAD").columns)
+    # The key row, the title block, the header, 42 ICBs and the totals row.
+    assert book["ICB"].max_row == 6 + 42 + 1
     items = {row[0]: row[1] for row in book["assumptions"].iter_rows(values_only=True)}
     assert len(items["population sha256"]) == 64
     assert items["parameter model.envelope_gbp"] == "120000000000"

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["soffice", "recalculate"]
+__all__ = ["soffice", "recalculate", "only_sheet", "to_pdf", "pdf_pages"]
 
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
@@ -80,3 +80,68 @@ def recalculate(paths: Sequence[str | Path], out_dir: str | Path,
         raise RuntimeError(f"LibreOffice did not write {', '.join(missing)} "
                            f"(exit {done.returncode}): {done.stderr[-2000:]}")
     return outputs
+
+
+def only_sheet(source: str | Path, target: str | Path, sheet: str) -> Path:
+    """Copy one sheet of a workbook, as printed, into a workbook of its own.
+
+    LibreOffice prints every sheet, hidden ones too; to print one sheet the
+    copy keeps only it (openpyxl, with the values Excel cached in place of the
+    formulas, since the other sheets they read are gone), with its column
+    widths, number formats, hidden rows and page setup (print area and
+    titles, orientation, fit to width, footer) unchanged.
+    """
+    import openpyxl
+
+    book = openpyxl.load_workbook(source, data_only=True)
+    for other in list(book.sheetnames):
+        if other != sheet:
+            del book[other]
+    book.active = 0
+    book.save(target)
+    return Path(target)
+
+
+def to_pdf(path: str | Path, out_dir: str | Path, timeout: float = 300.0) -> Path:
+    """Print a workbook to PDF with LibreOffice (headless, recalculating on load).
+
+    Parameters
+    ----------
+    path : str or Path
+        The workbook; hidden sheets are not printed.
+    out_dir : str or Path
+        Folder for the PDF (same stem).
+    timeout : float
+        Seconds before LibreOffice is stopped.
+
+    Returns
+    -------
+    Path
+        The PDF.
+    """
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed: run .ci/ensure_libreoffice.sh")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
+        command = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
+                   "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir",
+                   str(out_dir), str(Path(path).resolve())]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    pdf = out_dir / (Path(path).stem + ".pdf")
+    if not pdf.exists():
+        raise RuntimeError(f"LibreOffice did not write {pdf} (exit {done.returncode}): "
+                           f"{done.stderr[-2000:]}")
+    return pdf
+
+
+def pdf_pages(pdf: str | Path) -> int:
+    """Count the pages of a PDF (its ``/Type /Page`` objects; LibreOffice writes them plain)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", Path(pdf).read_bytes()))

@@ -185,8 +185,10 @@ def test_audited_columns_are_formulas_and_lr_money_is_values(recalculated):
     books, _, _ = recalculated
     source, _, results = books["demo"]
     cells = _formula_cells(source)
-    practice = {c for _, c, _ in cells["practice"]}
-    icb = {c for _, c, _ in cells["ICB"]}
+    # Data rows only (zero-based 6 on, under the title block and header): the totals row
+    # under them is a SUBTOTAL in every column that adds up.
+    practice = {c for r, c, _ in cells["practice"] if 6 <= r < 6 + len(results.table("practice"))}
+    icb = {c for r, c, _ in cells["ICB"] if 6 <= r < 6 + len(results.table("ICB"))}
     columns = ["ICB", *results.table("ICB").columns]
     formula_columns = {columns[c] for c in icb}
     pace_at_icb = results.spec.pace is not None and results.spec.pace.level == "ICB"
@@ -201,9 +203,38 @@ def test_audited_columns_are_formulas_and_lr_money_is_values(recalculated):
         "weighted_population", "need_index", "need_index_in_parent", "target_gbp",
         "distance_from_target", "allocation_per_head_gbp"} | (
         set() if results.spec.pace is not None else {"allocation_gbp"})
-    # Each level has exactly its table's rows: no totals.
-    rows = CalamineWorkbook.from_path(str(source)).get_sheet_by_name("ICB").to_python()
-    assert len(rows) == 1 + len(results.table("ICB"))
+    # Each level has exactly its table's rows under the header (row 6, after the hidden key
+    # row and the title block), then one totals row.
+    rows = CalamineWorkbook.from_path(str(source)).get_sheet_by_name("ICB").to_python(
+        skip_empty_area=False)
+    assert len(rows) == 6 + len(results.table("ICB")) + 1
+    assert [row[0] for row in rows[6:-1]] == list(results.table("ICB").index)
+    assert rows[-1][0] == "Total"
+
+
+@pytest.mark.parametrize("name", ["demo", "demo_nhs_england", "pace_icb"])
+def test_totals_rows_equal_the_envelope_after_recalculation(recalculated, name):
+    # The envelope is the model's (models/demo.toml: 120,000,000,000; PACE_MODEL above:
+    # 3,000,000 then 3,150,000); after LibreOffice recalculates, each level's totals row of
+    # target and allocation adds up to it to the penny.
+    books, _, _ = recalculated
+    _, out, _ = books[name]
+    engine = CalamineWorkbook.from_path(str(out))
+    envelopes = ({"2025/26": 3_000_000, "2026/27": 3_150_000} if name == "pace_icb"
+                 else {"2025/26": 120_000_000_000})
+    keys = engine.get_sheet_by_name("_columns").to_python()
+    assert len(keys) > 1
+    for sheet, _level, year, key_row, first, count in keys[1:]:
+        envelope = envelopes[year]
+        rows = engine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        names = rows[int(key_row) - 1]
+        total = rows[int(first) - 1 + int(count)]
+        assert total[0] == "Total"
+        for column in ("target_gbp", "allocation_gbp", "population"):
+            assert isinstance(total[names.index(column)], float), (sheet, column)
+        for column in ("target_gbp", "allocation_gbp"):
+            assert round(total[names.index(column)] * 100) == envelope * 100, (sheet, column)
+        assert total[names.index("need_index")] in ("", None)  # an index does not add up
 
 
 def test_sums_use_sumifs_and_parent_lookup(recalculated):
@@ -211,8 +242,9 @@ def test_sums_use_sumifs_and_parent_lookup(recalculated):
     source, _, _ = books["pace_icb"]
     book = openpyxl.load_workbook(source)
     sheet = book["ICB_2025_26"]
-    assert sheet["B2"].value.startswith("=SUMIFS('practice_2025_26'!")
+    assert sheet["B7"].value.startswith("=SUMIFS('practice_2025_26'!")
+    assert "!$B$7:$B$" in sheet["B7"].value  # the practices' rows, under the title block
     practice = book["practice_2025_26"]
-    header = [c.value for c in practice[1]]
-    in_parent = practice.cell(2, header.index("need_index_in_parent") + 1).value
+    header = [c.value for c in practice[1]]  # the hidden row of exact column names
+    in_parent = practice.cell(7, header.index("need_index_in_parent") + 1).value
     assert "MATCH(" in in_parent and "'ICB_2025_26'!" in in_parent
