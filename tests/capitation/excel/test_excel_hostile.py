@@ -594,7 +594,8 @@ def test_a_level_named_like_a_reserved_sheet_is_refused(tmp_path, capsys, level,
 def test_a_level_with_apostrophes_at_its_ends_gets_a_safe_sheet_name(tmp_path):
     model = model_with_level(tmp_path / "model", "'ICB'")
     out = Model.from_toml(model).run().to_excel(tmp_path / "results.xlsx")
-    assert openpyxl.load_workbook(out, read_only=True).sheetnames[:3] == ["summary", "practice", "_ICB_"]
+    names = openpyxl.load_workbook(out, read_only=True).sheetnames
+    assert names[:3] == ["summary", "practice", "_ICB_"]
 
 
 def test_the_results_sheets_are_the_reserved_ones(tiny, tmp_path):
