@@ -360,8 +360,16 @@ def test_a_signal_mid_write_leaves_no_temporary_file(tmp_path):
                 assert process.poll() is None, f"{runs[i][0][0]} ended before writing"
         assert time.monotonic() < deadline, "no temporary file within 120 s"
         time.sleep(0.005)
+    interrupted = 0
     for i, (argv, sig, status, line) in enumerate(runs):
         folder, process = started[i]
         _, err = process.communicate(timeout=60)
+        if process.returncode == 0 and err == "":
+            # The signal came as the finished file was being renamed into place (a race a
+            # loaded machine sometimes loses): then the whole output is there, and nothing else.
+            assert [p.name for p in folder.iterdir()] == ["out.xlsx"], argv[0]
+            continue
+        interrupted += 1
         assert (process.returncode, err) == (status, line), (argv[0], sig)
         assert list(folder.iterdir()) == [], f"{argv[0]} left a file after {sig!r}"
+    assert interrupted >= 2, "no run was interrupted mid-write"
