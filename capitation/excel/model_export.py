@@ -62,8 +62,8 @@ FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook properties carry no run time
 INSTRUCTIONS = [
     "Model workbook: every sheet but this one is an input; `capitation run` reads it.",
     "",
-    "Key/value sheets (model, population, pace_of_change, service_budget): the key in "
-    "column A, its value in column B (yellow). Column C says what the key is.",
+    "Key/value sheets (model, population, pace_of_change, service_budget, opportunity): the "
+    "key in column A, its value in column B (yellow). Column C says what the key is.",
     "Table sheets (component, line, new_service): one row per entry under a header row of keys.",
     "A per-year value has one row (or column) per year: price_uplift_2017_18, share_2026_27.",
     "A list is numbered: levels_1, levels_2; levels_1_1 and levels_1_2 join two columns into "
@@ -71,7 +71,8 @@ INSTRUCTIONS = [
     "A table of names is key:name, such as weighted_population:Final WP (a blend weight) or "
     "file:2025/26.",
     "Fractions are shown as percentages: type 5% (or 0.05) for five per cent, never 5.",
-    "Input tables are sheets (population_data, baselines, ...): the key that names a file "
+    "Input tables are sheets (population_data, baselines, opportunity_activity, ...): the key "
+    "that names a file "
     "names the sheet instead. A value that is not a sheet name is a file path relative to "
     "this workbook.",
     "Sheets you add are ignored (and listed in a note when the model is read). Results "
