@@ -23,6 +23,8 @@ allocation → pace of change; then the service budget, and the edges.
 ``service_budget/``   capitated budget lines, the bridge, stranded costs, its TOML
 ``model_file``        the model file (TOML) → ModelSpec
 ``model``             Model: from_toml, from_excel, run
+``run_steps``         a run's steps per year: source, needs formula, pace of change
+``sweep``             one key over many values, reusing what does not change
 ``results``           Results: table(level), to_excel, provenance; read_results
 ``excel/``            every .xlsx: results and model workbooks, templates, guard
 ``inputs/``           the input edge: TOML keys, CSV tables, headers, years

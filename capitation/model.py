@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import pandas as pd
 
-from capitation.allocation import Allocation, Pace, allocate
+from capitation.allocation import Allocation, allocate
 from capitation.errors import InputError, located
-from capitation.model_file import ModelSpec, PaceSpec, read_model_file
-from capitation.needs import Component, NeedsFormula
+from capitation.model_file import ModelSpec, read_model_file
 from capitation.pace_of_change import PaceOfChange, PaceOutcome
-from capitation.population import Population
 from capitation.results import Results
-from capitation.sources import PopulationSource, PracticeTable
+from capitation.run_steps import needs_formula, place_error, population_source, year_pace
+from capitation.sources import PopulationSource
 
 if TYPE_CHECKING:
     from capitation.overrides import Override
@@ -208,30 +206,10 @@ class Model:
         try:
             return self._run(progress)
         except InputError as exc:
-            placed = self._placed(exc)
+            placed = place_error(self.spec, exc)
             if placed is exc:
                 raise
             raise placed from None
-
-    def _placed(self, exc: InputError) -> InputError:
-        """Name where a run-time input error is.
-
-        The model file when the error names no file (pace of change checks name
-        only the TOML key); the workbook and sheet when it names an embedded
-        table's temporary CSV copy.
-        """
-        path = self.spec.path
-        if exc.file is None:
-            return InputError(exc.reason, file=path, sheet=exc.sheet, cell=exc.cell,
-                              row=exc.row, column=exc.column, key=exc.key)
-        if path.suffix.lower() in {".xlsx", ".xlsm"}:
-            from capitation.excel.model_workbook import embedded_sheet
-
-            sheet = embedded_sheet(path, exc.file)
-            if sheet is not None:
-                return InputError(exc.reason, file=path, sheet=sheet, row=exc.row,
-                                  column=exc.column, key=exc.key)
-        return exc
 
     def _run(self, progress: bool) -> Results:
         started = time.time()
@@ -252,13 +230,13 @@ class Model:
             cache: dict[Path, PopulationSource] = {}
             try:
                 for i, year in enumerate(years):
-                    source = self._source(year, cache, progress)
+                    source = population_source(spec, year, cache, progress)
                     levels = ["practice", *source.population.levels]
                     envelope_pence = spec.envelope_pence[i]
                     allocation = allocate(
-                        source, self._formula(i, source.population),
+                        source, needs_formula(spec, i, source.population),
                         envelope_gbp=None if envelope_pence is None else envelope_pence / 100,
-                        pace=self._pace(i, source.population, previous),
+                        pace=year_pace(spec, i, source.population, previous),
                         convention=spec.convention)
                     previous = allocation
                     tables[year] = dict(allocation.tables)
@@ -274,7 +252,7 @@ class Model:
                 if spec.opportunity is not None:  # needs versus use, on the first year
                     from capitation.opportunity.needs_and_use import run_section
 
-                    needs_and_use = run_section(spec, self._source(spec.years[0], cache),
+                    needs_and_use = run_section(spec, population_source(spec, spec.years[0], cache),
                                                 tables[spec.years[0]])
             finally:
                 for source in cache.values():
@@ -289,100 +267,6 @@ class Model:
         return Results(spec=spec, levels=levels, tables=tables, pace=pace, budget=budget,
                        inputs=self.input_files(), run_seconds=time.time() - started,
                        persons=persons, needs_and_use=needs_and_use, pace_outcomes=outcomes)
-
-    # -- steps -----------------------------------------------------------------
-
-    def _source(self, year: str, cache: dict[Path, PopulationSource],
-                progress: bool = False) -> PopulationSource:
-        spec = self.spec.population
-        assert spec is not None
-        # person-level rows (docs/methods/weighted-capitation.md#from-people)
-        if spec.persons is not None:
-            key = spec.persons.path
-            if key not in cache:
-                from capitation.persons.engine import start
-
-                # PersonsRun is a PopulationSource once started (its population is set).
-                cache[key] = cast(PopulationSource, start(self.spec, progress))
-            return cache[key]
-        if spec.register is not None:
-            key = spec.register
-            if key not in cache:
-                from capitation.register.population import register_population
-
-                cache[key] = register_population(spec.register, spec.practices, id=spec.id,
-                                                 levels=spec.levels)
-            return cache[key]
-        path = spec.files[year]
-        if path not in cache:
-            model_file = self.spec.path.name
-            columns: dict[str, str] = {}
-            for i, c in enumerate(self.spec.components, start=1):
-                for col in c.blend:
-                    columns.setdefault(col, f"{model_file}, key component[{i}].weighted_population")
-                for col in c.multipliers:
-                    columns.setdefault(col, f"{model_file}, key component[{i}].multipliers")
-            if self.spec.pace is not None and self.spec.pace.baseline_column:
-                columns.setdefault(self.spec.pace.baseline_column,
-                                   f"{model_file}, key pace_of_change.baseline_column")
-            cache[path] = PracticeTable(Population.from_file(
-                path, id=spec.id, population=spec.population, levels=spec.levels,
-                columns=columns, sheet=spec.sheet, names=spec.names))
-        return cache[path]
-
-    def _formula(self, index: int, population: Population) -> NeedsFormula:
-        components = []
-        for c in self.spec.components:
-            cost_weights = need_index = None
-            if c.cost_weights is not None:
-                from capitation.register.cost_weights import read_cost_weights
-
-                cost_weights = read_cost_weights(c.cost_weights)
-            if c.need_index is not None:
-                from capitation.register.cost_weights import read_need_index
-
-                need_index = read_need_index(c.need_index, population.codes)
-            components.append(Component(
-                name=c.name,
-                share=None if c.shares is None else c.shares[index],
-                pot_pence=None if c.pots_pence is None else c.pots_pence[index],
-                blend=dict(c.blend), multipliers=tuple(c.multipliers),
-                cost_weights=cost_weights, need_index=need_index))
-        return NeedsFormula(tuple(components))
-
-    def _pace(self, index: int, population: Population,
-              previous: Allocation | None) -> Pace | None:
-        """Return the year's pace of change (after year 1, baseline = last year's allocation)."""
-        spec = self.spec
-        if spec.pace is None:
-            return None
-        level = spec.pace.level
-        codes = pd.Index(np.sort(population.level_codes(level).unique()), name=level)
-        if previous is None or previous.pace_outcome is None:
-            baseline_gbp = self._baseline(spec.pace, population, codes)
-        else:
-            baseline_gbp = previous.pace_outcome.allocation_pence / 100.0
-            missing = codes.difference(baseline_gbp.index)
-            if len(missing):
-                raise InputError(
-                    f"{level} {', '.join(missing[:5])} in {spec.years[index]} had no "
-                    f"allocation in {spec.years[index - 1]} to use as baseline",
-                    file=spec.path, key="pace_of_change")
-            baseline_gbp = baseline_gbp.reindex(codes)
-        return Pace(level=level, baseline_gbp=baseline_gbp,
-                    min_growth=spec.pace.min_growth[index],
-                    max_growth=spec.pace.max_growth[index], method=spec.pace.method)
-
-    def _baseline(self, pace: PaceSpec, population: Population, codes: pd.Index) -> pd.Series:
-        level = pace.level
-        if pace.baseline_column is not None:
-            by = population.level_codes(level)
-            return population.frame[pace.baseline_column].groupby(by).sum().reindex(codes)
-        assert pace.baseline is not None  # model_file: baseline or baseline_column
-        from capitation.pace_of_change.baseline_file import read_baseline
-
-        return read_baseline(pace.baseline, level, codes)
-
 
 def _check_per_head(spec: ModelSpec, year: str, table: pd.DataFrame, level: str) -> None:
     """Warn, with the figures, when allocation per head looks like the wrong unit.

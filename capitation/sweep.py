@@ -32,6 +32,7 @@ import pandas as pd
 from capitation.allocation import Allocation, Pace, pace_at_level
 from capitation.comparison import HEADLINES, headlines, pace_headlines
 from capitation.overrides import Override, format_value
+from capitation.run_steps import needs_formula, place_error, population_source, year_pace
 from capitation.targets import component_pots, practice_targets
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class _Runner:
             from capitation.errors import InputError
 
             if isinstance(error, InputError):
-                raise model._placed(error) from None
+                raise place_error(model.spec, error) from None
             raise
 
     def _pace(self, model: Model, index: int, source: PopulationSource,
@@ -93,10 +94,10 @@ class _Runner:
         """Return the year's pace of change as ``Model.run`` sets it (a baseline read once)."""
         pace = model.spec.pace
         if pace is None or previous is not None:
-            return model._pace(index, source.population, previous)
+            return year_pace(model.spec, index, source.population, previous)
         key = (id(source), pace.level, repr(pace.baseline), pace.baseline_column)
         if key not in self.baselines:
-            made = model._pace(index, source.population, previous)
+            made = year_pace(model.spec, index, source.population, previous)
             assert made is not None  # the model has pace of change
             self.baselines[key] = made.baseline_gbp
         return Pace(level=pace.level, baseline_gbp=self.baselines[key],
@@ -109,8 +110,8 @@ class _Runner:
         previous: Allocation | None = None
         out = []
         for i, year in enumerate(spec.years):
-            source = model._source(year, cache)
-            formula = model._formula(i, source.population)
+            source = population_source(spec, year, cache)
+            formula = needs_formula(spec, i, source.population)
             key = (id(source), _formula_key(model))
             if key not in self.counts:
                 self.counts[key] = source.weighted_counts(formula)
