@@ -707,3 +707,22 @@ def test_no_file_cites_the_internal_design_document():
         elif needle in path.read_bytes():
             citing.append(name)
     assert citing == []
+
+
+def test_reference_pages_show_sphinx_roles_as_code():
+    """Docstrings name functions with Sphinx roles; the site shows them as code, not as typed."""
+    import griffe
+
+    roles = runpy.run_path(str(DOCS / "scripts" / "griffe_roles.py"), run_name="docs_roles")
+    plain = roles["plain"]
+    assert plain("calls :func:`allocate` once") == "calls `allocate` once"
+    assert plain(":class:`~capitation.sources.PracticeTable`") == "`PracticeTable`"
+    assert plain(":py:meth:`capitation.Model.run`") == "`capitation.Model.run`"
+    assert plain(":func:`the run <capitation.Model.run>`") == "the run (`capitation.Model.run`)"
+    # Through Griffe, as mkdocstrings loads the package (the option in mkdocs.yml).
+    extensions = griffe.load_extensions(f"{DOCS / 'scripts' / 'griffe_roles.py'}:SphinxRoles")
+    package = griffe.load("capitation", search_paths=[str(DOCS.parent)], extensions=extensions)
+    text = package["allocation"].docstring.value
+    assert "`allocate` is the central step" in text
+    assert ":func:" not in text and ":class:" not in text
+    assert "griffe_roles.py:SphinxRoles" in (DOCS.parent / "mkdocs.yml").read_text()
