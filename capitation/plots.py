@@ -34,11 +34,13 @@ from capitation.chart_style import (
     INCREASE,
     TOTAL,
     WATERFALL_LEGEND,
+    waterfall_label,
     waterfall_range,
 )
 from capitation.columns import column as schema_column
 from capitation.files import write_atomically
 from capitation.results import Results
+from capitation.rounding import round_pence
 
 if TYPE_CHECKING:
     from capitation.opportunity import Funnel
@@ -146,8 +148,9 @@ def budget_waterfall(
     red up, blue down), then the budget (a total, grey). The steps add up
     exactly to the budget (docs/methods/service-budget.md#definitions). Each
     bar is labelled with its amount in £m; the legend reads "Increase",
-    "Decrease", "Total"; the value axis starts below the lowest running
-    total, not at zero
+    "Decrease", "Total"; a zero step is unlabelled, as on the native chart
+    (:func:`capitation.chart_style.waterfall_label`); the value axis starts
+    below the lowest running total, not at zero
     (:func:`capitation.chart_style.waterfall_range`). The workbook's
     ``budget_bridge`` sheet draws the same chart natively, in the same colours.
 
@@ -205,8 +208,11 @@ def budget_waterfall(
         bars = ax.bar(labels, values, bottom=bottoms, color=colours, label=str(year))
         for bar, value in zip(bars, values, strict=True):
             top = max(bar.get_y(), bar.get_y() + bar.get_height())
+            label = waterfall_label(round_pence(float(value), "a budget bridge amount"))
+            if not label:
+                continue  # a zero step: no bar, no label
             ax.annotate(
-                pounds_formatter(decimals=2)(value),
+                label,
                 (bar.get_x() + bar.get_width() / 2, top),
                 xytext=(0, 2),
                 textcoords="offset points",

@@ -270,3 +270,16 @@ def test_cli_run_writes_charts(tmp_path, capsys):
     assert status == 0
     assert (tmp_path / "charts" / "budget_waterfall.png").is_file()
     assert f"charts (1 PNG): {(tmp_path / 'charts').resolve()}" in capsys.readouterr().out
+
+
+def test_waterfall_label_rounds_hundredths_of_a_million_half_away_from_zero():
+    from capitation.chart_style import waterfall_label
+
+    # £0.01m is 1,000,000 pence: half of it rounds up, one penny less down, either sign, as
+    # Excel shows £#,##0.00,,"m"; nothing at all is no label.
+    assert waterfall_label(500_000) == "£0.01m"
+    assert waterfall_label(499_999) == "£0.00m"
+    assert waterfall_label(-500_000) == "−£0.01m"
+    assert waterfall_label(-1) == "−£0.00m"
+    assert waterfall_label(123_456_789_012) == "£1,234.57m"
+    assert waterfall_label(0) == ""
