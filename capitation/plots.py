@@ -619,7 +619,8 @@ def compare(comparison: pd.DataFrame, sort: bool = True) -> Figure:
     matplotlib.figure.Figure
         One axes; ``containers[k]`` (label: the k-th scenario's name) has
         ``datavalues`` the changes in pounds in the order of the y tick labels
-        (organisation codes, bottom to top).
+        (bottom to top): ``"NAME (CODE)"`` where the comparison carries names
+        (:func:`capitation.compare` keeps the base's), else the code.
 
     Raises
     ------
@@ -633,11 +634,15 @@ def compare(comparison: pd.DataFrame, sort: bool = True) -> Figure:
     frame = comparison[[prefix + name for name in scenarios]]
     if sort:
         frame = frame.sort_values(prefix + scenarios[0], ascending=True, kind="stable")
-    codes = [str(code) for code in frame.index]
+    names = getattr(comparison, "names", None)
+    codes = organisation_labels(
+        pd.DataFrame({"name": names}) if isinstance(names, pd.Series) else frame[[]],
+        frame.index)
     positions = np.arange(len(codes))
     height = 0.8 / len(scenarios)
-    fig, axes = _new_figure(figsize=(7.5, max(3.0, 0.22 * len(codes) * max(1, len(scenarios) / 2)
-                                               + 1.5)))
+    fig, axes = _new_figure(figsize=(_width(7.5, codes),
+                                     max(3.0, 0.22 * len(codes) * max(1, len(scenarios) / 2)
+                                         + 1.5)))
     ax = axes[0, 0]
     for k, name in enumerate(scenarios):
         offset = (len(scenarios) - 1) / 2 - k
