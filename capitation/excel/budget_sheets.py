@@ -33,7 +33,9 @@ stranded and support formulas give 0. ``budget_bridge`` sums each year's block
 draws each year's bridge as a waterfall chart: a stacked column chart whose
 first series, the base, is invisible, then "Increase", "Decrease" and "Total"
 in the colours of the PNG chart (:mod:`capitation.chart_style`), each bar
-labelled in £m, the value axis from below the lowest running total
+labelled in £m with the PNG's text (number formats
+:data:`~capitation.chart_style.WATERFALL_LABEL` and ``WATERFALL_LABEL_DOWN``),
+the value axis from below the lowest running total
 (:func:`capitation.chart_style.waterfall_range`), not from zero.
 """
 
