@@ -6,7 +6,10 @@ colours and the range of the value axis here, so the chart in the workbook
 matches the PNG and notebook 02: red steps add to spend, blue steps take from
 it, the two totals are grey. The axis does not start at zero (the steps would
 be slivers on top of two tall totals): it starts below the smallest running
-total by half the range the running totals cover.
+total by half the range the running totals cover. Each bar is labelled with
+its amount in £m to two decimals: :func:`waterfall_label` writes the PNG's
+labels, and :data:`WATERFALL_LABEL` and :data:`WATERFALL_LABEL_DOWN` are the
+number formats that show the same text on the native chart.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["INCREASE", "DECREASE", "TOTAL", "BEFORE", "AFTER", "WATERFALL_LEGEND",
-           "waterfall_range"]
+__all__ = ["INCREASE", "DECREASE", "TOTAL", "BEFORE", "AFTER", "WATERFALL_LEGEND", "MINUS",
+           "WATERFALL_LABEL", "WATERFALL_LABEL_DOWN", "waterfall_label", "waterfall_range"]
 
 INCREASE = "#c0504d"
 """A step that adds to spend: red, as finance papers draw it."""
@@ -31,6 +34,51 @@ AFTER = "#1f4e79"
 #: The legend of a waterfall, in order: the words a reader sees and each one's colour.
 WATERFALL_LEGEND: tuple[tuple[str, str], ...] = (
     ("Increase", INCREASE), ("Decrease", DECREASE), ("Total", TOTAL))
+
+
+MINUS = "\u2212"
+"""The minus sign of a chart label (U+2212, as matplotlib writes a negative tick)."""
+
+WATERFALL_LABEL = f'£#,##0.00,,"m";"{MINUS}£"#,##0.00,,"m";'
+"""Excel number format of a waterfall bar's label: pounds in £m to two decimals.
+
+The two commas divide by a million; the empty third section leaves a zero
+unlabelled (every bar has a value in each series of the native chart, zero
+where another series draws it). Shows what :func:`waterfall_label` writes.
+"""
+
+WATERFALL_LABEL_DOWN = f'"{MINUS}£"#,##0.00,,"m";£#,##0.00,,"m";'
+"""As :data:`WATERFALL_LABEL`, for the decrease series, which holds a fall as a positive amount."""
+
+
+def waterfall_label(pence: int) -> str:
+    """Return the label of a waterfall bar: its amount in £m to two decimals ("" for none).
+
+    The text the native chart's number format (:data:`WATERFALL_LABEL`) shows
+    for the same amount: hundredths of a million pounds (1,000,000 pence), a
+    half rounding away from zero as Excel rounds what it displays, a minus
+    sign (:data:`MINUS`) before the pound sign; a zero step has no label.
+
+    Parameters
+    ----------
+    pence : int
+        The bar's amount in whole pence (signed).
+
+    Returns
+    -------
+    str
+        Such as ``£45.35m`` or ``−£4.32m``.
+
+    Examples
+    --------
+    >>> waterfall_label(-431_525_025)
+    '−£4.32m'
+    """
+    if pence == 0:
+        return ""
+    hundredths = (abs(pence) + 500_000) // 1_000_000  # integers: half away from zero
+    sign = MINUS if pence < 0 else ""
+    return f"{sign}£{hundredths // 100:,}.{hundredths % 100:02d}m"
 
 
 def waterfall_range(baseline: float, steps: Sequence[float], total: float) -> tuple[float, float]:

@@ -43,22 +43,31 @@ class Comparison(pd.DataFrame):
         are none, as for settlements).
     caption : str
         What is compared (level and year), shown above the HTML table.
+    names : pandas.Series or None
+        Each organisation's name by code, from the base's table (None where
+        the level has no names): shown beside the codes in the HTML view and
+        on :func:`capitation.plots.compare`'s labels, never a column.
     """
 
-    _metadata = ["headlines", "caption"]
+    _metadata = ["headlines", "caption", "names"]
     headlines: pd.DataFrame
     caption: str
+    names: pd.Series | None
 
     @property
     def _constructor(self) -> type[Comparison]:
         return Comparison
 
     def _repr_html_(self) -> str:
-        """Jupyter's view: money as £1,234.56, fractions as percentages, then the headlines."""
+        """Jupyter's view: names beside codes, money as £1,234.56, percentages, headlines."""
         from capitation.display import html_table
 
         caption = getattr(self, "caption", None)
-        parts = [html_table(pd.DataFrame(self), caption)]
+        shown = pd.DataFrame(self)
+        names = getattr(self, "names", None)
+        if isinstance(names, pd.Series) and "name" not in shown.columns:
+            shown.insert(0, "name", names.reindex(shown.index).to_numpy(dtype=object))
+        parts = [html_table(shown, caption)]
         extra = getattr(self, "headlines", None)
         if isinstance(extra, pd.DataFrame) and not extra.empty:
             parts.append(html_table(extra, "Headline figures"))
@@ -146,7 +155,8 @@ def compare(results_by_name: Mapping[str, Results], level: str = "ICB",
         ``change__<name>`` (that change ÷ the base's allocation, a fraction;
         NaN where the base has none) and ``distance_from_target__<name>``.
         Its ``headlines`` attribute holds :func:`headlines` per scenario
-        (index ``scenario``).
+        (index ``scenario``); its ``names`` attribute the organisations' names
+        (the base's ``name`` column), shown beside the codes in the HTML view.
 
     Raises
     ------
@@ -193,6 +203,7 @@ def compare(results_by_name: Mapping[str, Results], level: str = "ICB",
     out.headlines = pd.DataFrame(
         [headlines(results_by_name[name], year) for name in names],
         index=pd.Index(names, name="scenario"), columns=list(HEADLINES))
+    out.names = base["name"].copy() if "name" in base.columns else None
     out.caption = f"{level} allocations, {year}: {', '.join(names[1:]) or 'no scenario'} " \
                   f"against {base_name}"
     return out

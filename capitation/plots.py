@@ -34,11 +34,13 @@ from capitation.chart_style import (
     INCREASE,
     TOTAL,
     WATERFALL_LEGEND,
+    waterfall_label,
     waterfall_range,
 )
 from capitation.columns import column as schema_column
 from capitation.files import write_atomically
 from capitation.results import Results
+from capitation.rounding import round_pence
 
 if TYPE_CHECKING:
     from capitation.opportunity import Funnel
@@ -146,8 +148,9 @@ def budget_waterfall(
     red up, blue down), then the budget (a total, grey). The steps add up
     exactly to the budget (docs/methods/service-budget.md#definitions). Each
     bar is labelled with its amount in £m; the legend reads "Increase",
-    "Decrease", "Total"; the value axis starts below the lowest running
-    total, not at zero
+    "Decrease", "Total"; a zero step is unlabelled, as on the native chart
+    (:func:`capitation.chart_style.waterfall_label`); the value axis starts
+    below the lowest running total, not at zero
     (:func:`capitation.chart_style.waterfall_range`). The workbook's
     ``budget_bridge`` sheet draws the same chart natively, in the same colours.
 
@@ -205,8 +208,11 @@ def budget_waterfall(
         bars = ax.bar(labels, values, bottom=bottoms, color=colours, label=str(year))
         for bar, value in zip(bars, values, strict=True):
             top = max(bar.get_y(), bar.get_y() + bar.get_height())
+            label = waterfall_label(round_pence(float(value), "a budget bridge amount"))
+            if not label:
+                continue  # a zero step: no bar, no label
             ax.annotate(
-                pounds_formatter(decimals=2)(value),
+                label,
                 (bar.get_x() + bar.get_width() / 2, top),
                 xytext=(0, 2),
                 textcoords="offset points",
@@ -613,7 +619,8 @@ def compare(comparison: pd.DataFrame, sort: bool = True) -> Figure:
     matplotlib.figure.Figure
         One axes; ``containers[k]`` (label: the k-th scenario's name) has
         ``datavalues`` the changes in pounds in the order of the y tick labels
-        (organisation codes, bottom to top).
+        (bottom to top): ``"NAME (CODE)"`` where the comparison carries names
+        (:func:`capitation.compare` keeps the base's), else the code.
 
     Raises
     ------
@@ -627,11 +634,15 @@ def compare(comparison: pd.DataFrame, sort: bool = True) -> Figure:
     frame = comparison[[prefix + name for name in scenarios]]
     if sort:
         frame = frame.sort_values(prefix + scenarios[0], ascending=True, kind="stable")
-    codes = [str(code) for code in frame.index]
+    names = getattr(comparison, "names", None)
+    codes = organisation_labels(
+        pd.DataFrame({"name": names}) if isinstance(names, pd.Series) else frame[[]],
+        frame.index)
     positions = np.arange(len(codes))
     height = 0.8 / len(scenarios)
-    fig, axes = _new_figure(figsize=(7.5, max(3.0, 0.22 * len(codes) * max(1, len(scenarios) / 2)
-                                               + 1.5)))
+    fig, axes = _new_figure(figsize=(_width(7.5, codes),
+                                     max(3.0, 0.22 * len(codes) * max(1, len(scenarios) / 2)
+                                         + 1.5)))
     ax = axes[0, 0]
     for k, name in enumerate(scenarios):
         offset = (len(scenarios) - 1) / 2 - k

@@ -35,14 +35,19 @@ from xlsxwriter.worksheet import Worksheet
 from capitation.columns import find
 
 __all__ = ["Page", "BoardFormats", "KEY_ROW", "HEADER_ROW", "FIRST_ROW", "board_label",
-           "adds_up", "column_width", "write_page_top", "write_totals", "finish_page"]
+           "adds_up", "column_width", "header_lines", "write_page_top", "fit_header",
+           "write_totals", "finish_page"]
 
 KEY_ROW = 0
 HEADER_ROW = 5
 FIRST_ROW = 6
 
-#: Widest a column grows for long text (names), in characters.
-_MAX_WIDTH = 40
+#: Widest a column grows for long text (names), in characters: the longest ICB name,
+#: "NHS Bath and North East Somerset, Swindon and Wiltshire ICB", prints whole.
+_MAX_WIDTH = 60
+
+#: Height of one line of the header (points): 11-point bold text and its leading.
+_LINE_POINTS = 15.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,46 @@ def column_width(label: str, values: np.ndarray, name: str, table: str | None) -
     widest = max((len(_shown(v, unit)) for v in values), default=0)
     longest_word = max((len(w) for w in label.split()), default=0)
     wanted = max(widest, longest_word, -(-len(label) // 3))
+    while wanted + 2 < _MAX_WIDTH and header_lines(label, wanted + 2) > 3:
+        wanted += 1  # whole words may need a little more room than a third of the label
     return float(min(_MAX_WIDTH, wanted + 2))
+
+
+def header_lines(label: str, width: float) -> int:
+    """Return how many lines ``label`` wraps onto in a column ``width`` characters wide.
+
+    Words wrap whole, as Excel and LibreOffice wrap them; a cell's padding
+    and bold type take about two characters of the width (the margin
+    :func:`column_width` adds).
+    """
+    room = max(1.0, width - 2)
+    lines, used = 1, 0
+    for word in label.split():
+        if used and used + 1 + len(word) > room:
+            lines, used = lines + 1, len(word)
+        else:
+            used += (1 if used else 0) + len(word)
+    return lines
+
+
+def fit_header(sheet: Worksheet, labels: list[str], widths: list[float]) -> None:
+    """Make the header row tall enough for its longest wrapped label.
+
+    A row left to its default height is not always grown to fit wrapped text
+    when the sheet is printed (LibreOffice showed the last two lines of a
+    three-line label); the height is set from the wrapping instead.
+
+    Parameters
+    ----------
+    sheet : xlsxwriter.worksheet.Worksheet
+        The sheet.
+    labels : list of str
+        The header, one label per column.
+    widths : list of float
+        The columns' widths (characters), in the same order.
+    """
+    lines = max((header_lines(t, w) for t, w in zip(labels, widths, strict=True)), default=1)
+    sheet.set_row(HEADER_ROW, _LINE_POINTS * lines)
 
 
 def write_page_top(sheet: Worksheet, page: Page, keys: list[str], labels: list[str],

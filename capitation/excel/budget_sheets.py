@@ -33,7 +33,9 @@ stranded and support formulas give 0. ``budget_bridge`` sums each year's block
 draws each year's bridge as a waterfall chart: a stacked column chart whose
 first series, the base, is invisible, then "Increase", "Decrease" and "Total"
 in the colours of the PNG chart (:mod:`capitation.chart_style`), each bar
-labelled in £m, the value axis from below the lowest running total
+labelled in £m with the PNG's text (number formats
+:data:`~capitation.chart_style.WATERFALL_LABEL` and ``WATERFALL_LABEL_DOWN``),
+the value axis from below the lowest running total
 (:func:`capitation.chart_style.waterfall_range`), not from zero.
 """
 
@@ -48,7 +50,14 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from capitation.chart_style import DECREASE, INCREASE, TOTAL, waterfall_range
+from capitation.chart_style import (
+    DECREASE,
+    INCREASE,
+    TOTAL,
+    WATERFALL_LABEL,
+    WATERFALL_LABEL_DOWN,
+    waterfall_range,
+)
 from capitation.columns import column as schema_column
 from capitation.excel.tables import CellFormats
 from capitation.rounding import round_pence
@@ -93,10 +102,6 @@ _STEPS = tuple(
                  "new_services_gbp", "stranded_support_gbp", "budget_gbp")
 )
 _WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart beside it
-# Labels in £m to 2 decimals, as the PNG's; the empty third section leaves a zero unlabelled
-# (every category has a value in each series, zero where another series draws the bar).
-_MILLIONS = '£#,##0.00,,"m";-£#,##0.00,,"m";'
-_MILLIONS_DOWN = '-£#,##0.00,,"m";£#,##0.00,,"m";'  # a decrease is held as a positive amount
 _AXIS_MILLIONS = '£#,##0.0,,"m"'
 _WATERFALL_HEADER = (
     "step",
@@ -313,9 +318,9 @@ def _write_waterfalls(
         categories = [BRIDGE_SHEET, lo, 0, hi, 0]
         series = (  # (helper column, legend name, colour, label format); the base is invisible
             ("base_gbp", "Base", None, None),
-            ("increase_gbp", "Increase", INCREASE, _MILLIONS),
-            ("decrease_gbp", "Decrease", DECREASE, _MILLIONS_DOWN),
-            ("total_gbp", "Total", TOTAL, _MILLIONS),
+            ("increase_gbp", "Increase", INCREASE, WATERFALL_LABEL),
+            ("decrease_gbp", "Decrease", DECREASE, WATERFALL_LABEL_DOWN),
+            ("total_gbp", "Total", TOTAL, WATERFALL_LABEL),
         )
         for h, legend, colour, labels in series:
             c = _WATERFALL_HEADER.index(h)

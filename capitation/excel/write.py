@@ -31,6 +31,7 @@ from capitation.excel.board import (
     board_label,
     column_width,
     finish_page,
+    fit_header,
     write_page_top,
     write_totals,
 )
@@ -124,6 +125,7 @@ def _write_level(sheet: Worksheet, frame: pd.DataFrame, index_label: str, format
         return
     for c, width in enumerate(widths):
         sheet.set_column(c, c, width)
+    fit_header(sheet, labels, widths)
     if totals:
         write_totals(sheet, len(frame), sums, formats["board"], number_formats)
     fixed = 2 if columns[:1] == ["name"] else 1

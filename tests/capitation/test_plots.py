@@ -270,3 +270,32 @@ def test_cli_run_writes_charts(tmp_path, capsys):
     assert status == 0
     assert (tmp_path / "charts" / "budget_waterfall.png").is_file()
     assert f"charts (1 PNG): {(tmp_path / 'charts').resolve()}" in capsys.readouterr().out
+
+
+def test_waterfall_label_rounds_hundredths_of_a_million_half_away_from_zero():
+    from capitation.chart_style import waterfall_label
+
+    # £0.01m is 1,000,000 pence: half of it rounds up, one penny less down, either sign, as
+    # Excel shows £#,##0.00,,"m"; nothing at all is no label.
+    assert waterfall_label(500_000) == "£0.01m"
+    assert waterfall_label(499_999) == "£0.00m"
+    assert waterfall_label(-500_000) == "−£0.01m"
+    assert waterfall_label(-1) == "−£0.00m"
+    assert waterfall_label(123_456_789_012) == "£1,234.57m"
+    assert waterfall_label(0) == ""
+
+
+def test_compare_labels_each_organisation_with_its_name_and_code():
+    from capitation import compare
+
+    # models/demo.toml names its ICBs: the chart reads "NHS West Yorkshire ICB (QWO)", also
+    # when drawn from a selection of the comparison's columns (as notebook 05 does).
+    model = Model.from_toml(MODELS / "demo.toml")
+    runs = {"base": model.run(),
+            "floor 1%": model.with_values({"pace_of_change.min_growth": 0.01}).run()}
+    comparison = compare(runs, level="ICB")
+    (ax,) = plots.compare(comparison[["change_gbp__floor 1%"]]).axes
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 42 and "NHS West Yorkshire ICB (QWO)" in labels
+    change = dict(zip(labels, ax.containers[0].datavalues, strict=True))
+    assert change["NHS West Yorkshire ICB (QWO)"] == comparison.loc["QWO", "change_gbp__floor 1%"]

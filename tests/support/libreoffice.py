@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["soffice", "recalculate", "only_sheet", "to_pdf", "pdf_pages"]
+__all__ = ["soffice", "recalculate", "only_sheet", "to_pdf", "pdf_pages", "page_png",
+           "page_text"]
 
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
@@ -145,3 +146,50 @@ def pdf_pages(pdf: str | Path) -> int:
     import re
 
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", Path(pdf).read_bytes()))
+
+
+def _poppler(tool: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        raise RuntimeError(f"poppler's {tool} is not installed: run .ci/ensure_libreoffice.sh")
+    return exe
+
+
+def page_png(pdf: str | Path, target: str | Path, page: int = 1, dpi: int = 150,
+             timeout: float = 120.0) -> Path:
+    """Render one page of a PDF to a PNG file with poppler's ``pdftoppm``.
+
+    Parameters
+    ----------
+    pdf : str or Path
+        The PDF.
+    target : str or Path
+        The PNG to write.
+    page : int
+        The page, from 1.
+    dpi : int
+        Resolution: an A4 page at 150 dpi is 1754 x 1240 pixels.
+    timeout : float
+        Seconds before pdftoppm is stopped.
+
+    Returns
+    -------
+    Path
+        The PNG.
+    """
+    target = Path(target)
+    subprocess.run([_poppler("pdftoppm"), "-f", str(page), "-l", str(page), "-r", str(dpi),
+                    "-png", "-singlefile", str(pdf), str(target.with_suffix(""))],
+                   capture_output=True, text=True, timeout=timeout, check=True)
+    written = target.with_suffix(".png")
+    if written != target:
+        written.replace(target)
+    return target
+
+
+def page_text(pdf: str | Path, page: int = 1, timeout: float = 120.0) -> str:
+    """Return the text of one page of a PDF, laid out as printed (poppler's ``pdftotext``)."""
+    done = subprocess.run([_poppler("pdftotext"), "-layout", "-f", str(page), "-l", str(page),
+                           str(pdf), "-"], capture_output=True, text=True, timeout=timeout,
+                          check=True)
+    return done.stdout

@@ -180,8 +180,8 @@ def test_waterfall_reads_increase_decrease_total_in_the_png_colours(written):
                                           TOTAL[1:].upper()]
     assert '<c:legendEntry><c:idx val="0"/><c:delete val="1"/>' in xml  # no "Base" in it
     assert series[0]["labels"] is None
-    assert series[1]["labels"] == '£#,##0.00,,"m";-£#,##0.00,,"m";'  # £m, a zero unlabelled
-    assert series[2]["labels"] == '-£#,##0.00,,"m";£#,##0.00,,"m";'  # a decrease shows a minus
+    assert series[1]["labels"] == '£#,##0.00,,"m";"−£"#,##0.00,,"m";'  # £m, zero unlabelled
+    assert series[2]["labels"] == '"−£"#,##0.00,,"m";£#,##0.00,,"m";'  # a decrease: a minus
     assert "budget_bridge!$F$" in series[1]["values"]  # increase_gbp
     assert "budget_bridge!$G$" in series[2]["values"]  # decrease_gbp
     assert "budget_bridge!$E$" in series[3]["values"]  # total_gbp
@@ -195,6 +195,86 @@ def test_waterfall_reads_increase_decrease_total_in_the_png_colours(written):
     # £12,033,700, so the axis
     # starts well above £0 and below the lowest of them.
     assert 0 < low < 10_147_470 and high > 12_033_700
+
+
+def _excel_shows(value: float, code: str) -> str:
+    """What Excel shows for ``value`` in number format ``code`` (the £m formats' features).
+
+    Excel's rules (ECMA-376 Part 1, 18.8.31 numFmts): sections for positive;negative;zero,
+    a negative shown by its own section without its sign, an empty section shows nothing;
+    each comma after the last digit placeholder divides by 1,000; quoted text is shown as
+    it is; the figure is rounded half away from zero to the decimals shown.
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    sections = code.split(";")  # these formats have no ";" inside their quotes
+    if value > 0:
+        section, amount = sections[0], Decimal(repr(value))
+    elif value < 0:
+        section, amount = sections[1], Decimal(repr(-value))
+    else:
+        section, amount = (sections[2] if len(sections) > 2 else sections[0]), Decimal(0)
+    shown = []
+    for part in re.findall(r'"[^"]*"|[#0,.]+|.', section):
+        if part.startswith('"'):
+            shown.append(part[1:-1])
+        elif re.fullmatch(r"[#0,.]+", part):
+            digits = part.rstrip(",")
+            scaled = amount / Decimal(1000) ** (len(part) - len(digits))
+            decimals = len(digits.split(".")[1]) if "." in digits else 0
+            figure = scaled.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+            shown.append(f"{figure:,.{decimals}f}" if "," in digits else f"{figure:.{decimals}f}")
+        else:
+            shown.append(part)
+    return "".join(shown)
+
+
+def test_excel_shows_reads_the_formats_as_excel_does():
+    # Excel displays 4315250.25 in £#,##0.00,,"m" as £4.32m, and 5000 (half of £0.01m) as
+    # £0.01m: halves away from zero.
+    assert _excel_shows(4_315_250.25, '£#,##0.00,,"m";"−£"#,##0.00,,"m";') == "£4.32m"
+    assert _excel_shows(-4_315_250.25, '£#,##0.00,,"m";"−£"#,##0.00,,"m";') == "−£4.32m"
+    assert _excel_shows(5_000.0, '£#,##0.00,,"m"') == "£0.01m"
+    assert _excel_shows(0.0, '£#,##0.00,,"m";"−£"#,##0.00,,"m";') == ""
+
+
+def test_png_and_native_waterfalls_label_the_same_bars_with_the_same_text(tmp_path):
+    # The msk demo's bridge as the PNG (capitation.plots.budget_waterfall) labels it and as
+    # the workbook's native chart shows it: the chart's label formats applied, by Excel's
+    # rules, to the values its series read from the budget_bridge sheet (cached). One label
+    # per bar in the same order, the same text; a zero step (stranded support in 2019/20)
+    # unlabelled in both.
+    from capitation import Model, plots
+
+    results = Model.from_toml(REPO / "models" / "msk.toml").run()
+    path = results.to_excel(tmp_path / "msk.xlsx")
+    sheet = openpyxl.load_workbook(path, data_only=True)[BRIDGE_SHEET]
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist()
+                  if n.startswith("xl/charts/chart")]
+    for year in results.years:
+        (xml,) = [x for x in charts if f"budget bridge {year}" in x]
+        bars: list[list[str]] = []
+        for series in _series(xml):
+            if series["labels"] is None:
+                continue  # the invisible base
+            cells = sheet[series["values"].split("!")[1].replace("$", "")]
+            for k, (cell,) in enumerate(cells):
+                if k == len(bars):
+                    bars.append([])
+                text = _excel_shows(float(cell.value), series["labels"])
+                if text:
+                    bars[k].append(text)
+        assert len(bars) == 7 and all(len(b) <= 1 for b in bars), bars
+        native = [b[0] for b in bars if b]
+        (ax,) = plots.budget_waterfall(results, year).axes
+        png = [t.get_text() for t in ax.texts]
+        assert png == native, (year, png, native)
+        if year == "2017/18":
+            # models/msk.toml's 2017/18 activity change is −£4,315,250.25 (budget_bridge).
+            assert native[3] == "−£4.32m"
+        if year == "2019/20":
+            assert len(native) == 6  # stranded support is £0.00 in the last year
 
 
 def test_text_from_inputs_is_never_a_formula(tmp_path):

@@ -156,6 +156,70 @@ def test_demo_icb_sheet_prints_on_at_most_two_pages(demo_book, tmp_path):
     assert 1 <= pages <= 2, pages  # 42 ICBs, landscape, one page wide
 
 
+def test_header_row_is_tall_enough_for_its_wrapped_labels(demo_book):
+    from capitation.excel.board import header_lines
+
+    # Words wrap whole: "Weighted population: primary medical care" in 16 characters (14 of
+    # room after the cell's padding) is "Weighted" / "population:" / "primary medical" / "care".
+    assert header_lines("Weighted population: primary medical care", 16) == 4
+    assert header_lines("Target (£)", 12) == 1
+    sheet = _sheets(demo_book)["ICB"]
+    labels = [c.value for c in sheet[6]]
+    widths = [next(d.width for d in sheet.column_dimensions.values() if d.min <= c <= d.max)
+              for c in range(1, len(labels) + 1)]
+    lines = [header_lines(t, w) for t, w in zip(labels, widths, strict=True)]
+    # Every label wraps onto at most three lines, and the row is three 15-point lines tall
+    # (a row left at its default height printed only the last line or two of a label).
+    assert max(lines) == 3, dict(zip(labels, lines, strict=True))
+    assert sheet.row_dimensions[6].height == 45
+
+
+SCREENSHOT = ROOT / "docs" / "images" / "icb_sheet_printed.png"
+
+
+def _ink_box(png: Path) -> tuple[float, float, float, float]:
+    """The box around everything printed on a page, as fractions of its width and height."""
+    from PIL import Image, ImageOps
+
+    with Image.open(png) as image:
+        ink = ImageOps.invert(image.convert("L")).point(lambda v: 255 if v > 40 else 0)
+        left, top, right, bottom = ink.getbbox()
+        return left / ink.width, top / ink.height, right / ink.width, bottom / ink.height
+
+
+@pytest.mark.slow
+def test_screenshot_of_the_printed_icb_sheet_is_current(demo, demo_book, tmp_path):
+    # The README and the docs show page 1 of the demo's ICB sheet as LibreOffice prints it
+    # (docs/images/icb_sheet_printed.png). UPDATE_SCREENSHOTS=1 writes it afresh; otherwise
+    # this checks the picture still shows what the sheet prints: one page, the same size,
+    # the printed area in the same place (to 2% of the page: not pixel for pixel, as fonts
+    # render a little differently from machine to machine), every ICB named beside its code.
+    import os
+
+    from tests.support.libreoffice import only_sheet, page_png, page_text, pdf_pages, to_pdf
+
+    alone = only_sheet(demo_book, tmp_path / "icb.xlsx", "ICB")
+    pdf = to_pdf(alone, tmp_path / "pdf")
+    png = page_png(pdf, tmp_path / "icb_sheet_printed.png")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        partial = SCREENSHOT.with_suffix(".png.partial")
+        partial.write_bytes(png.read_bytes())
+        partial.replace(SCREENSHOT)
+    assert pdf_pages(pdf) == 1  # the picture is the whole sheet: 42 ICBs and the totals
+    text = page_text(pdf)
+    for code, row in demo.table("ICB").iterrows():
+        assert f"{code}" in text and str(row["name"]) in text, (code, row["name"])
+    assert "NHS West Yorkshire ICB" in text and "QWO" in text and "Total" in text
+    assert SCREENSHOT.is_file(), "no screenshot: run this test with UPDATE_SCREENSHOTS=1"
+    from PIL import Image
+
+    with Image.open(SCREENSHOT) as shown, Image.open(png) as printed:
+        assert shown.size == printed.size  # A4 landscape at 150 dpi: 1754 x 1240 pixels
+    for was, now in zip(_ink_box(SCREENSHOT), _ink_box(png), strict=True):
+        assert abs(was - now) <= 0.02, (_ink_box(SCREENSHOT), _ink_box(png))
+
+
 def test_summary_sheet_opens_the_workbook_with_the_headlines_and_a_chart(demo, demo_book):
     import zipfile
 
