@@ -103,6 +103,10 @@ _COMPARISON_SIGN = ("Change: negative = less than in the base. Distance from tar
 _HEADLINES_UNITS = ("Largest shortfall: the largest distance below target (%); total shortfall "
                     "in pounds (£); organisations held at their floor or cap.")
 
+_ASSUMPTIONS_UNITS = ("As recorded for each scenario's run: input files with their SHA-256, the "
+                      "toolkit's version, the run time, and each setting the scenario changes "
+                      "with what the model file had.")
+
 
 def _page(base: Results, title: str, units: str, sign: str) -> Page:
     return Page(base.spec.name, title, units, sign, base.run_at)
@@ -243,7 +247,8 @@ def write_scenarios(results_by_name: Mapping[str, Results], comparison: Comparis
                 for item, value in results_by_name[name].provenance()]
         years = ", ".join(dict.fromkeys(y for r in results_by_name.values() for y in r.years))
         write_text_table(book.add_worksheet("assumptions"),
-                         assumptions_page(base, years, "assumptions of each scenario"),
+                         assumptions_page(base, years, "assumptions of each scenario",
+                                          _ASSUMPTIONS_UNITS),
                          ["scenario", "item", "value"],
                          ["Scenario", board_label("item", "assumptions"),
                           board_label("value", "assumptions")], rows, formats["board"])

@@ -210,9 +210,10 @@ def level_page(results: Results, level: str, year: str, table: pd.DataFrame,
     return Page(results.spec.name, title, _UNITS, sign, results.run_at)
 
 
-def assumptions_page(results: Results, years: str, what: str = "assumptions") -> Page:
+def assumptions_page(results: Results, years: str, what: str = "assumptions",
+                     units: str = _ASSUMPTIONS_UNITS) -> Page:
     """Return the title block of an ``assumptions`` sheet."""
-    return Page(results.spec.name, f"{what}, {years}", _ASSUMPTIONS_UNITS, "", results.run_at)
+    return Page(results.spec.name, f"{what}, {years}", units, "", results.run_at)
 
 
 def write_results(results: Results, path: str | Path) -> Path:
