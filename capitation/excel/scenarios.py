@@ -103,8 +103,7 @@ _COMPARISON_SIGN = ("Change: negative = less than in the base. Distance from tar
 _HEADLINES_UNITS = ("Largest shortfall: the largest distance below target (%); total shortfall "
                     "in pounds (£); organisations held at their floor or cap.")
 
-_ASSUMPTIONS_UNITS = ("As recorded for each scenario's run: input files with their SHA-256, the "
-                      "toolkit's version, the run time, and each setting the scenario changes "
+_ASSUMPTIONS_UNITS = ("As text, per scenario: what its run read, and each setting it changes "
                       "with what the model file had.")
 
 
@@ -178,8 +177,8 @@ def _write_headlines(book: xlsxwriter.Workbook, comparison: Comparison, formats:
     columns = [str(c) for c in frame.columns]
     keys = ["scenario", *columns]
     labels = [board_label(k, "headlines") for k in keys]
-    page = _page(base, f"headline figures per scenario ({comparison.caption})",
-                 _HEADLINES_UNITS, "")
+    compared = comparison.caption.split(": ", 1)[0]  # "ICB allocations, 2025/26"
+    page = _page(base, f"headline figures per scenario ({compared})", _HEADLINES_UNITS, "")
     write_page_top(sheet, page, keys, labels, formats["board"])
     values = frame.to_numpy(dtype=object)
     scenarios = frame.index.to_numpy(dtype=object)

@@ -195,9 +195,7 @@ _SIGN = "Distance from target: negative = below target (less than the fair share
 _GROWTH_SIGN = " Growth: negative = a fall from the baseline."
 
 
-_ASSUMPTIONS_UNITS = ("As recorded for the run: input files with their SHA-256, the toolkit's "
-                      "version, the run time, then every parameter of the model file as text "
-                      "(money in pounds, rates as fractions: 0.02 = 2%).")
+_ASSUMPTIONS_UNITS = "As text: money in pounds (£), rates as fractions (0.02 = 2%)."
 
 
 def level_page(results: Results, level: str, year: str, table: pd.DataFrame,

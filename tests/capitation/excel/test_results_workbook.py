@@ -340,3 +340,10 @@ def test_the_scenarios_comparison_names_each_organisation_and_totals_the_money(d
     assert total[keys.index("change__cap 6%")] is None  # a percentage does not add up
     labels = [c.value for c in sheet[6]]
     assert "Change: cap 6% (£)" in labels and "Change: cap 6% (%)" in labels
+    headlines = openpyxl.load_workbook(demo_scenarios)["headlines"]
+    assert headlines["A2"].value == (f"{demo.spec.name}: headline figures per scenario "
+                                     "(ICB allocations, 2025/26)")
+    assert [c.value for c in headlines[6]] == ["Scenario", "Largest shortfall (%)",
+                                               "Total shortfall (£)", "At floor", "At cap"]
+    assert [headlines.cell(r, 1).value for r in range(7, 11)] == [
+        "base", "floor 1%", "cap 6%", "more primary care"]  # models/demo_scenarios.toml
