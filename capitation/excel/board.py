@@ -24,6 +24,7 @@ footer; panes frozen under the header, an autofilter on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ from capitation.columns import find
 
 __all__ = ["Page", "BoardFormats", "KEY_ROW", "HEADER_ROW", "FIRST_ROW", "board_label",
            "adds_up", "column_width", "header_lines", "write_page_top", "fit_header",
-           "write_totals", "finish_page"]
+           "write_totals", "finish_page", "write_text_table"]
 
 KEY_ROW = 0
 HEADER_ROW = 5
@@ -45,6 +46,10 @@ FIRST_ROW = 6
 #: Widest a column grows for long text (names), in characters: the longest ICB name,
 #: "NHS Bath and North East Somerset, Swindon and Wiltshire ICB", prints whole.
 _MAX_WIDTH = 60
+#: Widest the last column of a table of text grows (its text wraps past it), in characters.
+_MAX_TEXT_WIDTH = 80
+#: Widest the other columns of a table of text grow (items such as "Population file").
+_MAX_KEY_WIDTH = 48
 
 #: Height of one line of the header (points): 11-point bold text and its leading.
 _LINE_POINTS = 15.0
@@ -85,6 +90,7 @@ class BoardFormats:
         self.header = book.add_format({"bold": True, "text_wrap": True, "valign": "bottom",
                                        "bottom": 1, "bg_color": "#DCE6F1"})
         self.total_label = book.add_format({"bold": True, "top": 1, "bottom": 6})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self._totals: dict[str, Format] = {}
 
     def total(self, number_format: str) -> Format:
@@ -269,3 +275,40 @@ def finish_page(sheet: Worksheet, page: Page, columns: int, rows: int, fixed: in
     sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
     model = page.model.replace("&", "&&")
     sheet.set_footer(f"&L{model}&RPage &P of &N")
+
+
+def write_text_table(sheet: Worksheet, page: Page, keys: list[str], labels: list[str],
+                     rows: Sequence[Sequence[str]], formats: BoardFormats) -> None:
+    """Write a table of text (provenance, settings) laid out like every other table sheet.
+
+    The hidden key row, the title block and the labelled header, then one row
+    per item, written as text; columns as wide as their text (the last one
+    wraps past :data:`_MAX_TEXT_WIDTH` characters); no totals; panes frozen
+    under the header and beside the first column, an autofilter, and the
+    page set up to print (:func:`finish_page`).
+
+    Parameters
+    ----------
+    sheet : xlsxwriter.worksheet.Worksheet
+        The sheet.
+    page : Page
+        Its title block.
+    keys : list of str
+        The exact column names (the hidden machine key).
+    labels : list of str
+        The visible header, one per key.
+    rows : sequence of sequence of str
+        The rows, one text per key.
+    formats : BoardFormats
+        The workbook's formats.
+    """
+    write_page_top(sheet, page, keys, labels, formats)
+    last = len(keys) - 1
+    for r, row in enumerate(rows, start=FIRST_ROW):
+        for c, text in enumerate(row):
+            sheet.write_string(r, c, text, formats.wrap if c == last else None)
+    for c, label in enumerate(labels):
+        longest = max([len(row[c]) for row in rows] + [len(w) for w in label.split()])
+        widest = _MAX_TEXT_WIDTH if c == last else _MAX_KEY_WIDTH
+        sheet.set_column(c, c, float(min(widest, longest + 2)))
+    finish_page(sheet, page, len(keys), len(rows), 1, totals=False)

@@ -17,7 +17,10 @@ directly with :mod:`zipfile` and lxml:
    existing index stays valid;
 3. the package's index parts are updated: ``[Content_Types].xml``,
    ``xl/workbook.xml`` (sheets; ``localSheetId`` of defined names), its
-   relationships; ``xl/calcChain.xml`` is dropped (Excel rebuilds it).
+   relationships; ``xl/calcChain.xml`` is dropped (Excel rebuilds it);
+4. the results' defined names (each sheet's print titles, print area and
+   autofilter range) follow their sheets, and a hidden sheet (``_columns``)
+   stays hidden; the team's selected sheet stays the one selected.
 
 Every other part of the input (the team's sheets, charts, comments, images,
 defined names, ``docProps``) is copied unchanged. The input is never
@@ -276,8 +279,12 @@ class _Patch:
         self._drop_calc_chain()
         xf_offset = self._append_styles()
         strings = self._shared_strings()
-        for name, part in incoming:
-            self._add_sheet(name, part, xf_offset, strings, res_types, res_defaults)
+        states = [s.get("state") for s in res_book.iter(f"{{{MAIN}}}sheet")]
+        placed: dict[int, int] = {}
+        for k, (name, part) in enumerate(incoming):
+            placed[k] = self._add_sheet(name, part, xf_offset, strings, res_types,
+                                        res_defaults, states[k])
+        self._copy_names(res_book, placed)
         self.parts["[Content_Types].xml"] = _dump(self.types)
         self.parts["xl/workbook.xml"] = _dump(self.book)
         self.parts["xl/_rels/workbook.xml.rels"] = _dump(self.book_rels)
@@ -404,7 +411,9 @@ class _Patch:
         return offset
 
     def _add_sheet(self, name: str, part: str, xf_offset: int, strings: list[str],
-                   res_types: dict[str, str], res_defaults: dict[str, str]) -> None:
+                   res_types: dict[str, str], res_defaults: dict[str, str],
+                   state: str | None = None) -> int:
+        """Add one results sheet (hidden if it was: ``state``); return its position."""
         new_part = self._free("xl/worksheets/sheet{}.xml")
         self.parts[new_part] = _sheet_xml(self.res[part], xf_offset, strings)
         self._content_type(new_part, res_types.get(part))
@@ -420,7 +429,41 @@ class _Patch:
         sheet_id = max([int(s.get("sheetId")) for s in sheets] + [0]) + 1
         element = etree.SubElement(sheets, f"{{{MAIN}}}sheet", name=name,
                                    sheetId=str(sheet_id))
+        if state is not None:
+            element.set("state", state)
         element.set(f"{{{REL}}}id", rid)
+        return len(sheets.findall(f"{{{MAIN}}}sheet")) - 1
+
+    def _copy_names(self, res_book: etree._Element, placed: dict[int, int]) -> None:
+        """Copy the results' defined names: print titles, print areas, autofilter ranges.
+
+        A name local to a results sheet follows it to its new position; a
+        workbook-wide name the team's workbook already has is kept as the team's.
+        """
+        names = res_book.find(f"{{{MAIN}}}definedNames")
+        if names is None or not len(names):
+            return
+        target = self.book.find(f"{{{MAIN}}}definedNames")
+        if target is None:
+            target = etree.Element(f"{{{MAIN}}}definedNames")
+            # After sheets (and functionGroups, externalReferences): ECMA-376 CT_Workbook.
+            anchor = None
+            for tag in ("sheets", "functionGroups", "externalReferences"):
+                found = self.book.find(f"{{{MAIN}}}{tag}")
+                anchor = found if found is not None else anchor
+            if anchor is None:
+                raise _Damaged("part xl/workbook.xml has no <sheets>; the workbook is damaged")
+            anchor.addnext(target)
+        existing = {(n.get("name", "").casefold(), n.get("localSheetId")) for n in target}
+        for name in names.findall(f"{{{MAIN}}}definedName"):
+            local = name.get("localSheetId")
+            if local is not None:
+                if int(local) not in placed:
+                    continue
+                name.set("localSheetId", str(placed[int(local)]))
+            if (name.get("name", "").casefold(), name.get("localSheetId")) in existing:
+                continue
+            target.append(name)
 
     def _copy_rels(self, source: str, target: str, res_types: dict[str, str],
                    res_defaults: dict[str, str]) -> None:
@@ -456,6 +499,9 @@ class _Patch:
 def _sheet_xml(data: bytes, xf_offset: int, strings: list[str]) -> bytes:
     """Move a results sheet's style indices past the base's; make its strings inline."""
     root = _xml(data)
+    for view in root.iter(f"{{{MAIN}}}sheetView"):
+        # The team's workbook keeps its own selected sheet: two would open grouped.
+        view.attrib.pop("tabSelected", None)
     for element in root.iter(f"{{{MAIN}}}c", f"{{{MAIN}}}row", f"{{{MAIN}}}col"):
         attribute = "style" if element.tag == f"{{{MAIN}}}col" else "s"
         if element.get(attribute) is not None:

@@ -6,7 +6,8 @@ results workbook carries a hidden sheet ``_columns`` with one row per level
 sheet: the sheet, the level, the year, the (1-based) row holding the exact
 column names (a hidden row of the level sheet: the level's name over the
 code column, then the columns of ``results.table``), the first data row and
-the number of data rows. :func:`read_results` follows it.
+the number of data rows; a scenarios workbook (``capitation scenarios``) adds
+the scenario each sheet belongs to. :func:`read_results` follows it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from capitation.columns import find
 from capitation.errors import InputError
 from capitation.excel.read import open_workbook
 
-__all__ = ["read_results", "KEYS_SHEET", "KEYS_HEADER"]
+__all__ = ["read_results", "KEYS_SHEET", "KEYS_HEADER", "SCENARIO_KEY"]
 
 #: The hidden sheet that says where each level's table sits.
 KEYS_SHEET = "_columns"
 #: Its header row.
 KEYS_HEADER = ("sheet", "level", "year", "key_row", "first_row", "rows")
+#: The column a scenarios workbook adds to it: the scenario of each sheet.
+SCENARIO_KEY = "scenario"
 
 
 def _rows(book: object, sheet: str, path: Path) -> list[list]:
@@ -42,38 +45,53 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def read_results(path: str | Path, level: str, year: str | None = None) -> pd.DataFrame:
-    """Read one level's table back from a results workbook.
+def read_results(path: str | Path, level: str, year: str | None = None,
+                 scenario: str | None = None) -> pd.DataFrame:
+    """Read one level's table back from a results or scenarios workbook.
 
     Parameters
     ----------
     path : str or Path
-        A workbook written by :meth:`capitation.Results.to_excel` (or by
-        ``capitation run --with-inputs``).
+        A workbook written by :meth:`capitation.Results.to_excel`, by
+        ``capitation run --with-inputs`` or by ``capitation scenarios``.
     level : str
         ``practice`` or a level of the model (``ICB``, ``ICB/LAD``).
     year : str, optional
         Financial year (default: the first in the workbook).
+    scenario : str, optional
+        In a scenarios workbook, the scenario whose run to read (default:
+        the base, the first); a results workbook has none.
 
     Returns
     -------
     pandas.DataFrame
-        The same table as ``results.table(level, year)``: indexed by code
-        (index named after the level), the same columns in the same order,
-        text columns as strings (a blank cell is missing), figures as
-        float64 (as Excel stores them, to 16 significant digits; a blank
-        formula result is NaN).
+        The same table as ``results.table(level, year)`` (of that scenario's
+        run): indexed by code (index named after the level), the same columns
+        in the same order, text columns as strings (a blank cell is missing),
+        figures as float64 (as Excel stores them, to 16 significant digits; a
+        blank formula result is NaN).
 
     Raises
     ------
     InputError
-        The workbook has no ``_columns`` sheet, or no sheet for the level or year.
+        The workbook has no ``_columns`` sheet, or no sheet for the scenario,
+        level or year.
     """
     path = Path(path)
     book = open_workbook(path)
     keys = _rows(book, KEYS_SHEET, path)
-    entries = [dict(zip(KEYS_HEADER, (_text(v) for v in row), strict=False))
+    header = (*KEYS_HEADER, SCENARIO_KEY)
+    entries = [dict(zip(header, (_text(v) for v in row), strict=False))
                for row in keys[1:] if row and row[0] not in ("", None)]
+    scenarios = list(dict.fromkeys(e.get(SCENARIO_KEY, "") for e in entries))
+    if scenario is not None and scenario not in scenarios:
+        named = [s for s in scenarios if s]
+        what = (f"scenarios are {', '.join(named)}" if named
+                else "a results workbook: only a scenarios workbook has scenarios")
+        raise InputError(f'has no scenario "{scenario}" ({what})', file=path, sheet=KEYS_SHEET)
+    if scenarios:
+        picked = scenarios[0] if scenario is None else scenario
+        entries = [e for e in entries if e.get(SCENARIO_KEY, "") == picked]
     years = list(dict.fromkeys(e["year"] for e in entries))
     chosen = years[0] if year is None and years else (year or "")
     found = [e for e in entries if e["level"] == level and e["year"] == chosen]

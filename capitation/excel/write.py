@@ -1,8 +1,12 @@
 """Results → workbook: one sheet per level (per year), pace of change, budget, assumptions.
 
-Level sheets keep a fixed contract: a header row with the level's name
-over the code column and then exactly the ``results.table`` column names, one
-row per organisation, no total rows. Text is always written as text.
+Every table sheet is laid out to print (:mod:`capitation.excel.board`): a
+title block, a header of labels, one row per organisation, a totals row; what
+a program reads is fixed: a hidden row of the exact ``results.table`` column
+names (the level's name over the code column) and the hidden ``_columns``
+sheet saying where each level sits (:mod:`capitation.excel.results_reader`).
+The ``assumptions`` sheet is a table of text with the same title block and
+page setup. Text is always written as text.
 
 Every figure a finance team audits is a live formula with Python's value
 cached (:mod:`capitation.excel.formulas` gives the formulas); money rounded by
@@ -33,6 +37,7 @@ from capitation.excel.board import (
     finish_page,
     fit_header,
     write_page_top,
+    write_text_table,
     write_totals,
 )
 from capitation.excel.formulas import LevelLayout, level_templates
@@ -174,11 +179,11 @@ def _level_templates(results: Results, year: str | None, levels: list[str],
             for depth in range(len(levels))]
 
 
-def _write_keys(book: xlsxwriter.Workbook,
-                keys: list[tuple[str, str, str, int, int, int]]) -> None:
+def _write_keys(book: xlsxwriter.Workbook, keys: list[tuple[str | int, ...]],
+                header: tuple[str, ...] = KEYS_HEADER) -> None:
     """Write the hidden sheet that says where each level's table sits (for ``read_results``)."""
     sheet = book.add_worksheet(KEYS_SHEET)
-    for c, name in enumerate(KEYS_HEADER):
+    for c, name in enumerate(header):
         sheet.write_string(0, c, name)
     for r, row in enumerate(keys, start=1):
         for c, value in enumerate(row):
@@ -192,11 +197,23 @@ _SIGN = "Distance from target: negative = below target (less than the fair share
 _GROWTH_SIGN = " Growth: negative = a fall from the baseline."
 
 
-def _level_page(results: Results, level: str, year: str, table: pd.DataFrame) -> Page:
-    """Return the title block of a level's sheet."""
+_ASSUMPTIONS_UNITS = "As text: money in pounds (£), rates as fractions (0.02 = 2%)."
+
+
+def level_page(results: Results, level: str, year: str, table: pd.DataFrame,
+               scenario: str | None = None) -> Page:
+    """Return the title block of a level's sheet (of one scenario, when named)."""
     sign = _SIGN + (_GROWTH_SIGN if "growth" in table.columns else "")
-    return Page(results.spec.name, f"allocation by {level}, {year}", _UNITS, sign,
-                results.run_at)
+    title = f"allocation by {level}, {year}"
+    if scenario is not None:
+        title = f'scenario "{scenario}": {title}'
+    return Page(results.spec.name, title, _UNITS, sign, results.run_at)
+
+
+def assumptions_page(results: Results, years: str, what: str = "assumptions",
+                     units: str = _ASSUMPTIONS_UNITS) -> Page:
+    """Return the title block of an ``assumptions`` sheet."""
+    return Page(results.spec.name, f"{what}, {years}", units, "", results.run_at)
 
 
 def write_results(results: Results, path: str | Path) -> Path:
@@ -230,7 +247,7 @@ def write_results(results: Results, path: str | Path) -> Path:
 
             add_summary_sheet(book, results, dict(zip(results.levels, names, strict=False)),
                               formats["board"], formats["columns"])
-        keys: list[tuple[str, str, str, int, int, int]] = []
+        keys: list[tuple[str | int, ...]] = []
         for start in range(0, len(pairs), by_year):
             year = years[start // by_year]
             year_names = names[start:start + by_year]
@@ -239,7 +256,7 @@ def write_results(results: Results, path: str | Path) -> Path:
             for depth, level in enumerate(results.levels):
                 table = results.table(level, year)
                 _write_level(book.add_worksheet(year_names[depth]), table, level, formats,
-                             templates[depth], page=_level_page(results, level, year, table))
+                             templates[depth], page=level_page(results, level, year, table))
                 keys.append((year_names[depth], level, year, KEY_ROW + 1, FIRST_ROW + 1,
                              len(table)))
         path_frame = results.pace_of_change_path
@@ -267,20 +284,16 @@ def write_results(results: Results, path: str | Path) -> Path:
             from capitation.excel.opportunity_sheets import add_opportunity_sheets
 
             add_opportunity_sheets(book, needs, taken={w.name for w in book.worksheets()})
-        sheet = book.add_worksheet("assumptions")
-        sheet.write_string(0, 0, "item", formats["header"])
-        sheet.write_string(0, 1, "value", formats["header"])
         rows = [*results.provenance(),
                 *[(f"parameter {k}", v) for k, v in flatten_parameters(results.spec.raw)]]
         for pace_year, outcome in results.pace.items():
             for field_name, value in vars(outcome).items():
                 shown = f"{value:.10g}" if isinstance(value, float | np.floating) else str(value)
                 rows.append((f"pace_of_change {pace_year} {field_name}", shown))
-        for r, (item, value) in enumerate(rows, start=1):
-            sheet.write_string(r, 0, item)
-            sheet.write_string(r, 1, value)
-        sheet.set_column(0, 0, 48)
-        sheet.set_column(1, 1, 70)
+        write_text_table(book.add_worksheet("assumptions"),
+                         assumptions_page(results, ", ".join(years)), ["item", "value"],
+                         [board_label("item", "assumptions"), board_label("value", "assumptions")],
+                         rows, formats["board"])
         _write_keys(book, keys)
         book.close()
 

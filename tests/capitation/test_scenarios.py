@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from capitation import InputError, Model
+from capitation import InputError, Model, read_results
 from capitation.cli import main
 from capitation.comparison import Comparison, compare
 from capitation.scenarios import read_scenarios, run_scenarios, scenarios_of
@@ -188,11 +189,34 @@ def test_cli_scenarios_writes_one_workbook(three, tmp_path, capsys):
     book = openpyxl.load_workbook(out, read_only=True, data_only=True)
     assert book.sheetnames == ["comparison", "headlines", "base practice", "base ICB",
                                "capped practice", "capped ICB", "rule practice", "rule ICB",
-                               "assumptions"]
+                               "assumptions", "_columns"]
     notes = [tuple(r) for r in book["assumptions"].iter_rows(values_only=True)]
     book.close()
     assert ("capped", "overridden", "pace_of_change.max_growth = 0.08 (file had: not set)") \
         in notes
+
+
+def test_read_results_reads_each_scenario_back(three, tmp_path):
+    # Each scenario's level sheets read back by their machine keys as that run's table
+    # (to Excel's 16 significant digits); the base is the default.
+    folder, _, runs = three
+    out = tmp_path / "scenarios.xlsx"
+    assert main(["scenarios", str(folder / "model.toml"), "--out", str(out), "--quiet"]) == 0
+    for name, results in runs.items():
+        for level in results.levels:
+            pd.testing.assert_frame_equal(read_results(out, level, scenario=name),
+                                          results.table(level), check_exact=False,
+                                          rtol=1e-14, atol=0)
+    pd.testing.assert_frame_equal(read_results(out, "ICB"), runs["base"].table("ICB"),
+                                  check_exact=False, rtol=1e-14, atol=0)
+    # The worked example (module docstring): capped, B gets 96,900,000.00.
+    assert read_results(out, "ICB", scenario="capped").loc["B", "allocation_gbp"] == 96_900_000
+    with pytest.raises(InputError, match=r'no scenario "nope" \(scenarios are base, capped, '
+                                         r'rule\)'):
+        read_results(out, "ICB", scenario="nope")
+    plain = runs["base"].to_excel(tmp_path / "plain.xlsx")
+    with pytest.raises(InputError, match='no scenario "base" .a results workbook'):
+        read_results(plain, "ICB", scenario="base")
 
 
 def test_cli_bad_scenario_exits_2_and_writes_nothing(three, tmp_path, capsys):
@@ -241,8 +265,26 @@ def test_libreoffice_recalculates_the_comparison_to_python(three, tmp_path):
                     problems.append(f"{sheet.title}!{cell.coordinate} {cell.value}: "
                                     f"{expected!r} vs {got!r}")
     formulas.close()
-    comparison = ours.get_sheet_by_name("comparison").to_python()
+    # Under the hidden key row, the title block and the header (rows 0 to 5), the three
+    # organisations, then the totals row.
+    comparison = ours.get_sheet_by_name("comparison").to_python(skip_empty_area=False)
     assert comparison[0][4] == "change_gbp__capped"
-    assert [row[4] for row in comparison[1:]] == [0.0, 1_066_666.67, -1_066_666.67]
+    assert [row[4] for row in comparison[6:9]] == [0.0, 1_066_666.67, -1_066_666.67]
+    assert comparison[9][0] == "Total"
     assert count > 12
     assert not problems, problems[:10]
+    # After LibreOffice recalculates, each scenario's totals rows of target and allocation
+    # equal the envelope (tests/capitation/test_overrides.py MODEL: 300,000,000) to the
+    # penny, and the comparison's changes in pounds add up to zero.
+    keys = theirs.get_sheet_by_name("_columns").to_python()
+    assert keys[0][-1] == "scenario" and len(keys) == 1 + 6
+    for sheet, _level, _year, key_row, first, rows, _scenario in keys[1:]:
+        cells = theirs.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        names, total = cells[int(key_row) - 1], cells[int(first) - 1 + int(rows)]
+        assert total[0] == "Total"
+        for column in ("target_gbp", "allocation_gbp"):
+            assert round(total[names.index(column)] * 100) == 300_000_000 * 100, (sheet, column)
+    recalculated = theirs.get_sheet_by_name("comparison").to_python(skip_empty_area=False)
+    totals = dict(zip(recalculated[0], recalculated[9], strict=True))
+    assert totals["change_gbp__capped"] == 0 and totals["change_gbp__rule"] == 0
+    assert round(totals["allocation_gbp__capped"] * 100) == 300_000_000 * 100

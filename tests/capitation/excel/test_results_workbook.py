@@ -254,3 +254,160 @@ def test_summary_sheet_opens_the_workbook_with_the_headlines_and_a_chart(demo, d
 
 def test_read_results_ignores_the_summary_sheet(demo, demo_book):
     _same(read_results(demo_book, "ICB"), demo.table("ICB"))
+
+
+# -- every table sheet of every results workbook: the checks of a board-ready sheet ----------
+#
+# The three workbooks a run writes: the demo's results workbook (models/demo.toml), the
+# demo's scenarios workbook (models/demo_scenarios.toml: names with spaces and "%"), and
+# the demo exported as a model workbook and run with --with-inputs (its results sheets
+# patched into a copy of the team's workbook, capitation/excel/patch.py).
+
+
+@pytest.fixture(scope="module")
+def demo_scenarios(tmp_path_factory):
+    from capitation.cli import main
+
+    out = tmp_path_factory.mktemp("scenarios") / "demo_scenarios.xlsx"
+    assert main(["scenarios", str(DEMO), "--scenarios", str(DEMO.with_name("demo_scenarios.toml")),
+                 "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_with_inputs(tmp_path_factory):
+    from capitation.excel.model_export import export_model
+    from capitation.excel.patch import write_results_into
+
+    folder = tmp_path_factory.mktemp("with_inputs")
+    workbook = export_model(DEMO, folder / "demo_model.xlsx")
+    results = Model.from_excel(workbook).run()
+    return results, workbook, write_results_into(results, workbook, folder / "with_inputs.xlsx")
+
+
+def _tables(book) -> dict[str, str]:
+    """Each table sheet of a workbook → its table in capitation.columns (by the machine keys)."""
+    tables = {name: name for name in ("comparison", "headlines", "assumptions",
+                                      "pace_of_change_path") if name in book.sheetnames}
+    for row in book["_columns"].iter_rows(min_row=2, values_only=True):
+        tables[row[0]] = "level"
+    return tables
+
+
+def assert_board_ready(book, sheet_name: str, table: str, model: str) -> None:
+    """Check one table sheet as the board-ready checklist asks (see the section header)."""
+    from capitation.columns import find
+
+    sheet = book[sheet_name]
+    where = sheet_name
+    assert sheet.sheet_state == "visible", where
+    assert sheet.row_dimensions[1].hidden, where  # the machine key row
+    keys = [c.value for c in sheet[1]]
+    labels = [c.value for c in sheet[6]]
+    assert len(labels) == len(keys), where
+    assert sheet["A2"].value.startswith(f"{model}: "), where  # the title block
+    assert sheet["A5"].value.startswith("Run at "), where
+    for label in labels:
+        assert label and "_" not in label and "gbp" not in label.lower(), (where, label)
+    data = sheet[7]
+    for c, key in enumerate(keys):
+        entry = find(key, table) if c else None
+        shown = data[c].number_format
+        if entry is None:
+            continue
+        if entry.unit == "gbp":
+            assert shown.startswith("£#,##0"), (where, key, shown)
+        elif entry.unit == "fraction":
+            assert shown.endswith("%"), (where, key, shown)
+        elif entry.unit == "index":
+            assert shown == "0.000", (where, key, shown)
+        elif entry.unit == "persons":
+            assert shown == "#,##0", (where, key, shown)
+    assert sheet.page_setup.orientation == "landscape", where
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage, where
+    # fitToWidth left out means 1 (ECMA-376 18.3.1.63); 0 pages high: as many as it needs.
+    assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0, where
+    assert sheet.print_title_rows == "$6:$6", where
+    assert sheet.print_title_cols in ("$A:$A", "$A:$B"), where
+    assert sheet.freeze_panes in ("B7", "C7"), where
+    assert sheet.auto_filter.ref is not None and sheet.auto_filter.ref.startswith("A6:"), where
+    assert model in sheet.oddFooter.left.text and sheet.oddFooter.right.text == "Page &P of &N"
+
+
+def _check_workbook(path, model: str, expected: set[str]) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    assert book["_columns"].sheet_state == "hidden"
+    tables = _tables(book)
+    assert expected <= set(tables), expected - set(tables)
+    for sheet_name, table in tables.items():
+        assert_board_ready(book, sheet_name, table, model)
+
+
+def test_every_sheet_of_the_demo_results_is_board_ready(demo, demo_book):
+    _check_workbook(demo_book, demo.spec.name, {"practice", "ICB_LAD", "ICB", "assumptions",
+                                                "pace_of_change_path"})
+
+
+def test_every_sheet_of_the_demo_scenarios_is_board_ready(demo, demo_scenarios):
+    _check_workbook(demo_scenarios, demo.spec.name,
+                    {"comparison", "headlines", "assumptions", "base ICB", "cap 6% ICB",
+                     "floor 1% practice", "more primary care ICB_LAD"})
+
+
+def test_every_results_sheet_of_the_with_inputs_copy_is_board_ready(demo_with_inputs):
+    results, _, out = demo_with_inputs
+    _check_workbook(out, results.spec.name, {"practice", "ICB_LAD", "ICB", "assumptions",
+                                             "pace_of_change_path"})
+
+
+def test_read_results_reads_the_with_inputs_copy_of_the_demo(demo_with_inputs):
+    results, _, out = demo_with_inputs
+    assert results.levels == ["practice", "ICB/LAD", "ICB"]
+    for level in results.levels:
+        _same(read_results(out, level), results.table(level))
+
+
+def test_the_with_inputs_copy_keeps_print_titles_and_the_team_selected_sheet(demo_with_inputs):
+    import openpyxl
+
+    _, workbook, out = demo_with_inputs
+    team = openpyxl.load_workbook(workbook, read_only=True)
+    book = openpyxl.load_workbook(out)
+    # The copy opens on the sheet the team's workbook opens on, and only that one is
+    # selected (two selected sheets open grouped, and an edit would change both).
+    assert book.active.title == team.active.title
+    selected = [s.title for s in book.worksheets if s.sheet_view.tabSelected]
+    assert selected == [team.active.title]
+    assert book["ICB"].print_area == "'ICB'!$A$2:$Q$49"  # title block to the totals row
+    team.close()
+
+
+def test_the_scenarios_comparison_names_each_organisation_and_totals_the_money(demo,
+                                                                                demo_scenarios):
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(demo_scenarios)["comparison"]
+    icb = demo.table("ICB")
+    keys = [c.value for c in sheet[1]]
+    assert keys[:3] == ["ICB", "name", "allocation_gbp__base"]
+    assert sheet["A2"].value.endswith("ICB allocations, 2025/26: floor 1%, cap 6%, more "
+                                      "primary care against base")
+    rows = {sheet.cell(r, 1).value: sheet.cell(r, 2).value for r in range(7, 7 + len(icb))}
+    assert rows == icb["name"].to_dict()
+    total = [c.value for c in sheet[7 + len(icb)]]
+    assert total[0] == "Total"
+    last = 6 + len(icb)
+    letter = get_column_letter(keys.index("change_gbp__cap 6%") + 1)
+    assert total[keys.index("change_gbp__cap 6%")] == f"=SUBTOTAL(9,{letter}7:{letter}{last})"
+    assert total[keys.index("change__cap 6%")] is None  # a percentage does not add up
+    labels = [c.value for c in sheet[6]]
+    assert "Change: cap 6% (£)" in labels and "Change: cap 6% (%)" in labels
+    headlines = openpyxl.load_workbook(demo_scenarios)["headlines"]
+    assert headlines["A2"].value == (f"{demo.spec.name}: headline figures per scenario "
+                                     "(ICB allocations, 2025/26)")
+    assert [c.value for c in headlines[6]] == ["Scenario", "Largest shortfall (%)",
+                                               "Total shortfall (£)", "At floor", "At cap"]
+    assert [headlines.cell(r, 1).value for r in range(7, 11)] == [
+        "base", "floor 1%", "cap 6%", "more primary care"]  # models/demo_scenarios.toml
