@@ -204,6 +204,13 @@ class Model:
         ------
         InputError
             Naming the model file (or the workbook and sheet of an embedded table).
+
+        Warns
+        -----
+        UserWarning
+            For a value read in an unusual form (a number stored as text), naming
+            the file, row and column; for a model workbook's embedded table, the
+            workbook and sheet.
         """
         if self.spec.path.suffix.lower() not in {".xlsx", ".xlsm"}:
             return self._run_placed(progress)
