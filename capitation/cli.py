@@ -19,7 +19,10 @@ The only module that prints. ``--quiet`` means what it means for
 ``risk-share``: no progress bars and nothing on standard output (no summary,
 no "results workbook: PATH"); warnings and errors still go to standard error.
 Bad input prints one clear message to stderr,
-without a traceback, and exits with status 2; nothing is written. An output
+without a traceback, and exits with status 2; nothing is written. Every
+message on stderr has argparse's own form, ``capitation: error: MESSAGE``
+(``capitation: warning: ...``, ``capitation: interrupted: ...``), as
+``risk-share``'s do (:func:`tell`). An output
 that would replace a file the run reads (the model, a population or
 baselines file, ...), a read-only file or a folder, or whose folder does not
 exist, is refused before anything is computed. Ctrl-C (exit status 130) and
@@ -49,7 +52,25 @@ from capitation.words import counted, plural
 if TYPE_CHECKING:
     from capitation.results import Results
 
-__all__ = ["main", "warnings_on_one_line"]
+__all__ = ["main", "warnings_on_one_line", "tell", "PROGRAM"]
+
+PROGRAM = "capitation"
+"""The command's name, first on every line it prints to stderr (as argparse's usage errors)."""
+
+
+def tell(program: str, kind: str, message: str) -> None:
+    """Print one line on stderr in argparse's form: ``PROGRAM: KIND: MESSAGE``.
+
+    Parameters
+    ----------
+    program : str
+        The command (``capitation``, ``risk-share``).
+    kind : str
+        ``error``, ``warning``, ``interrupted`` or ``terminated``.
+    message : str
+        What happened.
+    """
+    print(f"{program}: {kind}: {message}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -76,7 +97,7 @@ def warnings_on_one_line(program: str = "") -> Iterator[None]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="capitation",
+        prog=PROGRAM,
         description="Population-needs-based capitated budgets for integrated care systems.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -276,12 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     written: list[Path] = []
-    with sigterm_raises(), warnings_on_one_line():
+    with sigterm_raises(), warnings_on_one_line(f"{PROGRAM}: "):
         try:
             return _main(args, written)
         except KeyboardInterrupt as stop:
             message, status = stopped(stop, written)
-            print(message, file=sys.stderr)
+            print(f"{PROGRAM}: {message}", file=sys.stderr)
             return status
 
 
@@ -300,10 +321,10 @@ def _main(args: argparse.Namespace, written: list[Path]) -> int:
         for w in caught:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (InputError, SolverError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        tell(PROGRAM, "error", str(exc))
         return 2
     except OSError as exc:
-        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        tell(PROGRAM, "error", os_error_message(exc))
         return 2
     if getattr(args, "quiet", False):  # --quiet: nothing on stdout, as in risk-share
         return 0
@@ -334,10 +355,10 @@ def _synth_persons(args: argparse.Namespace) -> int:
         made = write_synthetic_persons(codes, sizes, args.out, fraction=args.fraction,
                                        seed=args.seed, practice_column=column, columns=names)
     except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        tell(PROGRAM, "error", str(exc))
         return 2
     except OSError as exc:
-        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        tell(PROGRAM, "error", os_error_message(exc))
         return 2
     print(f"{counted(made.persons, 'person')} in {counted(made.practices, 'practice')}, "
           f"{counted(made.parts, 'Parquet part')}: {made.folder.resolve()}")

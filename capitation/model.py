@@ -202,7 +202,27 @@ class Model:
         ------
         InputError
             Naming the model file (or the workbook and sheet of an embedded table).
+
+        Warns
+        -----
+        UserWarning
+            For a value read in an unusual form (a number stored as text), naming
+            the file, row and column; for a model workbook's embedded table, the
+            workbook and sheet.
         """
+        if self.spec.path.suffix.lower() not in {".xlsx", ".xlsm"}:
+            return self._run_placed(progress)
+        # A warning about an embedded table (a number stored as text) names its
+        # sheet, not its private CSV copy, in the same words as an error.
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                return self._run_placed(progress)
+        finally:  # after the block: a warning given again is not caught again
+            for w in caught:
+                warnings.warn_explicit(self._placed_warning(str(w.message)), w.category,
+                                       w.filename, w.lineno)
+
+    def _run_placed(self, progress: bool) -> Results:
         try:
             return self._run(progress)
         except InputError as exc:
@@ -210,6 +230,15 @@ class Model:
             if placed is exc:
                 raise
             raise placed from None
+
+    def _placed_warning(self, message: str) -> str:
+        """Name the workbook and sheet in a warning that names an embedded table's CSV copy."""
+        path = self.spec.path
+        name, _, rest = message.partition(", ")
+        stem = f"{path.stem}."
+        if rest and name.startswith(stem) and name.endswith(".csv") and len(name) > len(stem) + 4:
+            return f"{path.name}, sheet {name[len(stem):-len('.csv')]}, {rest}"
+        return message
 
     def _run(self, progress: bool) -> Results:
         started = time.time()

@@ -15,7 +15,8 @@ writes the settlement with live formulas (sheets ``settled_lines``, ``parties``,
 output is a copy of the agreement workbook with those sheets added or
 replaced, every other part of the team's file kept byte for byte. Each prints
 a summary. A problem with the input prints one line to stderr and exits with
-status 2; nothing is written, and an input is never overwritten: an ``--out``
+status 2 (``risk-share: error: MESSAGE``, argparse's own form, as ``capitation``'s);
+nothing is written, and an input is never overwritten: an ``--out``
 that is the agreement or the lines file (after links), a read-only file or a
 folder, or whose folder does not exist, is refused before anything is
 computed. Ctrl-C (exit status 130) and SIGTERM (143) stop with one line and
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from capitation.cli import warnings_on_one_line
+from capitation.cli import tell, warnings_on_one_line
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
 from capitation.excel.tables import split_rows, write_tables
@@ -45,7 +46,10 @@ from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.settlement import POSITION_SIGN, SIGN_CONVENTION
 from risk_share.simulation import DISTRIBUTIONS, Simulation
 
-__all__ = ["main", "parser"]
+__all__ = ["main", "parser", "PROGRAM"]
+
+PROGRAM = "risk-share"
+"""The command's name, first on every line it prints to stderr (as argparse's usage errors)."""
 
 PROGRESS_FROM = 20_000
 """Show a progress bar from this many scenarios (on a terminal, without --quiet)."""
@@ -56,7 +60,7 @@ MAX_PLAIN_CV = 1.0
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser (subcommands ``settle`` and ``simulate``)."""
     top = argparse.ArgumentParser(
-        prog="risk-share",
+        prog=PROGRAM,
         description="Settle or simulate a risk share agreement (marginal rates and a pool).",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
@@ -326,12 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     written: list[str] = []
-    with sigterm_raises(), warnings_on_one_line("risk-share: "):
+    with sigterm_raises(), warnings_on_one_line(f"{PROGRAM}: "):
         try:
             return _main(args, written)
         except KeyboardInterrupt as stop:
             message, status = stopped(stop, written)
-            print(f"risk-share: {message}", file=sys.stderr)
+            print(f"{PROGRAM}: {message}", file=sys.stderr)
             return status
 
 
@@ -346,15 +350,15 @@ def _main(args: argparse.Namespace, written: list[str]) -> int:
             else:
                 _simulate(args, written)
         for warning in caught:  # an amount that looks like the wrong unit, a number as text
-            print(f"risk-share: warning: {warning.message}", file=sys.stderr)
+            tell(PROGRAM, "warning", str(warning.message))
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
         return 0
     except (InputError, SolverError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"risk-share: error: {message}", file=sys.stderr)
+        tell(PROGRAM, "error", message)
         return 2
     except OSError as error:
-        print(f"risk-share: error: {os_error_message(error)}", file=sys.stderr)
+        tell(PROGRAM, "error", os_error_message(error))
         return 2
     return 0

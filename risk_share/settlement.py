@@ -37,7 +37,12 @@ from risk_share.plan_lines_file import read_lines
 from risk_share.pool import PoolTerms, pool_terms, share_pence
 
 __all__ = ["Settlement", "SettledPence", "settle", "settle_pence", "check_budget_scale",
-           "POSITION_SIGN", "TRANSFER_SIGN", "SIGN_CONVENTION", "BUDGET_SCALE"]
+           "POSITION_SIGN", "TRANSFER_SIGN", "SIGN_CONVENTION", "BUDGET_SCALE",
+           "PARTY_COLUMNS"]
+
+PARTY_COLUMNS = ("variance_before_pool_gbp", "pool_share_gbp", "final_position_gbp",
+                 "pool_transfer_gbp")
+"""The columns of :attr:`Settlement.parties`, in order."""
 
 BUDGET_SCALE = (0.01, 100.0)
 """A pool budget outside these multiples of the plan lines' value draws a warning.
@@ -278,12 +283,8 @@ def settle(agreement: Agreement, lines: pd.DataFrame | str | Path) -> Settlement
     before[commissioner] = pooled
     final = kept + share
     parties = pd.DataFrame(
-        {
-            "variance_before_pool_gbp": before / 100.0,
-            "pool_share_gbp": share / 100.0,
-            "final_position_gbp": final / 100.0,
-            "pool_transfer_gbp": (final - before) / 100.0,
-        },
+        dict(zip(PARTY_COLUMNS, (before / 100.0, share / 100.0, final / 100.0,
+                                 (final - before) / 100.0), strict=True)),
         index=pd.Index(agreement.party_names, name="party"),
     )
     return Settlement(

@@ -39,6 +39,7 @@ TEMPLATES = {
     "cost_weights": "cost_weights_model.toml",
     "persons": "persons_model.toml",
     "activity": "activity_model.toml",
+    "need_index": "need_index_model.toml",
 }
 LOADS = {"model", "agreement", "agreement_workbook", "settle", "scenarios", *TEMPLATES}
 #: load kinds read by risk_share (the rest by capitation).
@@ -163,7 +164,8 @@ def test_the_corpus_covers_every_kind_of_input():
     ("population", "practices.csv"), ("baselines", "baselines.csv"),
     ("register", "register.csv"), ("register_practices", "register_practices.csv"),
     ("cost_weights", "weights.csv"),
-    ("persons", "persons.csv"), ("activity", "activity.csv")])
+    ("persons", "persons.csv"), ("activity", "activity.csv"),
+    ("need_index", "need_index.csv")])
 def test_each_template_runs_with_its_good_companion(load_kind, good, tmp_path):
     # The templates and companions are sound, so each case fails for its own fault only.
     text = (DATA / TEMPLATES[load_kind]).read_text(encoding="utf-8")

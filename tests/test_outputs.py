@@ -232,10 +232,10 @@ def test_capitation_unusable_out_is_refused(register_model, capsys, monkeypatch,
     (register_model / "folder").mkdir()
     (register_model / "ro.xlsx").write_text("kept")
     (register_model / "ro.xlsx").chmod(0o444)
-    for out, message in [("ro.xlsx", "error: --out ro.xlsx is read-only"),
-                         ("absent/out.xlsx", "error: --out absent/out.xlsx: the folder absent "
-                                             "does not exist"),
-                         ("folder", "error: --out folder is a folder")]:
+    for out, message in [("ro.xlsx", "capitation: error: --out ro.xlsx is read-only"),
+                         ("absent/out.xlsx", "capitation: error: --out absent/out.xlsx: the "
+                                             "folder absent does not exist"),
+                         ("folder", "capitation: error: --out folder is a folder")]:
         refused(capitation, [*command, "model.toml", "--out", out], register_model, capsys,
                 message)
     refused(capitation, ["run", "model.toml", "--charts", "absent/charts"], register_model,
@@ -289,7 +289,7 @@ def test_a_folder_that_cannot_be_written_is_named_by_out(agreement, capsys, monk
     assert ".s." not in err
     err = refused(capitation, ["export", str(MODELS / "register_example" / "model.toml"),
                                "--out", "m.xlsx"], agreement, capsys,
-                  "error: m.xlsx: Permission denied")
+                  "capitation: error: m.xlsx: Permission denied")
     assert ".m." not in err
 
 
@@ -309,7 +309,7 @@ def test_stopped_mid_write_leaves_no_temporary_file(agreement, capsys, monkeypat
     assert capsys.readouterr().err == f"risk-share: {line}\n"
     assert capitation(["export", str(MODELS / "register_example" / "model.toml"),
                        "--out", "m.xlsx"]) == status
-    assert capsys.readouterr().err == f"{line}\n"
+    assert capsys.readouterr().err == f"capitation: {line}\n"
     assert snapshot(agreement) == before
     assert signal.getsignal(signal.SIGTERM) is previous  # the handler is put back
 
@@ -338,8 +338,8 @@ def test_a_signal_mid_write_leaves_no_temporary_file(tmp_path):
     export = ["capitation", "export", str(MODELS / "demo.toml"), "--out", "out.xlsx"]
     runs = [(simulate, signal.SIGTERM, 143, "risk-share: terminated: nothing written\n"),
             (simulate, signal.SIGINT, 130, "risk-share: interrupted: nothing written\n"),
-            (export, signal.SIGTERM, 143, "terminated: nothing written\n"),
-            (export, signal.SIGINT, 130, "interrupted: nothing written\n")]
+            (export, signal.SIGTERM, 143, "capitation: terminated: nothing written\n"),
+            (export, signal.SIGINT, 130, "capitation: interrupted: nothing written\n")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = {}
     for i, (argv, *_) in enumerate(runs):

@@ -6,43 +6,28 @@ results workbook carries a hidden sheet ``_columns`` with one row per level
 sheet: the sheet, the level, the year, the (1-based) row holding the exact
 column names (a hidden row of the level sheet: the level's name over the
 code column, then the columns of ``results.table``), the first data row and
-the number of data rows; a scenarios workbook (``capitation scenarios``) adds
-the scenario each sheet belongs to. :func:`read_results` follows it.
+the number of data rows (:mod:`capitation.excel.keyed_tables`); a scenarios
+workbook (``capitation scenarios``) adds the scenario each sheet belongs to.
+:func:`read_results` follows it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from capitation.columns import find
 from capitation.errors import InputError
+from capitation.excel.keyed_tables import (
+    KEYS_HEADER,
+    KEYS_SHEET,
+    SCENARIO_KEY,
+    key_entries,
+    read_keyed_table,
+)
 from capitation.excel.read import open_workbook
 
 __all__ = ["read_results", "KEYS_SHEET", "KEYS_HEADER", "SCENARIO_KEY"]
-
-#: The hidden sheet that says where each level's table sits.
-KEYS_SHEET = "_columns"
-#: Its header row.
-KEYS_HEADER = ("sheet", "level", "year", "key_row", "first_row", "rows")
-#: The column a scenarios workbook adds to it: the scenario of each sheet.
-SCENARIO_KEY = "scenario"
-
-
-def _rows(book: object, sheet: str, path: Path) -> list[list]:
-    try:
-        return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)  # type: ignore[attr-defined]
-    except Exception:  # calamine raises its own error for a missing sheet
-        raise InputError(f"has no sheet {sheet!r}: not a results workbook of this toolkit",
-                         file=path) from None
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
 
 
 def read_results(path: str | Path, level: str, year: str | None = None,
@@ -79,10 +64,7 @@ def read_results(path: str | Path, level: str, year: str | None = None,
     """
     path = Path(path)
     book = open_workbook(path)
-    keys = _rows(book, KEYS_SHEET, path)
-    header = (*KEYS_HEADER, SCENARIO_KEY)
-    entries = [dict(zip(header, (_text(v) for v in row), strict=False))
-               for row in keys[1:] if row and row[0] not in ("", None)]
+    entries = key_entries(book, path, "results")
     scenarios = list(dict.fromkeys(e.get(SCENARIO_KEY, "") for e in entries))
     if scenario is not None and scenario not in scenarios:
         named = [s for s in scenarios if s]
@@ -100,26 +82,4 @@ def read_results(path: str | Path, level: str, year: str | None = None,
         where = f' in year "{chosen}"' if chosen else ""
         raise InputError(f'has no level "{level}"{where} (levels are {levels}; years are '
                          f'{", ".join(years) or "none"})', file=path, sheet=KEYS_SHEET)
-    entry = found[0]
-    key_row, first, count = int(entry["key_row"]), int(entry["first_row"]), int(entry["rows"])
-    cells = _rows(book, entry["sheet"], path)
-    names = [_text(v) for v in cells[key_row - 1]]
-    while names and names[-1] == "":
-        names.pop()
-    data = [list(row) + [None] * (len(names) - len(row))
-            for row in cells[first - 1:first - 1 + count]]
-    codes = pd.Index([_text(row[0]) for row in data], dtype="str", name=names[0])
-    columns: dict[str, object] = {}
-    for c, name in enumerate(names[1:], start=1):
-        values = [row[c] for row in data]
-        known = find(name, "level")
-        text = (known.dtype == "str" if known is not None
-                else any(isinstance(v, str) and v != "" for v in values))
-        if text:
-            columns[name] = pd.array([None if v in ("", None) else _text(v) for v in values],
-                                     dtype="str")
-        else:
-            columns[name] = np.array([np.nan if v in ("", None) else float(v) for v in values],
-                                     dtype="float64")
-    return pd.DataFrame(columns, index=codes)
-
+    return read_keyed_table(book, path, found[0], "results", "level")

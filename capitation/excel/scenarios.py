@@ -48,14 +48,13 @@ from capitation.excel.board import (
     write_text_table,
     write_totals,
 )
+from capitation.excel.keyed_tables import KEYS_HEADER, SCENARIO_KEY, write_keys
 from capitation.excel.names import FORBIDDEN, sheet_name
-from capitation.excel.results_reader import KEYS_HEADER, SCENARIO_KEY
 from capitation.excel.tables import write_cell
 from capitation.excel.write import (
     _cached,
     _formats,
     _level_templates,
-    _write_keys,
     _write_level,
     assumptions_page,
     level_page,
@@ -251,7 +250,7 @@ def write_scenarios(results_by_name: Mapping[str, Results], comparison: Comparis
                          ["scenario", "item", "value"],
                          ["Scenario", board_label("item", "assumptions"),
                           board_label("value", "assumptions")], rows, formats["board"])
-        _write_keys(book, keys, (*KEYS_HEADER, SCENARIO_KEY))
+        write_keys(book, keys, (*KEYS_HEADER, SCENARIO_KEY))
         book.close()
 
     return write_atomically(path, write)

@@ -41,8 +41,8 @@ from capitation.excel.board import (
     write_totals,
 )
 from capitation.excel.formulas import LevelLayout, level_templates
+from capitation.excel.keyed_tables import write_keys
 from capitation.excel.names import OWN_SHEETS, unique_sheet_names
-from capitation.excel.results_reader import KEYS_HEADER, KEYS_SHEET
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 
@@ -179,18 +179,6 @@ def _level_templates(results: Results, year: str | None, levels: list[str],
             for depth in range(len(levels))]
 
 
-def _write_keys(book: xlsxwriter.Workbook, keys: list[tuple[str | int, ...]],
-                header: tuple[str, ...] = KEYS_HEADER) -> None:
-    """Write the hidden sheet that says where each level's table sits (for ``read_results``)."""
-    sheet = book.add_worksheet(KEYS_SHEET)
-    for c, name in enumerate(header):
-        sheet.write_string(0, c, name)
-    for r, row in enumerate(keys, start=1):
-        for c, value in enumerate(row):
-            write_cell(sheet, r, c, value)
-    sheet.hide()
-
-
 _UNITS = ("Money in pounds (£); population in persons (weighted by need where it says so); "
           "need indices: 1 = the model's average.")
 _SIGN = "Distance from target: negative = below target (less than the fair share by need)."
@@ -294,7 +282,7 @@ def write_results(results: Results, path: str | Path) -> Path:
                          assumptions_page(results, ", ".join(years)), ["item", "value"],
                          [board_label("item", "assumptions"), board_label("value", "assumptions")],
                          rows, formats["board"])
-        _write_keys(book, keys)
+        write_keys(book, keys)
         book.close()
 
     return write_atomically(path, write)

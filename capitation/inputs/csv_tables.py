@@ -29,7 +29,11 @@ text; read as 41300``. A workbook's input cells follow the same rule in the
 same words (:func:`number_in_text`, used by
 :func:`capitation.excel.model_schema.convert`); in a workbook a plain number
 stored as text (``"41300"`` in a text cell) is noted too, while in a CSV
-file, where every cell is text, it is simply a number.
+file, where every cell is text, it is simply a number. Every input follows
+this rule: person rows read an age or risk score the same way
+(:mod:`capitation.persons.read`, through :func:`numbers_in_cells`), and a
+warning about a model workbook's embedded table names the workbook and sheet
+(:meth:`capitation.Model.run`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,15 @@ u          uint64   order key of the risk rank (:func:`capitation.persons.tiers.
                     or the given tier's index when tiers come in a column
 tier       int8     the given tier (only when tiers come in a column)
 =========  =======  ===========================================================
+
+An age or risk score written as text with a thousands separator, a pound
+sign or a percent sign (``"1,234"``, ``"5%"``) follows the rule of every
+input (:mod:`capitation.inputs.csv_tables`): it is read as that number, with
+the warning naming the part, the row (as a spreadsheet shows a CSV, the
+header being row 1; in a Parquet part, the data row from 1) and the column.
+Only a column that arrives as text with a cell Arrow cannot read as a number
+takes that slower route; numeric columns and plain numbers in text are read
+as before.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import pandas as pd
 
 from capitation.errors import InputError, clip
 from capitation.inputs import check_file, find_columns, read_csv
-from capitation.inputs.csv_tables import to_numbers
+from capitation.inputs.csv_tables import numbers_in_cells, to_numbers
 from capitation.inputs.files import cannot_read
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
@@ -175,7 +184,7 @@ def _load(part: Path, columns: list[str]) -> pd.DataFrame:
         raw = table.frame[[found[c] for c in columns]].set_axis(columns, axis=1)
         raw = raw.mask(raw == "")
         raw[columns[0]] = _whole_numbers_if_all(raw[columns[0]])
-        return raw
+        return raw.set_axis(pd.Index(table.rows), axis=0)  # rows as a spreadsheet shows them
     import pyarrow.parquet as pq
 
     found = find_columns(parquet_call(part, pq.read_schema).names, columns, file=part)
@@ -226,6 +235,31 @@ def _whole_numbers_if_all(text: pd.Series) -> pd.Series:
     if not present.all():
         return pd.Series(values, index=text.index, name=text.name)  # missing: caught later
     return pd.Series(values.astype(np.int64), index=text.index, name=text.name)
+
+
+def _numbers(raw: pd.DataFrame, column: str, part: Path, first_row: int) -> np.ndarray:
+    """Return a numeric column as float64: NaN where missing or holding no number.
+
+    Arrow's cast reads the column at once (:func:`to_numbers`). Only when the
+    column is text and a present cell is not a plain number are those cells
+    read by the rule for numbers stored as text (:func:`numbers_in_cells`:
+    ``"1,234"``, ``"£1,200"``, ``"5%"``, with its warning naming part, row and
+    column); a cell that holds no number stays NaN for the caller's check.
+    """
+    cells = raw[column]
+    values = to_numbers(cells)
+    if pd.api.types.is_numeric_dtype(cells.dtype):
+        return values
+    unread = np.flatnonzero(np.isnan(values) & cells.notna().to_numpy())
+    if unread.size == 0:
+        return values
+    rows = (raw.index.to_numpy()[unread] if part.suffix.lower() == ".csv"
+            else unread + first_row + 1)
+    values = values.copy()  # Arrow's array may be read-only
+    values[unread] = numbers_in_cells(cells.iloc[unread].reset_index(drop=True).astype(object),
+                                      file=part, column=column,
+                                      rows=np.asarray(rows, dtype=np.int64))
+    return values
 
 
 def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
@@ -328,7 +362,7 @@ def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int =
         age = raw[s.age].to_numpy()
         bad = (age < 0) | (age > MAX_AGE)
     else:
-        age = to_numbers(raw[s.age])
+        age = _numbers(raw, s.age, part, first_row)
         bad = ~np.isfinite(age) | (age < 0) | (age > MAX_AGE) | (np.mod(age, 1) != 0)
     if bad.any():
         raise InputError(f"{_ids(out, bad)}: age {_values(raw[s.age].to_numpy()[bad])} is not a "
@@ -348,7 +382,7 @@ def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int =
         out["u"] = tier.astype(np.uint64)
         out["tier"] = tier.astype(np.int8)
     elif s.risk_score is not None:
-        score = to_numbers(raw[s.risk_score])
+        score = _numbers(raw, s.risk_score, part, first_row)
         bad = ~np.isfinite(score) | (score < 0)
         if bad.any():
             raise InputError(f"{_ids(out, bad)}: risk score "

@@ -68,7 +68,7 @@ AGREEMENT_ARRAYS = {"party": (None, "party"), "loss_band": ("pool", "loss_band")
 PLAN_LINES_SHEET = "plan_lines"
 #: Sheets the toolkit writes that are never inputs of an agreement workbook.
 _OUTPUT_SHEETS = {"instructions", "settled_lines", "parties", "agreement_terms", "summary",
-                  "positions"}
+                  "positions", "_columns"}
 _REQUIRED = ("agreement", "party", "pool", "loss_band", "gain_band")
 #: The sections an agreement workbook may have (the sheets an export lists).
 _SECTIONS = ("agreement", "party", "pool", "loss_band", "gain_band", "marginal_rate")

@@ -48,6 +48,13 @@ then one column per band, ``band_share_gbp`` and ``unrounded_pool_share_gbp``)::
     final_position_gbp        provider: before + pool share; commissioner: pool share
     pool_transfer_gbp         = final − before
 
+``settled_lines`` and ``parties`` start with a hidden row of the exact column
+names (the machine key), the printed header under it and the data from row 3;
+a hidden sheet ``_columns`` says where each table sits
+(:mod:`capitation.excel.keyed_tables`), so
+:func:`risk_share.excel.settlement_reader.read_settlement` reads the parties
+back whatever the visible header says.
+
 Under each table, after a blank row, a note states the sign convention
 (:data:`risk_share.settlement.SIGN_CONVENTION`); no formula refers to it.
 
@@ -71,16 +78,23 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from capitation.excel.keyed_tables import write_keys
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
 from risk_share.settlement import SIGN_CONVENTION
 
 __all__ = ["SettlementSheets", "write_settlement_workbook", "LINES_SHEET", "PARTIES_SHEET",
-           "TERMS_SHEET", "TERM_ROWS", "SIGN_NOTES"]
+           "TERMS_SHEET", "TERM_ROWS", "SIGN_NOTES", "KEY_ROW", "HEADER_ROW", "FIRST_ROW"]
 
 LINES_SHEET = "settled_lines"
 PARTIES_SHEET = "parties"
 TERMS_SHEET = "agreement_terms"
+#: Zero-based rows of ``settled_lines`` and ``parties``: the hidden key row (the exact
+#: column names, read by :func:`risk_share.excel.settlement_reader.read_settlement`), the
+#: header (the same names, printed) and the first row of data.
+KEY_ROW = 0
+HEADER_ROW = 1
+FIRST_ROW = 2
 #: Rows of the key/value block of ``agreement_terms`` (row 1 is the header).
 TERM_ROWS = ("name", "year", "commissioner", "residual", "mode", "budget_gbp",
              "pooled_variance_gbp")
@@ -193,7 +207,8 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
         layout = _write_terms(terms, sheets, line_cols, formats)
         _write_parties(parties, sheets, line_cols, layout, formats)
         # Below every table, after one blank row: the lines, the parties, the caps.
-        below = {LINES_SHEET: len(sheets.lines) + 2, PARTIES_SHEET: len(sheets.parties) + 2,
+        below = {LINES_SHEET: FIRST_ROW + len(sheets.lines) + 1,
+                 PARTIES_SHEET: FIRST_ROW + len(sheets.parties) + 1,
                  TERMS_SHEET: _BANDS_HEADER_ROW + len(sheets.bands) + len(sheets.caps) + 4}
         for sheet, name in ((lines, LINES_SHEET), (parties, PARTIES_SHEET),
                             (terms, TERMS_SHEET)):
@@ -206,6 +221,10 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
                 notes.write_string(r, 1, value)
             notes.set_column(0, 0, 16)
             notes.set_column(1, 1, 80)
+        year = str(sheets.terms["year"])
+        write_keys(book, [(sheet, sheet, year, KEY_ROW + 1, FIRST_ROW + 1, len(table))
+                          for sheet, table in ((LINES_SHEET, sheets.lines),
+                                               (PARTIES_SHEET, sheets.parties))])
         book.close()
 
     return write_atomically(path, write)
@@ -233,23 +252,31 @@ def _header(sheet: Worksheet, row: int, names: list[str], formats: dict) -> None
         sheet.write_string(row, c, str(name), formats["header"])
 
 
+def _keyed_header(sheet: Worksheet, names: list[str], formats: dict) -> None:
+    """Write the hidden key row and, under it, the header of a table sheet."""
+    for c, name in enumerate(names):
+        sheet.write_string(KEY_ROW, c, str(name))
+    sheet.set_row(KEY_ROW, None, None, {"hidden": True})
+    _header(sheet, HEADER_ROW, names, formats)
+
+
 def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> dict[str, str]:
     """Write ``settled_lines``; return column name → letter."""
     flat = frame.reset_index()
     names = [str(c) for c in flat.columns]
     letters = {name: xl_col_to_name(c) for c, name in enumerate(names)}
-    _header(sheet, 0, names, formats)
+    _keyed_header(sheet, names, formats)
     for c, name in enumerate(names):
         values = flat[name].to_numpy(dtype=object)
         fmt = _format(name, LINES_SHEET, formats)
         template = _LINE_FORMULAS.get(name)
-        for r, value in enumerate(values, start=1):
+        for r, value in enumerate(values, start=FIRST_ROW):
             if template is None:
                 write_cell(sheet, r, c, value, fmt)
             else:
                 sheet.write_formula(r, c, template.format(r=r + 1, **letters), fmt,
                                     _cached(value))
-    sheet.freeze_panes(1, 1)
+    sheet.freeze_panes(FIRST_ROW, 1)
     sheet.set_column(0, len(names) - 1, 16)
     return letters
 
@@ -281,7 +308,8 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         sheet.write_string(r, 0, key)
         if key == "pooled_variance_gbp":
             sheet.write_formula(
-                r, 1, f"=ROUND(SUM({LINES_SHEET}!${payments}$2:${payments}${n_lines + 1}),2)",
+                r, 1, f"=ROUND(SUM({LINES_SHEET}!${payments}${FIRST_ROW + 1}:${payments}"
+                      f"${FIRST_ROW + n_lines}),2)",
                 _format(key, TERMS_SHEET, formats), _cached(terms[key]))
         else:
             write_cell(sheet, r, 1, terms[key], _format(key, TERMS_SHEET, formats))
@@ -374,21 +402,21 @@ def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[s
     flat = frame.reset_index()
     names = [str(c) for c in flat.columns]
     letter = {name: xl_col_to_name(c) for c, name in enumerate(names)}
-    _header(sheet, 0, names, formats)
+    _keyed_header(sheet, names, formats)
     parties = [str(p) for p in frame.index]
     n_lines = len(sheets.lines)
 
     def lines_range(column: str) -> str:
         c = line_cols[column]
-        return f"{LINES_SHEET}!${c}$2:${c}${n_lines + 1}"
+        return f"{LINES_SHEET}!${c}${FIRST_ROW + 1}:${c}${FIRST_ROW + n_lines}"
 
     band_columns = [n for n in names if re.fullmatch(r"(loss|gain)_band_\d+_gbp", n)]
     commissioner = str(sheets.terms["commissioner"])
     residual = str(sheets.terms["residual"])
     capped = [p for p in parties if p in layout.loss_cap or p in layout.gain_collar]
-    row_of = {p: r for r, p in enumerate(parties, start=2)}
+    row_of = {p: r for r, p in enumerate(parties, start=FIRST_ROW + 1)}
     for i, party in enumerate(parties):
-        r = i + 2
+        r = i + FIRST_ROW + 1  # 1-based
         cell = {n: f"{letter[n]}{r}" for n in names}
         formulas: dict[str, str] = {}
         if party == commissioner:
@@ -438,6 +466,6 @@ def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[s
                 sheet.write_formula(r - 1, c, formulas[name], fmt, _cached(value))
             else:
                 write_cell(sheet, r - 1, c, value, fmt)  # pool_share_gbp: largest remainder
-    sheet.freeze_panes(1, 1)
+    sheet.freeze_panes(FIRST_ROW, 1)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, len(names) - 1, 18)

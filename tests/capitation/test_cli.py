@@ -33,4 +33,27 @@ def test_run_prints_the_baselines_warning_as_one_line(tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
-        "warning: baselines.csv: row 4 (QZ): ICB not in the model, not used"]
+        "capitation: warning: baselines.csv: row 4 (QZ): ICB not in the model, not used"]
+
+
+def test_both_commands_print_errors_in_argparse_form(tmp_path, capsys):
+    # One style for every message on stderr: argparse's own "PROG: error: MESSAGE" (its
+    # usage errors), the same for bad input, an unusable output and a solver failure.
+    import pytest
+
+    from capitation.cli import main as capitation_main
+    from risk_share.cli import main as risk_share_main
+
+    absent = str(tmp_path / "absent.toml")
+    for program, main in (("capitation", capitation_main), ("risk-share", risk_share_main)):
+        with pytest.raises(SystemExit) as usage:
+            main(["--no-such-option"])
+        assert usage.value.code == 2
+        argparse_line = capsys.readouterr().err.splitlines()[-1]
+        assert argparse_line.startswith(f"{program}: error: "), argparse_line
+        argv = (["run", absent] if program == "capitation"
+                else ["settle", absent, str(tmp_path / "absent.csv")])
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"{program}: error: ") and err.count("\n") == 1, err
+        assert "absent" in err

@@ -218,7 +218,7 @@ def test_cli_bad_set_exits_2_naming_the_override(tmp_path, capsys, setting, word
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"error: --set {setting}: model.toml, key ")
+    assert lines[0].startswith(f"capitation: error: --set {setting}: model.toml, key ")
     assert words in lines[0]
     assert "Traceback" not in captured.err
     assert not out.exists()

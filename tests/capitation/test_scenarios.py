@@ -228,7 +228,8 @@ def test_cli_bad_scenario_exits_2_and_writes_nothing(three, tmp_path, capsys):
                  str(tmp_path / "bad.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith('error: bad.toml, scenario "x": pace_of_change.min_growth = "abc": ')
+    assert err[0].startswith(
+        'capitation: error: bad.toml, scenario "x": pace_of_change.min_growth = "abc": ')
     assert not out.exists()
 
 

@@ -96,7 +96,8 @@ def test_settle_with_set_records_the_override(tmp_path, capsys):
                  "--set", "pool.loss_band.2.shares.Acute trust=0.5",
                  "--set", "pool.loss_band.2.shares.CCG=0.3"]) == 0
     book = openpyxl.load_workbook(out, read_only=True, data_only=True)
-    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "assumptions"]
+    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "assumptions",
+                              "_columns"]
     rows = [tuple(r) for r in book["assumptions"].iter_rows(values_only=True)]
     book.close()
     assert rows[1:] == [

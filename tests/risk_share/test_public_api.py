@@ -14,6 +14,7 @@ EXPECTED_PUBLIC_API = [
     "calibrate",
     "compare",
     "plan_lines_from_budget",
+    "read_settlement",
 ]
 
 

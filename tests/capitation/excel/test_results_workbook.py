@@ -58,7 +58,7 @@ def test_read_results_names_what_it_has(demo_book):
 
 def test_read_results_refuses_a_workbook_without_keys(tmp_path):
     pd.DataFrame({"a": [1]}).to_excel(tmp_path / "plain.xlsx")
-    with pytest.raises(InputError, match="no sheet '_columns': not a results workbook"):
+    with pytest.raises(InputError, match='no sheet "_columns": not a results workbook'):
         read_results(tmp_path / "plain.xlsx", "ICB")
 
 

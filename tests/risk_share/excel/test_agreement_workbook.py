@@ -218,7 +218,7 @@ def test_cli_export_then_settle_the_workbook(tmp_path, capsys):
     out = tmp_path / "settlement.xlsx"
     assert main(["settle", str(workbook), "--out", str(out), "--quiet"]) == 0
     book = openpyxl.load_workbook(out, read_only=True)
-    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms"]
+    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "_columns"]
     book.close()
     capsys.readouterr()
     assert main(["settle", str(MSK_AGREEMENT), "--out", str(tmp_path / "no.xlsx")]) == 2

@@ -33,7 +33,7 @@ from tests.support.libreoffice import recalculate, soffice
 ROOT = Path(__file__).resolve().parents[3]
 MSK_AGREEMENT = ROOT / "models" / "msk_agreement.toml"
 MSK_OUTTURN = ROOT / "models" / "msk_outturn.csv"
-SETTLEMENT_SHEETS = ["settled_lines", "parties", "agreement_terms"]
+SETTLEMENT_SHEETS = ["settled_lines", "parties", "agreement_terms", "_columns"]
 
 
 def team_agreement_workbook(exported: Path, path: Path, folder: Path) -> Path:

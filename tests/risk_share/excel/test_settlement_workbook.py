@@ -183,33 +183,40 @@ def test_cases_exercise_caps_collars_and_bands(recalculated):
 def test_settlement_columns_kept_and_lr_money_is_a_value(recalculated):
     source, _, settlement = recalculated["example_corridor"]
     book = openpyxl.load_workbook(source)
-    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms"]
-    lines = [c.value for c in book["settled_lines"][1]]
+    assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "_columns"]
+    assert book["_columns"].sheet_state == "hidden"
+    # Row 1: the hidden key row (the exact names); row 2: the printed header, the same names.
+    for sheet in ("settled_lines", "parties"):
+        assert book[sheet].row_dimensions[1].hidden, sheet
+        assert not book[sheet].row_dimensions[2].hidden, sheet
+        assert ([c.value for c in book[sheet][1]] == [c.value for c in book[sheet][2]]), sheet
+    lines = [c.value for c in book["settled_lines"][2]]
     assert lines[: 1 + len(settlement.lines.columns)] == ["line", *settlement.lines.columns]
     parties = book["parties"]
-    assert [c.value for c in parties[1]][:5] == ["party", "variance_before_pool_gbp",
+    assert [c.value for c in parties[2]][:5] == ["party", "variance_before_pool_gbp",
                                                 "pool_share_gbp", "final_position_gbp",
                                                 "pool_transfer_gbp"]
-    assert all(parties[f"C{r}"].data_type == "n" for r in (2, 3, 4))  # largest remainder
-    assert all(parties[f"{c}{r}"].data_type == "f" for c in "BDE" for r in (2, 3, 4))
-    assert parties["B3"].value.startswith("=SUMIFS(settled_lines!")
-    assert book["settled_lines"]["N2"].value == "=ROUND(M2*R2,2)"
-    assert book["settled_lines"]["H2"].value == "=ROUND(D2*F2,2)"
+    assert all(parties[f"C{r}"].data_type == "n" for r in (3, 4, 5))  # largest remainder
+    assert all(parties[f"{c}{r}"].data_type == "f" for c in "BDE" for r in (3, 4, 5))
+    assert parties["B4"].value.startswith(
+        "=SUMIFS(settled_lines!$J$3:$J$7,settled_lines!$B$3:$B$7,$A4)")
+    assert book["settled_lines"]["N3"].value == "=ROUND(M3*R3,2)"
+    assert book["settled_lines"]["H3"].value == "=ROUND(D3*F3,2)"
 
 
 def test_text_from_inputs_stays_text(recalculated):
     source, _, _ = recalculated["hostile_names"]
     book = openpyxl.load_workbook(source)
-    names = [book["parties"][f"A{r}"] for r in (2, 3, 4)]
+    names = [book["parties"][f"A{r}"] for r in (3, 4, 5)]
     assert [c.value for c in names] == [HOSTILE[2], HOSTILE[0], HOSTILE[1]]
     assert all(c.data_type == "s" for c in names)
-    line_parties = [c for c in book["settled_lines"]["B"][1:] if c.value is not None]
+    line_parties = [c for c in book["settled_lines"]["B"][2:] if c.value is not None]
     assert len(line_parties) == len(LINES)
     assert all(c.data_type == "s" for c in line_parties)
     terms = book["agreement_terms"]
     assert terms["B4"].value == HOSTILE[2] and terms["B4"].data_type == "s"
     # A name SUMIFS would read as a comparison is matched exactly instead.
-    assert book["parties"]["B3"].value.startswith("=SUMPRODUCT(--EXACT(")
+    assert book["parties"]["B4"].value.startswith("=SUMPRODUCT(--EXACT(")
 
 
 def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
@@ -220,6 +227,8 @@ def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
     book = openpyxl.load_workbook(write_settlement(settlement, tmp_path / "s.xlsx"))
     assert SIGN_NOTES["parties"] == SIGN_CONVENTION
     for sheet in book.worksheets:
+        if sheet.sheet_state == "hidden":  # _columns: the machine keys, no money
+            continue
         cells = [(c.row, c.value) for row in sheet.iter_rows() for c in row
                  if c.value is not None]
         last_row = max(r for r, _ in cells)
@@ -230,4 +239,4 @@ def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
         formulas = " ".join(str(v) for _, v in cells if str(v).startswith("="))
         assert f"{last_row}" not in formulas.replace("$", " ").split(), sheet.title
     parties = book["parties"]
-    assert parties["A6"].value == SIGN_CONVENTION  # 3 parties in rows 2-4, row 5 blank
+    assert parties["A7"].value == SIGN_CONVENTION  # 3 parties in rows 3-5, row 6 blank
