@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast
@@ -251,6 +252,8 @@ class DaskPersons(PersonsRun):
         # futures of the validated parts, one per part
         self.frames: list[Future[pd.DataFrame]] | None = None
         self.meta: pd.DataFrame | None = None
+        # seconds to connect to the cluster (or start a LocalCluster), apart from the work
+        self.cluster_start_seconds: float | None = None
 
     def _connected(self) -> tuple[Client, list[Future[pd.DataFrame]]]:
         """Return the client and the parts' futures, which :meth:`read` sets up."""
@@ -279,9 +282,13 @@ class DaskPersons(PersonsRun):
 
     def read(self) -> None:
         """Read and validate the parts on the workers, rank into tiers and count cells."""
+        started = time.perf_counter()
         client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
         self.client = client
-        log.info("dask: %s", client)
+        self.cluster_start_seconds = time.perf_counter() - started
+        log.info("dask: %s; %s in %.1f s", client,
+                 "connected" if self.cluster is None else "local cluster started",
+                 self.cluster_start_seconds)
         self.meta = _meta(self.reader, self.parts[0])
         self.frames = client.map(self.reader, self.parts, pure=False)
         if self.progress:
