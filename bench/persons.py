@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "models" / "demo.toml"
@@ -145,6 +146,7 @@ def _old_engine() -> None:
         tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
         frame = frame.assign(tier=tier.astype(np.int8))
         self.frame = frame
+        self.columns = {c: frame[c].to_numpy() for c in frame.columns}
         self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
             frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
@@ -246,7 +248,7 @@ def _catch_runs() -> list:
     runs: list = []
     start = engine.start
 
-    def keep(*args, **kwargs):
+    def keep(*args: Any, **kwargs: Any) -> Any:
         run = start(*args, **kwargs)
         runs.append(run)
         return run
