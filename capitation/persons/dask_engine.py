@@ -1,29 +1,40 @@
 """The Dask engine: the same figures as the pandas engine, on partitions across a cluster.
 
-Each Parquet part is read and validated by one task on a worker (errors
-name the part), and the validated frames stay in the workers' memory for the
-run as futures. Every pass maps a function straight over those futures
-(``Client.map``: no task graph to build or optimise) and counts by
+Each part is read and validated by one task on a worker, with the
+single-process engine's own kernel (:func:`capitation.persons.batches.read_part_arrays`:
+record batches into arrays, errors naming the part), and the validated
+arrays stay in the workers' memory for the run as futures. Every pass maps
+a function straight over those futures (``Client.map``: no task graph to
+build or optimise) and runs the kernels the single-process engine runs on
+all persons: tiers by :func:`capitation.persons.tiers.tiers_of`, cells by
+:func:`capitation.persons.weights.count_part_cells`, need by
+:func:`capitation.persons.weights.need_of` (its table scattered once) and
+the selection steps of :mod:`capitation.persons.selection`. Counting is by
 :func:`numpy.bincount` over integer keys (:mod:`capitation.persons.counting`),
 never by sorting persons. The first pass (persons, id ranges and the first
 risk-rank histogram) follows each part's read at once. Nothing person-level
 comes back to the driver except the few persons near a tier boundary:
 
-- Risk rank (docs/methods/weighted-capitation.md#from-people) without a global sort: a histogram
-pass over the
-  top bits of the order key finds the bin holding each tier's first rank;
-  further passes over finer bits narrow it, and the persons left in the bin
-  (a few thousand, or everyone tied on the boundary score) are sorted on the
-  driver by key and then person_id. The result is the boundary key of
-  :mod:`capitation.persons.tiers`, which each worker compares against.
+- Risk rank (docs/methods/weighted-capitation.md#from-people) without a
+  global sort: a histogram pass over the top bits of the order key finds
+  the bin holding each tier's first rank; further passes over finer bits
+  narrow it, and the persons left in the bin (a few thousand, or everyone
+  tied on the boundary score) are sorted on the driver by key and then
+  person_id. The result is the boundary key of
+  :mod:`capitation.persons.tiers`, which each worker compares against. (The
+  single-process engine finds the same keys by :func:`numpy.partition`,
+  which needs all persons in one array.)
 - Cells (practice × sex × age × tier counts) are counted on the workers and
   added up on the driver: exact integers, so the weighted counts, targets
   and tier table are the pandas engine's to the penny.
 - The cohort reaching half of need uses the same selection with each
-  person's need as the measure.
+  person's need as the measure (:func:`capitation.persons.selection.by_measure`
+  on one array).
 - Person budgets shuffle persons by practice and round within each practice
   on the workers, writing Parquet parts.
 
+Connecting to the cluster (or starting a LocalCluster) is timed apart from
+the work: :attr:`DaskPersons.cluster_start_seconds`, also logged.
 A LocalCluster started by the engine is always closed, also on error.
 """
 
