@@ -30,7 +30,7 @@ from capitation.persons.read import (
     check_unique_ids,
     parquet_call,
     read_part,
-    validate,
+    validate_arrays,
 )
 
 __all__ = ["Persons", "read_persons", "read_part_arrays", "part_batches", "BATCH_ROWS"]
@@ -117,12 +117,11 @@ def part_batches(part: Path, reader: PartReader, expected: int | None = None
     expected = _rows(part) if expected is None else expected
     seen = 0
     for raw in _batches(part, reader):
-        out = validate(raw, part, reader, first_row=seen, check_repeats=False)
-        seen += len(out)
+        seen += len(raw)
         if seen > expected:
             raise InputError(f"holds more rows than its footer says ({expected:,}); "
                              "write it again", file=part)
-        yield {c: out[c].to_numpy() for c in out.columns}
+        yield validate_arrays(raw, part, reader, first_row=seen - len(raw), check_repeats=False)
     if seen != expected:
         raise InputError(f"holds {seen:,} rows but its footer says {expected:,}; "
                          "write it again", file=part)
