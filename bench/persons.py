@@ -310,8 +310,10 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     startup = getattr(runs[0], "cluster_start_seconds", None) if runs else None
     if startup is not None:
         out["cluster_start_s"] = startup
-    if own:  # its workers are gone: the largest peak of the reaped child processes
-        out["worker_peak_mb"] = [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]
+    if own:  # its workers are gone: the largest peak and all CPU of the reaped children
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["worker_peak_mb"] = [children.ru_maxrss / 1024]
+        out["worker_cpu_s"] = [children.ru_utime + children.ru_stime]
     if cluster is not None:
         from distributed import Client
 
@@ -381,8 +383,10 @@ def issue(sizes: list[str], folder: Path) -> None:
             r = cases[key] = _subprocess(persons, engine, 2, folder)
             same = r["codes"] == base["codes"] and r["pence"] == base["pence"]
             print(_line(label, r), flush=True)
-            print(f"{'':<34} {r['seconds'] / base['seconds']:.2f}x baseline; practice targets "
-                  f"= baseline's to the penny: {same}", flush=True)
+            cpu = (r["driver_cpu_s"] + sum(r.get("worker_cpu_s", []))) / base["driver_cpu_s"]
+            print(f"{'':<34} {r['seconds'] / base['seconds']:.2f}x baseline "
+                  f"(CPU seconds {cpu:.2f}x); practice targets = baseline's to the penny: "
+                  f"{same}", flush=True)
             if not same:
                 verdicts.append(f"MISS {n:,}: {label} practice targets differ from the baseline")
         shutil.rmtree(persons)
