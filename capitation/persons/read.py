@@ -366,7 +366,7 @@ def validate_arrays(raw: pd.DataFrame, part: Path, reader: PartReader, first_row
                              f"{_values(raw[s.risk_score].to_numpy()[bad])} is "
                              "missing or not a number 0 or more", file=part,
                              column=s.risk_score)
-        out["u"] = order_key(np.where(bad, 0.0, score))
+        out["u"] = order_key(score)
     else:
         out["u"] = np.zeros(len(raw), dtype=np.uint64)
     return out
@@ -418,7 +418,7 @@ def _repeated(person_id: np.ndarray) -> np.ndarray | None:
     if person_id.dtype.kind in "iu":
         low, high = int(person_id.min()), int(person_id.max())
         if high - low <= 8 * len(person_id) + (1 << 20):
-            offset = (person_id - low).astype(np.intp)
+            offset = (person_id - low).astype(np.intp, copy=False)  # int64: no second copy
             counts = np.bincount(offset)
             if int(counts.max()) <= 1:
                 return None

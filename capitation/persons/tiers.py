@@ -149,8 +149,8 @@ def order_key(score: np.ndarray) -> np.ndarray:
         uint64; for scores a > b >= 0, key(a) < key(b), and equal scores give
         equal keys (-0.0 counts as 0.0).
     """
-    bits = (np.asarray(score, dtype=np.float64) + 0.0).view(np.uint64)
-    return np.uint64(0xFFFF_FFFF_FFFF_FFFF) - bits
+    bits = (np.asarray(score, dtype=np.float64) + 0.0).view(np.uint64)  # a new array
+    return np.invert(bits, out=bits)  # 2**64 - 1 - bits, in place
 
 
 def boundaries_by_sort(u: np.ndarray, person_id: np.ndarray,

@@ -94,7 +94,14 @@ def weight_tables(formula: NeedsFormula, tier_weights: list[dict[str, float] | N
 def cell_codes(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np.ndarray,
                n_tiers: int) -> np.ndarray:
     """One int64 code per person: ((practice × 2 + sex) × 96 + age) × K + tier."""
-    return ((practice.astype(np.int64) * 2 + sex) * N_AGES + age) * n_tiers + tier
+    code = practice.astype(np.int64)  # a new array, then worked on in place (one array's memory)
+    code *= 2
+    code += sex
+    code *= N_AGES
+    code += age
+    code *= n_tiers
+    code += tier
+    return code
 
 
 def count_cells(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np.ndarray,
