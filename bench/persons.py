@@ -15,6 +15,7 @@ threads (no pickling between driver and workers, but the persons then sit in
 the driver's process). Usage::
 
     python bench/persons.py [--fraction 1.0] [--baseline 5e6] [--scaling 20e6] [--keep DIR]
+    python bench/persons.py --issue 5e6,20e6,all
 
 With ``--compare 5e6,20e6`` it instead times, in the same run and on the same
 persons, the single-process engine (``engine = "pandas"``: record batches into
@@ -22,6 +23,20 @@ arrays, tiers by selection) against the former one (every part read into a
 frame and concatenated, one global ``numpy.lexsort`` for tiers and the
 cohort, ``pandas.Series.duplicated`` for the id check; rebuilt below as
 ``--case old``), and prints the ratio and each one's peak memory.
+
+With ``--issue 5e6,20e6,all`` it times, in the same run and on the same
+persons of each size ("all" is fraction 1.0), four cases against a plain
+numpy baseline written here (``--case baseline``: every part read with
+pyarrow into arrays, each tier's boundary key by ``numpy.partition`` with
+only the persons tied on it sorted by person_id, ONE ``numpy.bincount`` over
+practice x sex x age x tier cells, weighted counts and practice targets in
+whole pence; it validates nothing beyond the practice codes): the
+single-process engine (``engine = "pandas"``), the Dask engine on a 2-worker
+cluster started before the clock (its scheduler address given), and the Dask
+engine starting its own 2-worker cluster (clock includes the start-up, which
+the engine also reports on its own). Each case's practice targets are
+checked against the baseline's to the penny, and the targets of the issue
+are printed with PASS or MISS.
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "models" / "demo.toml"
@@ -130,6 +146,7 @@ def _old_engine() -> None:
         tier = np.searchsorted(self.bounds.ranks[1:-1], ranks, side="right")
         frame = frame.assign(tier=tier.astype(np.int8))
         self.frame = frame
+        self.columns = {c: frame[c].to_numpy() for c in frame.columns}
         self._cells = combine_cells([count_cells(
             frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
             frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
@@ -146,6 +163,100 @@ def _old_engine() -> None:
     PersonsRun.cohort = cohort  # type: ignore[method-assign]
 
 
+def run_baseline(persons: Path) -> dict:
+    """The plain numpy baseline (see the module docstring); returns its measurements."""
+    import csv
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from capitation.rounding import largest_remainder_pence
+
+    load = os.getloadavg()[0]
+    cpu = _cpu_s()
+    started = time.perf_counter()
+    with PRACTICES.open(encoding="utf-8-sig", newline="") as f:
+        codes = np.unique(np.array([row["Practice_Code"] for row in csv.DictReader(f)]))
+    by_age = np.zeros((2, 96))  # cost weights of "core", by sex (M, F) and age 0..95
+    with WEIGHTS.open(newline="") as f:
+        for row in csv.DictReader(f):
+            top = int(row["age_to"]) if row["age_to"] else 95
+            by_age[0 if row["sex"] == "M" else 1, int(row["age_from"]):top + 1] = \
+                float(row["weight"])
+    tier_from = np.array([0.0, 0.005, 0.05, 0.2])  # the tiers of MODEL
+    tier_weight = np.array([18.6, 5.5, 1.7, 0.5])
+    parts = sorted(persons.glob("*.parquet"))
+    rows = [pq.read_metadata(p).num_rows for p in parts]
+    n = sum(rows)
+    ids = np.empty(n, np.int64)
+    practice = np.empty(n, np.int64)
+    sex = np.empty(n, np.int8)
+    age = np.empty(n, np.int8)
+    u = np.empty(n, np.uint64)
+    at = 0
+    for part, m in zip(parts, rows, strict=True):
+        t = pq.read_table(part, use_threads=False,
+                          columns=["person_id", "Practice_Code", "sex", "age", "risk_score"])
+        ids[at:at + m] = t["person_id"].to_numpy()
+        for name, out, mapping in (("Practice_Code", practice, None),
+                                   ("sex", sex, {"M": 0, "F": 1})):
+            start = at
+            for chunk in t[name].chunks:  # dictionary-encoded: map the dictionary only
+                names = chunk.dictionary.to_numpy(zero_copy_only=False).astype(str)
+                if mapping is None:
+                    where = np.searchsorted(codes, names)
+                    if not (codes[np.minimum(where, len(codes) - 1)] == names).all():
+                        raise ValueError(f"{part.name}: practice not in the practices file")
+                else:
+                    where = np.array([mapping[v] for v in names])
+                out[start:start + len(chunk)] = where[chunk.indices.to_numpy()]
+                start += len(chunk)
+        age[at:at + m] = np.minimum(t["age"].to_numpy(), 95)
+        score = t["risk_score"].to_numpy() + 0.0  # -0.0 counts as 0.0
+        u[at:at + m] = np.uint64(0xFFFF_FFFF_FFFF_FFFF) - score.view(np.uint64)
+        at += m
+        del t
+    # tiers: the key of each tier's first rank by partition; ties at it sorted by person_id
+    starts = np.floor(tier_from[1:] * n + 0.5).astype(np.int64)
+    placed = np.partition(u, starts)
+    tier = np.zeros(n, np.int8)
+    for r in starts:
+        key = placed[r]
+        before = int(np.count_nonzero(u < key))
+        first_id = np.sort(ids[u == key])[r - before]
+        tier += ((u > key) | ((u == key) & (ids >= first_id))).astype(np.int8)
+    del placed
+    # ONE bincount over practice x sex x age x tier cells
+    cells = np.bincount(((practice * 2 + sex) * 96 + age) * 4 + tier,
+                        minlength=len(codes) * 2 * 96 * 4).reshape(len(codes), 2, 96, 4)
+    targets = np.zeros(len(codes), np.int64)
+    for pot_gbp, w in ((108_000_000_000, by_age), (12_000_000_000, np.ones((2, 96)))):
+        inner = (cells * tier_weight).sum(axis=-1)  # (practices, sex, age), tiers in order
+        x = np.bincount(np.repeat(np.arange(len(codes)), 2 * 96),
+                        weights=(inner * w).ravel(), minlength=len(codes))
+        targets += largest_remainder_pence(x / x.sum() * pot_gbp * 100.0, pot_gbp * 100)
+    seconds = time.perf_counter() - started
+    return {"engine": "baseline", "workers": 0, "threads": False, "seconds": seconds,
+            "persons": n, "driver_peak_mb": _peak_mb(), "driver_cpu_s": _cpu_s() - cpu,
+            "load_before": load, "codes": codes.tolist(), "pence": targets.tolist()}
+
+
+def _catch_runs() -> list:
+    """Keep each PersonsRun the model starts (to read the Dask cluster's start-up time)."""
+    from capitation.persons import engine
+
+    runs: list = []
+    start = engine.start
+
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        run = start(*args, **kwargs)
+        runs.append(run)
+        return run
+
+    engine.start = keep
+    return runs
+
+
 def run_case(persons: Path, engine: str, workers: int, folder: Path,
              threads: bool = False) -> dict:
     """Run one case in this process and return its measurements.
@@ -159,9 +270,13 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
     if engine == "old":
         _old_engine()
         engine = "pandas"
+    own = engine == "dask-own"  # the engine starts its own cluster, in the clock
+    if own:
+        engine = "dask"
+    runs = _catch_runs()
     cluster = None
-    scheduler = ""
-    if engine == "dask":
+    scheduler = f"dask_workers = {workers}" if own else ""
+    if engine == "dask" and not own:
         if threads:
             from distributed import LocalCluster
 
@@ -189,6 +304,16 @@ def run_case(persons: Path, engine: str, workers: int, folder: Path,
            "envelope_check": float(results.table("ICB")["target_gbp"].sum()),
            "cohort_50_share": float(results.opportunity().cohort_50_share),
            "targets": results.table("practice")["target_gbp"].round(2).tolist()}
+    practice = results.table("practice")["target_gbp"].sort_index()
+    out["codes"] = practice.index.astype(str).tolist()
+    out["pence"] = (practice.to_numpy() * 100).round().astype("int64").tolist()
+    startup = getattr(runs[0], "cluster_start_seconds", None) if runs else None
+    if startup is not None:
+        out["cluster_start_s"] = startup
+    if own:  # its workers are gone: the largest peak and all CPU of the reaped children
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["worker_peak_mb"] = [children.ru_maxrss / 1024]
+        out["worker_cpu_s"] = [children.ru_utime + children.ru_stime]
     if cluster is not None:
         from distributed import Client
 
@@ -233,7 +358,58 @@ def _line(label: str, r: dict) -> str:
     if "worker_cpu_s" in r:
         text += ", workers " + ", ".join(f"{c:.1f}" for c in r["worker_cpu_s"])
     text += f" (load average before {r['load_before']:.1f} on {os.cpu_count()} cores)"
+    if "cluster_start_s" in r:
+        text += f"; cluster start-up {r['cluster_start_s']:.1f} s of it"
     return text
+
+
+def issue(sizes: list[str], folder: Path) -> None:
+    """Baseline, single-process, Dask (cluster given) and Dask (own cluster), same persons."""
+    from capitation.model_file import read_model_file
+    from capitation.persons.synthetic import practice_sizes
+
+    total = float(practice_sizes(read_model_file(DEMO))[1].sum())
+    verdicts = []
+    for i, size in enumerate(sizes):
+        fraction = 1.0 if size == "all" else float(size) / total
+        persons, n, s = _generate(fraction, folder / f"issue{i}", 20 + i)
+        print(f"generated {n:,} SYNTHETIC persons in {s:.1f} s", flush=True)
+        base = _subprocess(persons, "baseline", 0, folder)
+        print(_line("numpy baseline", base), flush=True)
+        cases = {}
+        for key, engine, label in (("single", "pandas", "single-process engine"),
+                                   ("dask", "dask", "dask, 2 workers, cluster given"),
+                                   ("own", "dask-own", "dask, 2 workers, own cluster")):
+            r = cases[key] = _subprocess(persons, engine, 2, folder)
+            same = r["codes"] == base["codes"] and r["pence"] == base["pence"]
+            print(_line(label, r), flush=True)
+            cpu = (r["driver_cpu_s"] + sum(r.get("worker_cpu_s", []))) / base["driver_cpu_s"]
+            print(f"{'':<34} {r['seconds'] / base['seconds']:.2f}x baseline "
+                  f"(CPU seconds {cpu:.2f}x); practice targets = baseline's to the penny: "
+                  f"{same}", flush=True)
+            if not same:
+                verdicts.append(f"MISS {n:,}: {label} practice targets differ from the baseline")
+        shutil.rmtree(persons)
+        single = cases["single"]["seconds"] / base["seconds"]
+        peak = cases["single"]["driver_peak_mb"]
+        if size == "all":
+            own = cases["own"]["seconds"] / base["seconds"]
+            verdicts += [
+                f"{'PASS' if single <= 2 else 'MISS'} England: single-process {single:.2f}x "
+                "baseline (target <= 2x)",
+                f"{'PASS' if peak < 4096 else 'MISS'} England: single-process peak "
+                f"{peak:,.0f} MB (target < 4,096 MB)",
+                f"{'PASS' if own <= 2 else 'MISS'} England: dask own cluster {own:.2f}x "
+                "baseline (target <= 2x)"]
+        elif abs(float(size) - 20e6) < 1:
+            verdicts += [
+                f"{'PASS' if single <= 1.5 else 'MISS'} 20M: single-process {single:.2f}x "
+                "baseline (target <= 1.5x)",
+                f"{'PASS' if peak < 4096 else 'MISS'} 20M: single-process peak {peak:,.0f} MB "
+                "(target < 4,096 MB)"]
+    print("targets (timings on a shared machine: see the load averages):")
+    for v in verdicts:
+        print("  " + v, flush=True)
 
 
 def compare(sizes: list[float], folder: Path) -> None:
@@ -258,7 +434,9 @@ def compare(sizes: list[float], folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case", choices=["pandas", "dask", "old"])
+    parser.add_argument("--case", choices=["pandas", "dask", "old", "dask-own", "baseline"])
+    parser.add_argument("--issue", help='sizes, comma-separated ("all" = fraction 1.0): '
+                                        "baseline vs the engines")
     parser.add_argument("--compare", help="sizes, comma-separated: new vs old engine only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", action="store_true")
@@ -268,12 +446,21 @@ def main() -> None:
     parser.add_argument("--baseline", type=float, default=5e6)
     parser.add_argument("--scaling", type=float, default=20e6)
     args = parser.parse_args()
+    if args.case == "baseline":
+        print(json.dumps(run_baseline(args.persons)))
+        return
     if args.case:
         print(json.dumps(run_case(args.persons, args.case, args.workers, args.folder,
                                   args.threads)))
         return
 
     folder = Path(tempfile.mkdtemp(prefix="persons_bench_", dir="/tmp"))
+    if args.issue:
+        try:
+            issue(args.issue.split(","), folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     if args.compare:
         try:
             compare([float(x) for x in args.compare.split(",")], folder)

@@ -25,9 +25,15 @@ import pandas as pd
 from capitation.errors import InputError, clip
 from capitation.inputs import find_columns
 from capitation.inputs.files import cannot_read
-from capitation.persons.read import PartReader, parquet_call, read_part, validate
+from capitation.persons.read import (
+    PartReader,
+    check_unique_ids,
+    parquet_call,
+    read_part,
+    validate_arrays,
+)
 
-__all__ = ["Persons", "read_persons", "BATCH_ROWS"]
+__all__ = ["Persons", "read_persons", "read_part_arrays", "part_batches", "BATCH_ROWS"]
 
 BATCH_ROWS = 1 << 20
 
@@ -83,8 +89,61 @@ def _rows(part: Path) -> int:
     return int(parquet_call(part, pq.read_metadata).num_rows)
 
 
+def part_batches(part: Path, reader: PartReader, expected: int | None = None
+                 ) -> Iterator[dict[str, np.ndarray]]:
+    """Yield the validated columns of one part, a record batch at a time (a CSV at once).
+
+    The kernel both engines read with: the single-process engine copies the
+    batches of every part into arrays of all persons (:func:`read_persons`),
+    each Dask worker those of its part (:func:`read_part_arrays`).
+
+    Parameters
+    ----------
+    part : Path
+        A Parquet part or a CSV.
+    reader : PartReader
+    expected : int, optional
+        Rows of a Parquet part by its footer (read from it when not given).
+
+    Yields
+    ------
+    dict of str to numpy.ndarray
+        The columns of :mod:`capitation.persons.read`, one entry per person of the batch.
+    """
+    if part.suffix.lower() == ".csv":
+        frame = read_part(part, reader)
+        yield {c: frame[c].to_numpy() for c in frame.columns}
+        return
+    expected = _rows(part) if expected is None else expected
+    seen = 0
+    for raw in _batches(part, reader):
+        seen += len(raw)
+        if seen > expected:
+            raise InputError(f"holds more rows than its footer says ({expected:,}); "
+                             "write it again", file=part)
+        yield validate_arrays(raw, part, reader, first_row=seen - len(raw), check_repeats=False)
+    if seen != expected:
+        raise InputError(f"holds {seen:,} rows but its footer says {expected:,}; "
+                         "write it again", file=part)
+
+
+def _store(columns: dict[str, np.ndarray], at: int, batch: dict[str, np.ndarray]) -> int:
+    """Copy a batch into the arrays from row ``at``; return the row after it."""
+    stop = at + len(batch["person_id"])
+    ids = batch["person_id"]
+    if ids.dtype.kind not in "iu" and columns["person_id"].dtype.kind in "iu":
+        columns["person_id"] = columns["person_id"].astype(object)  # text ids
+    for c in columns:
+        columns[c][at:stop] = batch[c]
+    return stop
+
+
 def read_persons(parts: list[Path], reader: PartReader) -> Persons:
     """Read and validate every part into arrays, one record batch at a time.
+
+    A person_id repeated within a part is reported as soon as that part is
+    read (:func:`capitation.persons.read.check_unique_ids` on the part);
+    repeats across parts are the caller's check, over all persons.
 
     Parameters
     ----------
@@ -115,22 +174,25 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
     at = 0
     for part, expected in zip(parts, rows, strict=True):
         start = at
-        for raw in _batches(part, reader):
-            out = validate(raw, part, reader, first_row=at - start, check_repeats=False)
-            stop = at + len(out)
-            if stop > total:
-                raise InputError(f"holds more rows than its footer says ({expected:,}); "
-                                 "write it again", file=part)
-            ids = out["person_id"].to_numpy()
-            if ids.dtype.kind not in "iu" and columns["person_id"].dtype.kind in "iu":
-                columns["person_id"] = columns["person_id"].astype(object)  # text ids
-            columns["person_id"][at:stop] = ids
-            for c in columns:
-                if c != "person_id":
-                    columns[c][at:stop] = out[c].to_numpy()
-            at = stop
-        if at - start != expected:
-            raise InputError(f"holds {at - start:,} rows but its footer says {expected:,}; "
-                             "write it again", file=part)
+        for batch in part_batches(part, reader, expected):
+            at = _store(columns, at, batch)
+        check_unique_ids(columns["person_id"][start:at], np.zeros(at - start, dtype=np.int32),
+                         [part], reader.spec.person_id)
     part_of = np.repeat(np.arange(len(parts), dtype=np.int32), rows)
     return Persons(columns=columns, part_of=part_of)
+
+
+def read_part_arrays(part: Path, reader: PartReader) -> dict[str, np.ndarray]:
+    """Read and validate one part into arrays (a Dask worker's read of its part).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        As :attr:`Persons.columns`, for the persons of this part.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_persons`, a person_id repeated within the part too.
+    """
+    return read_persons([part], reader).columns

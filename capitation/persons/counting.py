@@ -54,7 +54,10 @@ def count_keys(keys: np.ndarray, weights: np.ndarray | None = None
         return keys[:0], np.zeros(0, dtype=np.int64), None if weights is None else np.zeros(0)
     low, high = keys.min(), keys.max()
     if int(high) - int(low) <= DENSE_FACTOR * len(keys) + (1 << 20):
-        offset = (keys - low).astype(np.intp)
+        if keys.dtype == np.intp and 0 <= low and high < 2 * (high - low) + (1 << 20):
+            low = keys.dtype.type(0)  # cell codes: counted as they are, no shifted copy
+        offset = keys - low if low else keys
+        offset = offset.astype(np.intp, copy=False)
         counts = np.bincount(offset)
         present = np.flatnonzero(counts)
         sums = None if weights is None else np.bincount(offset, weights=weights)[present]

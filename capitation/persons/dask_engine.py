@@ -1,29 +1,40 @@
 """The Dask engine: the same figures as the pandas engine, on partitions across a cluster.
 
-Each Parquet part is read and validated by one task on a worker (errors
-name the part), and the validated frames stay in the workers' memory for the
-run as futures. Every pass maps a function straight over those futures
-(``Client.map``: no task graph to build or optimise) and counts by
+Each part is read and validated by one task on a worker, with the
+single-process engine's own kernel (:func:`capitation.persons.batches.read_part_arrays`:
+record batches into arrays, errors naming the part), and the validated
+arrays stay in the workers' memory for the run as futures. Every pass maps
+a function straight over those futures (``Client.map``: no task graph to
+build or optimise) and runs the kernels the single-process engine runs on
+all persons: tiers by :func:`capitation.persons.tiers.tiers_of`, cells by
+:func:`capitation.persons.weights.count_part_cells`, need by
+:func:`capitation.persons.weights.need_of` (its table scattered once) and
+the selection steps of :mod:`capitation.persons.selection`. Counting is by
 :func:`numpy.bincount` over integer keys (:mod:`capitation.persons.counting`),
 never by sorting persons. The first pass (persons, id ranges and the first
 risk-rank histogram) follows each part's read at once. Nothing person-level
 comes back to the driver except the few persons near a tier boundary:
 
-- Risk rank (docs/methods/weighted-capitation.md#from-people) without a global sort: a histogram
-pass over the
-  top bits of the order key finds the bin holding each tier's first rank;
-  further passes over finer bits narrow it, and the persons left in the bin
-  (a few thousand, or everyone tied on the boundary score) are sorted on the
-  driver by key and then person_id. The result is the boundary key of
-  :mod:`capitation.persons.tiers`, which each worker compares against.
+- Risk rank (docs/methods/weighted-capitation.md#from-people) without a
+  global sort: a histogram pass over the top bits of the order key finds
+  the bin holding each tier's first rank; further passes over finer bits
+  narrow it, and the persons left in the bin (a few thousand, or everyone
+  tied on the boundary score) are sorted on the driver by key and then
+  person_id. The result is the boundary key of
+  :mod:`capitation.persons.tiers`, which each worker compares against. (The
+  single-process engine finds the same keys by :func:`numpy.partition`,
+  which needs all persons in one array.)
 - Cells (practice × sex × age × tier counts) are counted on the workers and
   added up on the driver: exact integers, so the weighted counts, targets
   and tier table are the pandas engine's to the penny.
 - The cohort reaching half of need uses the same selection with each
-  person's need as the measure.
+  person's need as the measure (:func:`capitation.persons.selection.by_measure`
+  on one array).
 - Person budgets shuffle persons by practice and round within each practice
   on the workers, writing Parquet parts.
 
+Connecting to the cluster (or starting a LocalCluster) is timed apart from
+the work: :attr:`DaskPersons.cluster_start_seconds`, also logged.
 A LocalCluster started by the engine is always closed, also on error.
 """
 
@@ -32,6 +43,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast
@@ -40,18 +52,14 @@ import numpy as np
 import pandas as pd
 
 from capitation.errors import InputError
+from capitation.persons.batches import read_part_arrays
 from capitation.persons.budgets import BudgetPlan, budget_frame
-from capitation.persons.counting import count_keys
 from capitation.persons.engine import PersonsRun
 from capitation.persons.read import PartReader, integer_ids
+from capitation.persons.selection import SHIFTS, bin_counts, in_group, narrow, pick
 from capitation.persons.spec import PersonsSpec
-from capitation.persons.tiers import (
-    TierBoundaries,
-    assign_tiers,
-    rank_boundaries,
-    require_bounds,
-)
-from capitation.persons.weights import PersonWeights, combine_cells, count_cells, person_need
+from capitation.persons.tiers import TierBoundaries, rank_boundaries
+from capitation.persons.weights import combine_cells, count_part_cells, need_of, need_table
 from capitation.population import LevelSpec
 
 if TYPE_CHECKING:
@@ -62,12 +70,9 @@ __all__ = ["DaskPersons", "connect", "local_cluster", "write_person_budgets", "C
 log = logging.getLogger(__name__)
 
 COLLECT_LIMIT = 2_000_000  # persons near one boundary collected to the driver at most
-_SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
 _MMAP_THRESHOLD = 32 * 2**20  # glibc's largest
 
 _T = TypeVar("_T")
-# Need in pence as a measure: (factors, weights, tier boundaries); None counts persons.
-_Need = tuple[np.ndarray, PersonWeights, TierBoundaries | None]
 # A person selected by rank: (key u, person_id, persons ranked before it).
 _Found = tuple[Any, Any, int]
 
@@ -152,51 +157,48 @@ def _meta(reader: PartReader, part: Path) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in columns.items()})
 
 
-# -- functions run on the workers, one partition at a time -------------------------
+# -- functions run on the workers, one part at a time ------------------------------
+# A part is a dict of validated arrays (capitation.persons.batches.read_part_arrays),
+# read, ranked, counted and measured by the single-process engine's own kernels.
+
+_Part = dict[str, np.ndarray]
+# Need in pence as a measure: (need table by cell code, tier boundaries, tiers); None counts.
+# On the driver the table is its future, scattered once; a worker receives the table.
+_Need = tuple[Any, TierBoundaries | None, int]
 
 
-def _part_stats(frame: pd.DataFrame, shift: int | None
-                ) -> tuple[int, Any, Any, pd.DataFrame | None]:
+def _read(part: Path, reader: PartReader) -> _Part:
+    return read_part_arrays(part, reader)
+
+
+def _part_stats(part: _Part, shift: int | None) -> tuple[int, Any, Any, pd.DataFrame | None]:
     """Persons, lowest and highest person_id; with ``shift``, the first histogram pass too."""
-    ids = frame["person_id"].to_numpy()
-    hist = None if shift is None else _histogram(frame, [(64, 0)], shift, None)
+    ids = part["person_id"]
+    hist = None if shift is None else _histogram(part, [(64, 0)], shift, None)
     if len(ids) == 0:
         return 0, None, None, hist
     return len(ids), ids.min(), ids.max(), hist
 
 
-def _measure(frame: pd.DataFrame, need: _Need | None, rows: np.ndarray | slice
-             ) -> np.ndarray | None:
+def _measure(part: _Part, need: _Need | None, rows: np.ndarray | slice) -> np.ndarray | None:
     """Measure of the persons at ``rows``: None for a count, else each one's need in pence."""
     if need is None:
         return None
-    factors, weights, bounds = need
-    tier = (frame["tier"].to_numpy()[rows] if "tier" in frame.columns else
-            assign_tiers(frame["u"].to_numpy()[rows], frame["person_id"].to_numpy()[rows],
-                         require_bounds(bounds)))
-    return person_need(factors, weights, frame["practice"].to_numpy()[rows],
-                       frame["sex"].to_numpy()[rows], frame["age"].to_numpy()[rows], tier)
+    table, bounds, n_tiers = need
+    return need_of(table, part, bounds, n_tiers, rows)
 
 
-def _in_group(u: np.ndarray, shift: int, prefix: int) -> np.ndarray | slice:
-    """Rows whose key starts with ``prefix`` (the key's bits above ``shift``); all at 64."""
-    if shift >= 64:
-        return slice(None)
-    return np.flatnonzero((u >> np.uint64(shift)) == np.uint64(prefix))
-
-
-def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
-               need: _Need | None) -> pd.DataFrame:
+def _histogram(part: _Part, groups: list[tuple[int, int]], shift: int, need: _Need | None
+               ) -> pd.DataFrame:
     """Count (and need) per bin of key bits, for persons in each (prefix shift, prefix) group."""
-    u = frame["u"].to_numpy()
+    u = part["u"]
     out = []
     for g, (pshift, prefix) in enumerate(groups):  # a loop over a few boundaries
-        rows = _in_group(u, pshift, prefix)
-        bins, counts, sums = count_keys(u[rows] >> np.uint64(shift), _measure(frame, need, rows))
+        rows = in_group(u, pshift, prefix)
+        bins, counts, sums = bin_counts(u[rows], _measure(part, need, rows), shift)
         if len(bins) == 0:
             continue
-        out.append(pd.DataFrame({"group": g, "bin": bins, "count": counts,
-                                 "measure": counts.astype(float) if sums is None else sums}))
+        out.append(pd.DataFrame({"group": g, "bin": bins, "count": counts, "measure": sums}))
     if not out:
         return pd.DataFrame({"group": pd.Series(dtype=np.int64), "bin": pd.Series(dtype=np.uint64),
                              "count": pd.Series(dtype=np.int64),
@@ -204,36 +206,25 @@ def _histogram(frame: pd.DataFrame, groups: list[tuple[int, int]], shift: int,
     return pd.concat(out, ignore_index=True)
 
 
-def _collect(frame: pd.DataFrame, groups: list[tuple[int, int]], need: _Need | None
-             ) -> pd.DataFrame:
+def _collect(part: _Part, groups: list[tuple[int, int]], need: _Need | None) -> pd.DataFrame:
     """Persons in each (shift, bin) group: key, person_id and measure."""
-    u = frame["u"].to_numpy()
+    u = part["u"]
     out = []
     for g, (shift, prefix) in enumerate(groups):
-        rows = _in_group(u, shift, prefix)
-        measure = _measure(frame, need, rows)
-        out.append(pd.DataFrame({"group": g, "u": u[rows],
-                                 "person_id": frame["person_id"].to_numpy()[rows],
+        rows = in_group(u, shift, prefix)
+        measure = _measure(part, need, rows)
+        out.append(pd.DataFrame({"group": g, "u": u[rows], "person_id": part["person_id"][rows],
                                  "measure": 1.0 if measure is None else measure}))
     return pd.concat(out, ignore_index=True)
 
 
-def _cells(frame: pd.DataFrame, bounds: TierBoundaries | None, n_tiers: int) -> pd.DataFrame:
-    tier = (frame["tier"].to_numpy() if "tier" in frame.columns else
-            assign_tiers(frame["u"].to_numpy(), frame["person_id"].to_numpy(),
-                         require_bounds(bounds)))
-    return count_cells(frame["practice"].to_numpy(), frame["sex"].to_numpy(),
-                       frame["age"].to_numpy(), tier, n_tiers)
+def _frame(part: _Part) -> pd.DataFrame:
+    return pd.DataFrame(part, copy=False)
 
 
-def _with_args(frame: pd.DataFrame, args: tuple[Any, ...], function: Callable[..., _T]) -> _T:
-    """``function(frame, *args)``: arguments scattered once, as one tuple."""
-    return function(frame, *args)
-
-
-def _find_ids(frame: pd.DataFrame, ids: list[Any], part: str) -> pd.DataFrame:
-    hit = frame["person_id"].isin(ids).to_numpy()
-    return pd.DataFrame({"person_id": frame["person_id"].to_numpy()[hit], "part": part})
+def _find_ids(part: _Part, ids: list[Any], name: str) -> pd.DataFrame:
+    hit = np.isin(part["person_id"], np.asarray(ids, dtype=part["person_id"].dtype))
+    return pd.DataFrame({"person_id": part["person_id"][hit], "part": name})
 
 
 class DaskPersons(PersonsRun):
@@ -248,42 +239,43 @@ class DaskPersons(PersonsRun):
                          progress)
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None
-        # futures of the validated parts, one per part
-        self.frames: list[Future[pd.DataFrame]] | None = None
+        # futures of the validated parts (dicts of arrays), one per part
+        self.frames: list[Future[_Part]] | None = None
         self.meta: pd.DataFrame | None = None
+        # seconds to connect to the cluster (or start a LocalCluster), apart from the work
+        self.cluster_start_seconds: float | None = None
 
-    def _connected(self) -> tuple[Client, list[Future[pd.DataFrame]]]:
+    def _connected(self) -> tuple[Client, list[Future[_Part]]]:
         """Return the client and the parts' futures, which :meth:`read` sets up."""
         if self.client is None or self.frames is None:
             raise RuntimeError("DaskPersons: call start() first")
         return self.client, self.frames
 
-    def _compute(self, function: Callable[..., _T], *args: Any, scatter: bool = False
-                 ) -> list[_T]:
-        """Run ``function(frame, *args)`` on the workers holding each part; results in part order.
+    def _compute(self, function: Callable[..., _T], *args: Any) -> list[_T]:
+        """Run ``function(part, *args)`` on the workers holding each part; results in part order.
 
         Tasks go straight to the part's futures (no task graph to build or
-        optimise), so a pass costs little more than its work. With
-        ``scatter``, the arguments (the practice factors of need, say) go to
-        every worker once instead of once per task.
+        optimise), so a pass costs little more than its work. A large
+        argument (the need table) is scattered once by the caller and passed
+        as its future.
         """
         client, frames = self._connected()
         n = len(frames)
-        if scatter:
-            shared = client.scatter([args], broadcast=True)[0]
-            futures = client.map(_with_args, frames, [shared] * n, function=function,
-                                 pure=False)
-        else:
-            futures = client.map(function, frames, *[[a] * n for a in args], pure=False)
+        futures = client.map(function, frames, *[[a] * n for a in args], pure=False)
         return client.gather(futures)
 
     def read(self) -> None:
         """Read and validate the parts on the workers, rank into tiers and count cells."""
+        started = time.perf_counter()
         client, self.cluster = connect(self.spec.dask_scheduler, self.spec.dask_workers)
         self.client = client
-        log.info("dask: %s", client)
+        self.cluster_start_seconds = time.perf_counter() - started
+        log.info("dask: %s; %s in %.1f s", client,
+                 "connected" if self.cluster is None else "local cluster started",
+                 self.cluster_start_seconds)
         self.meta = _meta(self.reader, self.parts[0])
-        self.frames = client.map(self.reader, self.parts, pure=False)
+        self.frames = client.map(_read, self.parts, [self.reader] * len(self.parts),
+                                 pure=False)
         if self.progress:
             from distributed import progress
 
@@ -292,7 +284,7 @@ class DaskPersons(PersonsRun):
         # Each part's stats follow its read at once (no wait for the others). Raises
         # the first part's InputError, naming it. With scores, also the first
         # histogram pass of the risk rank.
-        stats = self._compute(_part_stats, _SHIFTS[0] if ranked else None)
+        stats = self._compute(_part_stats, SHIFTS[0] if ranked else None)
         sizes = np.array([s[0] for s in stats], dtype=np.int64)
         self.n = int(sizes.sum())
         self._no_persons_check(self.n)
@@ -301,7 +293,7 @@ class DaskPersons(PersonsRun):
         if ranked:
             # with a shift, every part's stats carry their histogram
             self.bounds = self._boundaries([s[3] for s in stats if s[3] is not None])
-        parts = self._compute(_cells, self.bounds, n_tiers)
+        parts = self._compute(count_part_cells, self.bounds, n_tiers)
         self._cells = combine_cells(parts, n_tiers)
 
     def _check_unique(self, stats: list[tuple[int, Any, Any]]) -> None:
@@ -311,8 +303,9 @@ class DaskPersons(PersonsRun):
             return
         import dask.dataframe as dd
 
-        _, frames = self._connected()
-        data = dd.from_delayed(frames, meta=self.meta, verify_meta=False)
+        client, frames = self._connected()
+        data = dd.from_delayed(client.map(_frame, frames, pure=False), meta=self.meta,
+                               verify_meta=False)
         counts = data["person_id"].value_counts(split_out=data.npartitions)
         dups = counts[counts > 1].head(5, npartitions=-1).index.tolist()
         if not dups:
@@ -339,7 +332,9 @@ class DaskPersons(PersonsRun):
         targets : list of float
             Cumulative measure to reach (in rank order), one per selection.
         need : tuple or None
-            (factors, weights, bounds) for need in pence, None to count persons.
+            (need table by cell code, or its future; tier boundaries; tiers) for
+            need in pence (:func:`capitation.persons.weights.need_of`), None to
+            count persons.
         first : list of pandas.DataFrame, optional
             The first histogram pass (every person, bins of the top key bits)
             when it was already made, one frame per partition.
@@ -351,46 +346,39 @@ class DaskPersons(PersonsRun):
         """
         state: list[_Selection] = [{"group": (64, 0), "before_n": 0, "before_m": 0.0,
                                     "done": None} for _ in targets]
-        for shift in _SHIFTS:
+        for shift in SHIFTS:
             active = [i for i, s in enumerate(state) if s["done"] is None]
             if not active:
                 break
             groups = sorted({state[i]["group"] for i in active})
-            if first is not None and shift == _SHIFTS[0]:
+            if first is not None and shift == SHIFTS[0]:
                 parts = first
             else:
-                parts = self._compute(_histogram, groups, shift, need,
-                                      scatter=need is not None)
+                parts = self._compute(_histogram, groups, shift, need)
             hist = pd.concat(parts, ignore_index=True)
             hist = hist.groupby(["group", "bin"], sort=True)[["count", "measure"]].sum()
             collect: list[tuple[int, int]] = []
             for i in active:
                 s = state[i]
                 rows = hist.loc[groups.index(s["group"])]
-                m = rows["count"].to_numpy(float) if need is None else rows["measure"].to_numpy()
-                cum = s["before_m"] + np.cumsum(m)
-                at = min(int(np.searchsorted(cum, targets[i], side="left")), len(cum) - 1)
-                s["before_n"] += int(rows["count"].to_numpy()[:at].sum())
-                s["before_m"] = float(cum[at - 1]) if at > 0 else s["before_m"]
+                at, s["before_n"], s["before_m"] = narrow(
+                    rows["count"].to_numpy(), rows["measure"].to_numpy(), s["before_n"],
+                    s["before_m"], targets[i])
                 s["group"] = (shift, int(rows.index[at]))
                 if int(rows["count"].iloc[at]) <= COLLECT_LIMIT or shift == 0:
                     if s["group"] not in collect:
                         collect.append(s["group"])
                     s["done"] = "collect"
             if collect:
-                found = pd.concat(self._compute(_collect, collect, need,
-                                                scatter=need is not None), ignore_index=True)
+                found = pd.concat(self._compute(_collect, collect, need), ignore_index=True)
                 for i in active:
                     s = state[i]
                     if s["done"] != "collect":
                         continue
                     rows = found[found["group"] == collect.index(s["group"])]
-                    order = np.lexsort((rows["person_id"].to_numpy(), rows["u"].to_numpy()))
-                    cum = s["before_m"] + np.cumsum(rows["measure"].to_numpy()[order])
-                    at = min(int(np.searchsorted(cum, targets[i], side="left")), len(cum) - 1)
-                    pick = order[at]
-                    s["done"] = (rows["u"].to_numpy()[pick], rows["person_id"].to_numpy()[pick],
-                                 s["before_n"] + at)
+                    s["done"] = pick(rows["u"].to_numpy(), rows["person_id"].to_numpy(),
+                                     rows["measure"].to_numpy(), s["before_n"], s["before_m"],
+                                     targets[i])
         found_all: list[_Found] = []
         for s in state:
             done = s["done"]
@@ -424,7 +412,10 @@ class DaskPersons(PersonsRun):
 
     def cohort(self, factors: np.ndarray, half: float) -> int:
         """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
-        _, _, before = self._select([half], (factors, self.weights, self.bounds))[0]
+        client, _ = self._connected()
+        table = need_table(self.cells, self.weights, factors, len(self.codes))
+        shared = client.scatter(table, broadcast=True)  # to every worker once
+        _, _, before = self._select([half], (shared, self.bounds, len(self.tiers)))[0]
         return int(before + 1)
 
     def plan_frame(self) -> None:

@@ -27,15 +27,14 @@ from capitation.persons.read import PartReader, check_unique_ids, list_parts, pa
 from capitation.persons.results import PersonResults
 from capitation.persons.selection import by_measure
 from capitation.persons.spec import PersonsSpec
-from capitation.persons.tiers import TierBoundaries, assign_tiers, boundaries_by_selection
+from capitation.persons.tiers import TierBoundaries, boundaries_by_selection, tiers_of
 from capitation.persons.weights import (
-    N_AGES,
     PersonWeights,
-    cell_codes,
     cell_need,
     combine_cells,
-    count_cells,
-    person_need,
+    count_part_cells,
+    need_of,
+    need_table,
     practice_counts,
     practice_factors,
     weight_tables,
@@ -114,6 +113,7 @@ class PersonsRun:
                                  tier_names=tuple(t.name for t in self.tiers))
         self.bounds: TierBoundaries | None = None
         self.n = 0
+        self.columns: dict[str, np.ndarray] = {}  # every validated person (this engine only)
         self._cells: pd.DataFrame | None = None
         self._population: Population | None = None
         self._weights: PersonWeights | None = None
@@ -152,31 +152,17 @@ class PersonsRun:
         check_unique_ids(columns["person_id"], persons.part_of, self.parts, self.spec.person_id)
         del persons
         if "tier" not in columns:
-            u, ids = columns["u"], columns["person_id"]
-            self.bounds = boundaries_by_selection(u, ids, self.tiers)
-            columns["tier"] = assign_tiers(u, ids, self.bounds)
-        frame = pd.DataFrame(columns, copy=False)
-        self.frame = frame
-        self._cells = combine_cells([count_cells(
-            frame["practice"].to_numpy(), frame["sex"].to_numpy(), frame["age"].to_numpy(),
-            frame["tier"].to_numpy(), len(self.tiers))], len(self.tiers))
+            self.bounds = boundaries_by_selection(columns["u"], columns["person_id"], self.tiers)
+            columns["tier"] = tiers_of(columns, self.bounds)  # kept: later steps reuse it
+        self.columns = columns
+        self._cells = combine_cells([count_part_cells(columns, self.bounds, len(self.tiers))],
+                                    len(self.tiers))
 
     def cohort(self, factors: np.ndarray, half: float) -> int:
         """Size of the smallest top-ranked cohort whose need reaches ``half`` (pence)."""
-        f = self.frame
-        cells = self.cells
-        n_tiers = len(self.tiers)
-        # Every person of a cell has its need: look it up from a table over cell codes
-        # (the same float operations per cell as per person, so the same values).
-        codes = cell_codes(cells["practice"].to_numpy(np.int64), cells["sex"].to_numpy(np.int64),
-                           cells["age"].to_numpy(np.int64), cells["tier"].to_numpy(np.int64),
-                           n_tiers)
-        table = np.zeros(len(self.codes) * 2 * N_AGES * n_tiers)
-        table[codes] = person_need(factors, self.weights, *(
-            cells[c].to_numpy(np.int64) for c in ("practice", "sex", "age", "tier")))
-        need = table[cell_codes(f["practice"].to_numpy(), f["sex"].to_numpy(),
-                                f["age"].to_numpy(), f["tier"].to_numpy(), n_tiers)]
-        _, _, before = by_measure(f["u"].to_numpy(), f["person_id"].to_numpy(), need, half)
+        table = need_table(self.cells, self.weights, factors, len(self.codes))
+        need = need_of(table, self.columns, self.bounds, len(self.tiers))
+        _, _, before = by_measure(self.columns["u"], self.columns["person_id"], need, half)
         return int(before + 1)
 
     def close(self) -> None:
@@ -184,7 +170,8 @@ class PersonsRun:
 
     def plan_frame(self) -> pd.DataFrame | None:
         """Persons kept for person budgets (pandas engine only)."""
-        return self.frame[["person_id", "practice", "sex", "age", "tier"]]
+        return pd.DataFrame({c: self.columns[c] for c in ("person_id", "practice", "sex", "age",
+                                                          "tier")}, copy=False)
 
     # -- shared steps ------------------------------------------------------------
 

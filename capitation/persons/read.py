@@ -44,7 +44,8 @@ from capitation.inputs.files import cannot_read
 from capitation.persons.spec import PersonsSpec
 from capitation.persons.tiers import order_key
 
-__all__ = ["PartReader", "list_parts", "read_part", "validate", "parquet_call",
+__all__ = ["PartReader", "list_parts", "read_part", "validate", "validate_arrays",
+           "parquet_call",
            "check_unique_ids", "integer_ids", "MAX_AGE"]
 
 _T = TypeVar("_T")
@@ -94,8 +95,8 @@ def _values(values: Iterable[object], quote: bool = False) -> str:
     return ", ".join(shown)
 
 
-def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
-    shown = frame["person_id"].to_numpy()[np.flatnonzero(mask)[:_LISTED]]
+def _ids(columns: dict[str, np.ndarray], mask: np.ndarray) -> str:
+    shown = columns["person_id"][np.flatnonzero(mask)[:_LISTED]]
     more = int(mask.sum()) - len(shown)
     text = ", ".join(str(v) for v in shown)
     return f"person_id {text}" + (f" and {more:,} more" if more > 0 else "")
@@ -287,6 +288,16 @@ def read_part(part: Path, reader: PartReader) -> pd.DataFrame:
 
 def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int = 0,
              check_repeats: bool = True) -> pd.DataFrame:
+    """Validate the source columns of a part, or of one record batch of it, into a frame.
+
+    :func:`validate_arrays`, its columns put in a frame.
+    """
+    return pd.DataFrame(validate_arrays(raw, part, reader, first_row, check_repeats),
+                        index=pd.RangeIndex(len(raw)), copy=False)
+
+
+def validate_arrays(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int = 0,
+                    check_repeats: bool = True) -> dict[str, np.ndarray]:
     """Validate the source columns of a part, or of one record batch of it.
 
     Parameters
@@ -304,11 +315,11 @@ def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int =
 
     Returns
     -------
-    pandas.DataFrame
+    dict of str to numpy.ndarray
         The validated columns of the module docstring.
     """
     s = reader.spec
-    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    out: dict[str, np.ndarray] = {}
 
     ids = raw[s.person_id]
     if ids.isna().any():
@@ -321,8 +332,8 @@ def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int =
         out["person_id"] = ids.to_numpy().astype(np.int64)
     else:
         out["person_id"] = ids.astype(str).str.strip().to_numpy(dtype=object)
-    if check_repeats and not _unique_by_count(out["person_id"].to_numpy()):
-        dup = out["person_id"].duplicated(keep=False).to_numpy()
+    if check_repeats and not _unique_by_count(out["person_id"]):
+        dup = pd.Series(out["person_id"]).duplicated(keep=False).to_numpy()
         if dup.any():
             raise InputError(f"{_ids(out, dup)} appear more than once (expected each person "
                              "once)", file=part, column=s.person_id)
@@ -389,9 +400,9 @@ def validate(raw: pd.DataFrame, part: Path, reader: PartReader, first_row: int =
                              f"{_values(raw[s.risk_score].to_numpy()[bad])} is "
                              "missing or not a number 0 or more", file=part,
                              column=s.risk_score)
-        out["u"] = order_key(np.where(bad, 0.0, score))
+        out["u"] = order_key(score)
     else:
-        out["u"] = np.zeros(len(out), dtype=np.uint64)
+        out["u"] = np.zeros(len(raw), dtype=np.uint64)
     return out
 
 
@@ -441,7 +452,7 @@ def _repeated(person_id: np.ndarray) -> np.ndarray | None:
     if person_id.dtype.kind in "iu":
         low, high = int(person_id.min()), int(person_id.max())
         if high - low <= 8 * len(person_id) + (1 << 20):
-            offset = (person_id - low).astype(np.intp)
+            offset = (person_id - low).astype(np.intp, copy=False)  # int64: no second copy
             counts = np.bincount(offset)
             if int(counts.max()) <= 1:
                 return None

@@ -24,9 +24,10 @@ import numpy as np
 
 from capitation.persons.counting import count_keys
 
-__all__ = ["by_rank", "by_measure"]
+__all__ = ["by_rank", "by_measure", "in_group", "bin_counts", "narrow", "pick",
+           "SHIFTS"]
 
-_SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
+SHIFTS = (44, 24, 0)  # bins on key bits 63..44, 43..24, 23..0
 _SORT_LIMIT = 200_000  # persons left in a bin sorted outright
 
 
@@ -66,13 +67,72 @@ def by_rank(u: np.ndarray, person_id: np.ndarray, ranks: np.ndarray
     return keys, ids
 
 
+def in_group(u: np.ndarray, shift: int, prefix: int) -> np.ndarray | slice:
+    """Rows whose key starts with ``prefix`` (the key's bits above ``shift``); all at 64."""
+    if shift >= 64:
+        return slice(None)
+    return np.flatnonzero((u >> np.uint64(shift)) == np.uint64(prefix))
+
+
+def bin_counts(u: np.ndarray, measure: np.ndarray | None, shift: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Persons and their measure per bin of key bits above ``shift`` (bins ascending).
+
+    ``measure`` None counts persons (the measure of each is 1).
+    """
+    bins, counts, sums = count_keys(u >> np.uint64(shift), measure)
+    return bins, counts, counts.astype(float) if sums is None else sums
+
+
+def narrow(counts: np.ndarray, measures: np.ndarray, before_n: int, before_m: float,
+           target: float) -> tuple[int, int, float]:
+    """Find the bin (in ascending order) where the running measure reaches ``target``.
+
+    Parameters
+    ----------
+    counts, measures : numpy.ndarray
+        Persons and measure of each bin, bins in rank order (their sums over
+        every part when the persons are in several).
+    before_n, before_m : int, float
+        Persons and measure ranked before the first bin.
+    target : float
+
+    Returns
+    -------
+    tuple
+        (the bin's position, clipped to the last; persons and measure ranked before it).
+    """
+    cum = before_m + np.cumsum(measures)
+    at = min(int(np.searchsorted(cum, target, side="left")), len(cum) - 1)
+    return (at, before_n + int(counts[:at].sum()),
+            float(cum[at - 1]) if at > 0 else before_m)
+
+
+def pick(u: np.ndarray, person_id: np.ndarray, measure: np.ndarray, before_n: int,
+         before_m: float, target: float) -> tuple[Any, Any, int]:
+    """Among the persons left in a bin, sorted by key and person_id, the one reaching ``target``.
+
+    Returns
+    -------
+    tuple
+        (key u, person_id, persons ranked before it).
+    """
+    order = np.lexsort((person_id, u))
+    cum = before_m + np.cumsum(measure[order])
+    at = min(int(np.searchsorted(cum, target, side="left")), len(cum) - 1)
+    chosen = order[at]
+    return u[chosen], person_id[chosen], before_n + at
+
+
 def by_measure(u: np.ndarray, person_id: np.ndarray, measure: np.ndarray, target: float
                ) -> tuple[Any, Any, int]:
     """First person in rank order whose inclusive cumulative measure reaches ``target``.
 
     As ``numpy.searchsorted(numpy.cumsum(measure[order]), target)`` over the
     rank order, clipped to the last person, but each bin's measure is summed
-    before the running total (float sums may differ in the last bits).
+    before the running total (float sums may differ in the last bits). The
+    steps (:func:`bin_counts`, :func:`narrow`, :func:`pick`) are the Dask
+    engine's, there run per part and added up on the driver.
 
     Parameters
     ----------
@@ -91,20 +151,12 @@ def by_measure(u: np.ndarray, person_id: np.ndarray, measure: np.ndarray, target
     """
     rows: np.ndarray | slice = slice(None)
     before_n, before_m = 0, 0.0
-    for shift in _SHIFTS:
+    for shift in SHIFTS:
         su, sm = u[rows], measure[rows]
         if len(su) <= _SORT_LIMIT:
             break
-        bins, counts, sums = count_keys(su >> np.uint64(shift), sm)
-        cum = before_m + np.cumsum(sums)
-        at = min(int(np.searchsorted(cum, target, side="left")), len(cum) - 1)
-        before_n += int(counts[:at].sum())
-        before_m = float(cum[at - 1]) if at > 0 else before_m
-        inside = np.flatnonzero((su >> np.uint64(shift)) == bins[at])
+        bins, counts, sums = bin_counts(su, sm, shift)
+        at, before_n, before_m = narrow(counts, sums, before_n, before_m, target)
+        inside = in_group(su, shift, int(bins[at]))
         rows = inside if isinstance(rows, slice) else rows[inside]
-    su, sid, sm = u[rows], person_id[rows], measure[rows]
-    order = np.lexsort((sid, su))
-    cum = before_m + np.cumsum(sm[order])
-    at = min(int(np.searchsorted(cum, target, side="left")), len(cum) - 1)
-    pick = order[at]
-    return su[pick], sid[pick], before_n + at
+    return pick(u[rows], person_id[rows], measure[rows], before_n, before_m, target)

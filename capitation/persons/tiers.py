@@ -14,6 +14,7 @@ on one frame (pandas) and on many partitions (Dask).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from capitation.persons.selection import by_rank
 from capitation.rounding import half_up
 
 __all__ = ["RiskTier", "TierBoundaries", "rank_boundaries", "order_key", "boundaries_by_sort",
-           "boundaries_by_selection", "assign_tiers", "require_bounds", "check_tiers"]
+           "boundaries_by_selection", "assign_tiers", "tiers_of", "require_bounds", "check_tiers"]
 
 _TOLERANCE = 1e-12
 
@@ -148,8 +149,8 @@ def order_key(score: np.ndarray) -> np.ndarray:
         uint64; for scores a > b >= 0, key(a) < key(b), and equal scores give
         equal keys (-0.0 counts as 0.0).
     """
-    bits = (np.asarray(score, dtype=np.float64) + 0.0).view(np.uint64)
-    return np.uint64(0xFFFF_FFFF_FFFF_FFFF) - bits
+    bits = (np.asarray(score, dtype=np.float64) + 0.0).view(np.uint64)  # a new array
+    return np.invert(bits, out=bits)  # 2**64 - 1 - bits, in place
 
 
 def boundaries_by_sort(u: np.ndarray, person_id: np.ndarray,
@@ -238,6 +239,29 @@ def assign_tiers(u: np.ndarray, person_id: np.ndarray, bounds: TierBoundaries) -
         at_or_after = (u > ku) | ((u == ku) & (person_id >= kid))
         tier += at_or_after.astype(np.int8)
     return tier
+
+
+def tiers_of(columns: Mapping[str, np.ndarray], bounds: TierBoundaries | None,
+             rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Tier index of the persons at ``rows``: the given tier column, else from the boundary keys.
+
+    Parameters
+    ----------
+    columns : mapping of str to numpy.ndarray
+        Validated persons (:mod:`capitation.persons.read`), all of them or one part.
+    bounds : TierBoundaries or None
+        Needed when there is no ``tier`` column.
+    rows : numpy.ndarray or slice
+        Positions of the persons wanted.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 tier index per person.
+    """
+    if "tier" in columns:
+        return columns["tier"][rows]
+    return assign_tiers(columns["u"][rows], columns["person_id"][rows], require_bounds(bounds))
 
 
 def require_bounds(bounds: TierBoundaries | None) -> TierBoundaries:

@@ -12,6 +12,7 @@ register path's (docs/methods/weighted-capitation.md#from-the-register) on the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +20,11 @@ import pandas as pd
 
 from capitation.needs import NeedsFormula
 from capitation.persons.counting import count_keys
-from capitation.persons.tiers import RiskTier
+from capitation.persons.tiers import RiskTier, TierBoundaries, tiers_of
 
 __all__ = ["N_AGES", "PersonWeights", "weight_tables", "cell_codes", "count_cells",
-           "combine_cells", "practice_counts", "practice_factors", "cell_need", "person_need"]
+           "combine_cells", "practice_counts", "practice_factors", "cell_need", "person_need",
+           "count_part_cells", "need_table", "need_of"]
 
 N_AGES = 96  # ages 0..95; 95 stands for 95 and over
 
@@ -92,7 +94,14 @@ def weight_tables(formula: NeedsFormula, tier_weights: list[dict[str, float] | N
 def cell_codes(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np.ndarray,
                n_tiers: int) -> np.ndarray:
     """One int64 code per person: ((practice × 2 + sex) × 96 + age) × K + tier."""
-    return ((practice.astype(np.int64) * 2 + sex) * N_AGES + age) * n_tiers + tier
+    code = practice.astype(np.int64)  # a new array, then worked on in place (one array's memory)
+    code *= 2
+    code += sex
+    code *= N_AGES
+    code += age
+    code *= n_tiers
+    code += tier
+    return code
 
 
 def count_cells(practice: np.ndarray, sex: np.ndarray, age: np.ndarray, tier: np.ndarray,
@@ -217,3 +226,49 @@ def cell_need(cells: pd.DataFrame, weights: PersonWeights, factors: np.ndarray) 
     """Unrounded budget in pence of all persons of each cell (Σ over components)."""
     p, s, a, k, n = _columns(cells)
     return n * person_need(factors, weights, p, s, a, k)
+
+
+# -- kernels both engines run on persons (all of them, or one part on a Dask worker) --------
+
+
+def count_part_cells(columns: Mapping[str, np.ndarray], bounds: TierBoundaries | None,
+                     n_tiers: int) -> pd.DataFrame:
+    """Count validated persons per cell (:func:`count_cells`), tiers by :func:`tiers_of`."""
+    return count_cells(columns["practice"], columns["sex"], columns["age"],
+                       tiers_of(columns, bounds), n_tiers)
+
+
+def need_table(cells: pd.DataFrame, weights: PersonWeights, factors: np.ndarray,
+               n_practices: int) -> np.ndarray:
+    """Unrounded budget in pence of one person of each cell, indexed by cell code.
+
+    Every person of a cell has the same need, so persons look theirs up
+    (:func:`need_of`): the same float operations per cell as per person
+    (:func:`person_need`), so the same values.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        From :func:`combine_cells`.
+    weights : PersonWeights
+    factors : numpy.ndarray
+        From :func:`practice_factors`.
+    n_practices : int
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 of length practices × 2 × 96 × tiers; 0 for empty cells.
+    """
+    n_tiers = weights.tier.shape[1]
+    p, s, a, k, _ = _columns(cells)
+    table = np.zeros(n_practices * 2 * N_AGES * n_tiers)
+    table[cell_codes(p, s, a, k, n_tiers)] = person_need(factors, weights, p, s, a, k)
+    return table
+
+
+def need_of(table: np.ndarray, columns: Mapping[str, np.ndarray], bounds: TierBoundaries | None,
+            n_tiers: int, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Unrounded budget in pence of the persons at ``rows``, from :func:`need_table`."""
+    return table[cell_codes(columns["practice"][rows], columns["sex"][rows],
+                            columns["age"][rows], tiers_of(columns, bounds, rows), n_tiers)]

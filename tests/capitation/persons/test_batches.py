@@ -115,3 +115,15 @@ def test_auto_engine_is_one_process_unless_a_scheduler_and_many_persons(tmp_path
     assert engine.choose_engine(with_scheduler, keep_persons=True) == "pandas"
     assert engine.choose_engine(_spec(path, engine="pandas",
                                       dask_scheduler="tcp://127.0.0.1:8786")) == "pandas"
+
+
+def test_a_repeat_within_a_part_is_reported_before_later_parts_are_read(tmp_path):
+    # Part 1 has a bad age: the repeat in part 0 is found first, as soon as part 0 is read.
+    frame = tiered_persons([10, 90, 300, 100])
+    frame.loc[[3, 4], "person_id"] = frame.loc[2, "person_id"]
+    frame.loc[400, "age"] = -1
+    path = write_persons(frame, tmp_path / "persons", parts=2)
+    with pytest.raises(InputError, match=rf"part-00000\.parquet, column person_id: person_id "
+                                         rf"{frame.loc[2, 'person_id']}, .* appear more than "
+                                         r"once \(expected each person once\)"):
+        batches.read_persons(list_parts(path), _reader(_spec(path)))

@@ -14,7 +14,12 @@ import pytest
 
 from capitation import InputError, Model
 from capitation.persons.synthetic import write_synthetic_persons
-from tests.capitation.persons.helpers import ROLAND_TIERS, practices_frame, write_model
+from tests.capitation.persons.helpers import (
+    ROLAND_TIERS,
+    practices_frame,
+    write_model,
+    write_persons,
+)
 
 
 def _with_engine(model: Model, **changes) -> Model:
@@ -160,3 +165,82 @@ def test_engine_cluster_workers_keep_part_sized_arrays_on_the_heap():
     with local_cluster(1) as local, Client(local) as client:
         environ = client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
     assert list(environ.values()) == [str(32 * 2**20)]
+
+
+# Tier weights and cost weights that are sums of powers of two: every weighted count
+# is exact in floating point whatever the order of summation, so the reference below
+# (summed person by person) and the engines (summed by cell) must agree to the penny.
+_EXACT_TIERS = [("very high", 0.0, 0.005, 18.5), ("high", 0.005, 0.05, 5.5),
+                ("moderate", 0.05, 0.2, 1.75), ("low", 0.2, 1.0, 0.5)]
+_EXACT_WEIGHTS = ("sex,age_from,age_to,weight\nM,0,64,1.0\nM,65,,2.75\nF,0,64,1.25\n"
+                  "F,65,,2.5\n")
+
+
+def _reference_targets(frame: pd.DataFrame, codes: list[str], envelope_pence: int) -> pd.Series:
+    """Practice targets in pence by the definition, person by person (test-only reference).
+
+    docs/methods/weighted-capitation.md#from-people: rank by risk score, highest
+    first, ties by person_id ascending (a full sort here); the tier of rank r
+    holds floor(from × N + 0.5) <= r < floor(to × N + 0.5); X_pc = Σ_i w_c(s_i, a_i)
+    × t_c(k_i); target_pc = P_c × X_pc / Σ_q X_qc rounded by largest remainder
+    (docs/methods/rounding.md), pots P_c = share_c × envelope.
+    """
+    from capitation.rounding import largest_remainder
+
+    n = len(frame)
+    order = np.lexsort((frame["person_id"].to_numpy(), -frame["risk_score"].to_numpy()))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    starts = np.array([np.floor(t[1] * n + 0.5) for t in _EXACT_TIERS[1:]])
+    tier = np.searchsorted(starts, rank, side="right")
+    t_core = np.array([t[3] for t in _EXACT_TIERS])[tier]
+    t_pmc = np.where(tier == 0, 4.0, t_core)  # the pmc component's tier_weights override
+    old = frame["age"].to_numpy() >= 65
+    male = frame["sex"].to_numpy() == "M"
+    w = np.where(male, np.where(old, 2.75, 1.0), np.where(old, 2.5, 1.25))
+    at = pd.Index(codes).get_indexer(frame["practice"])
+    total = pd.Series(0, index=codes, dtype=np.int64)
+    for pot, weight in ((envelope_pence * 8 // 10, w * t_core), (envelope_pence * 2 // 10, t_pmc)):
+        x = pd.Series(np.bincount(at, weights=weight, minlength=len(codes)), index=codes)
+        total += largest_remainder(x / x.sum() * (pot / 100.0), pot)
+    return total
+
+
+def test_engines_and_a_reference_agree_with_many_ties_at_every_boundary(tmp_path, cluster):
+    # Scores rounded to 2 decimals from 0 to 3: about 70 persons share each score, so
+    # every tier boundary falls inside a run of tied persons, ordered by person_id alone.
+    rng = np.random.default_rng(19)
+    n = 21_037
+    codes = [f"K{i:02d}" for i in range(23)]
+    frame = pd.DataFrame({
+        "person_id": rng.permutation(n).astype(np.int64) * 7 + 3,  # shuffled, with gaps
+        "practice": rng.choice(codes, n),
+        "sex": rng.choice(["M", "F"], n),
+        "age": rng.integers(0, 101, n),
+        "risk_score": np.round(rng.uniform(0.0, 3.0, n), 2),
+    })
+    write_persons(frame, tmp_path / "persons", parts=3)  # practices spread over all parts
+    (tmp_path / "weights.csv").write_text(_EXACT_WEIGHTS)
+    components = ('[[component]]\nname = "core"\nshare = 0.8\ncost_weights = "weights.csv"\n\n'
+                  '[[component]]\nname = "pmc"\nshare = 0.2\n'
+                  'tier_weights = { "very high" = 4.0 }\n')
+    envelope = 987_654_321
+    model = Model.from_toml(write_model(tmp_path, "persons", practices_frame(codes),
+                                        envelope=envelope, tiers=_EXACT_TIERS,
+                                        components=components))
+    # every boundary splits a run of tied scores (the test is about ties)
+    ranked = np.sort(frame["risk_score"].to_numpy())[::-1]
+    for _, start, _, _ in _EXACT_TIERS[1:]:
+        r = int(np.floor(start * n + 0.5))
+        assert ranked[r - 1] == ranked[r] and np.count_nonzero(ranked == ranked[r]) > 20
+    by_pandas = _with_engine(model, engine="pandas").run()
+    by_dask = _with_engine(model, engine="dask", dask_scheduler=cluster.scheduler_address).run()
+    expected = _reference_targets(frame, codes, envelope * 100)
+    for results in (by_pandas, by_dask):
+        pence = (results.table("practice")["target_gbp"] * 100).round().astype(np.int64)
+        pd.testing.assert_series_equal(pence.reindex(codes), expected, check_names=False)
+        reference_tiers = [int(np.floor(t[2] * n + 0.5)) - int(np.floor(t[1] * n + 0.5))
+                           for t in _EXACT_TIERS]
+        assert results.tiers["persons"].tolist() == reference_tiers
+    pd.testing.assert_frame_equal(by_pandas.tiers, by_dask.tiers)
+    assert by_pandas.opportunity().cohort_50_share == by_dask.opportunity().cohort_50_share
