@@ -126,10 +126,27 @@ _WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart
 #: waterfalls' helper tables share: "Stranded support" and -£99,999,999.99 fit.
 _STEP_WIDTH = 20.0
 _WATERFALL_WIDTH = 16.0
-#: Where each waterfall chart sits: the column after the helper table, and about how
-#: many columns of _WATERFALL_WIDTH its 1.4 × 480 pixels span.
+#: Where each waterfall chart sits (the column after the helper table) and how wide
+#: it is: 1.4 × xlsxwriter's default 480 pixels.
 _CHART_COLUMN = 8
-_CHART_COLUMNS = 6
+_CHART_PIXELS = 672
+#: Width of a column Excel gives no width (characters).
+_DEFAULT_WIDTH = 8.43
+
+
+def _chart_end(widths: list[float]) -> int:
+    """Return the (0-based) column the waterfall charts end in, from the columns' widths.
+
+    A column ``w`` characters wide is ``int(w × 7 + 5)`` pixels (Calibri 11,
+    as xlsxwriter sizes a chart's cells).
+    """
+    col, used = _CHART_COLUMN, 0
+    while True:
+        width = widths[col] if col < len(widths) else _DEFAULT_WIDTH
+        used += int(width * 7 + 5)
+        if used >= _CHART_PIXELS:
+            return col
+        col += 1
 _AXIS_MILLIONS = '£#,##0.0,,"m"'
 _WATERFALL_HEADER = (
     "step",
@@ -326,7 +343,7 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet: Worksheet, budget: Capitated
     finish_page(sheet, page, len(header), len(budget.years), 1, totals=False)
     # The page goes on to the waterfalls and their charts beside them.
     sheet.print_area(1, 0, top + len(budget.years) * _WATERFALL_ROWS - 1,
-                     max(len(header), _CHART_COLUMN + _CHART_COLUMNS) - 1)
+                     max(len(header) - 1, _chart_end(widths)))
 
 
 def _write_waterfalls(

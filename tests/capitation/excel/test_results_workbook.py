@@ -457,7 +457,7 @@ def test_budget_sheets_total_the_lines_and_print_the_waterfalls(tmp_path):
     # under the table, a blank row and its own rows) and across to the chart beside it.
     years = len(results.budget.years)
     last_row = 6 + years + 2 + 20 * years
-    assert bridge.print_area == f"'budget_bridge'!$A$2:$N${last_row}"
+    assert bridge.print_area == f"'budget_bridge'!$A$2:$P${last_row}"  # 672 pixels: I to P
     anchors = [c.anchor._from for c in bridge._charts]
     assert [(a.row, a.col) for a in anchors] == [(6 + years + 2 + 20 * k, 8)
                                                  for k in range(years)]
