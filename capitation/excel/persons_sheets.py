@@ -33,6 +33,7 @@ from capitation.excel.board import (
     column_width,
     finish_page,
     fit_header,
+    print_columns,
     write_page_top,
     write_totals,
 )
@@ -53,13 +54,16 @@ def _cell(row: int, col: int, absolute: bool = False) -> str:
 
 
 def _lay_out(sheet: xlsxwriter.worksheet.Worksheet, labels: list[str],
-             values: list[np.ndarray], keys: list[str], table: str) -> None:
-    """Set each column's width to fit its label and values, and the header's height."""
+             values: list[np.ndarray], keys: list[str], table: str,
+             first: float = 0.0) -> list[float]:
+    """Set each column's width to fit its label and values (the first at least ``first``)."""
     widths = [column_width(label, column, key, table)
               for label, column, key in zip(labels, values, keys, strict=True)]
+    widths[0] = max(widths[0], first)
     for c, width in enumerate(widths):
         sheet.set_column(c, c, width)
     fit_header(sheet, labels, widths)
+    return widths
 
 
 def add_persons_sheets(book: xlsxwriter.Workbook, results: Results,
@@ -104,14 +108,15 @@ def add_persons_sheets(book: xlsxwriter.Workbook, results: Results,
             (4, "target_gbp", float(tiers["target_gbp"].sum()))]
     write_totals(sheet, n, sums, board, {c: number_format(name, "tiers") for c, name, _ in sums})
     note = last + 3
-    sheet.write_string(note, 0, "Need share: each tier's share of the unrounded person "
-                                "budgets (docs/methods/weighted-capitation.md#from-people).",
-                       board.note)
+    text = ("Need share: each tier's share of the unrounded person budgets "
+            "(docs/methods/weighted-capitation.md#from-people).")
+    sheet.write_string(note, 0, text, board.note)
     values = [tiers.index.to_numpy(dtype=object),
               *(tiers[name].to_numpy(dtype=object) for name in names[1:])]
-    _lay_out(sheet, labels, values, names, "tiers")
+    widths = _lay_out(sheet, labels, values, names, "tiers")
     finish_page(sheet, page, len(names), n, 1, totals=True)
-    sheet.print_area(1, 0, note, len(names) - 1)  # the note prints too
+    # The note prints too, and the title whole.
+    sheet.print_area(1, 0, note, print_columns(page, widths, [text]) - 1)
 
     opportunity = results.opportunity(reduction)
     sheet = book.add_worksheet("opportunity")
@@ -137,13 +142,13 @@ def add_persons_sheets(book: xlsxwriter.Workbook, results: Results,
                        board.total_label)
     sheet.write_number(below + 1, 1, opportunity.cohort_50_share,
                        formats("cohort_50_share", "opportunity"))
-    sheet.write_string(below + 2, 0, "Cohort with half the need: the smallest top-ranked "
-                                     "fraction of persons whose need reaches half of the "
-                                     "total.", board.note)
+    text = ("Cohort with half the need: the smallest top-ranked fraction of persons whose "
+            "need reaches half of the total.")
+    sheet.write_string(below + 2, 0, text, board.note)
     values = [opportunity.tiers.index.to_numpy(dtype=object),
               *(opportunity.tiers[name].to_numpy(dtype=object) for name in names[1:])]
-    _lay_out(sheet, labels, values, names, "opportunity")
-    sheet.set_column(0, 0, max(column_width(labels[0], values[0], "tier", "opportunity"),
-                               len(board_label("cohort_50_share", "opportunity")) + 2.0))
+    widths = _lay_out(sheet, labels, values, names, "opportunity",
+                      first=len(board_label("cohort_50_share", "opportunity")) + 4.0)
     finish_page(sheet, page, len(names), rows, 1, totals=False)
-    sheet.print_area(1, 0, below + 2, len(names) - 1)  # the reduction analysed prints too
+    # The reduction analysed prints too, and the title whole.
+    sheet.print_area(1, 0, below + 2, print_columns(page, widths, [text]) - 1)

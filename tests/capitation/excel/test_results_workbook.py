@@ -461,3 +461,16 @@ def test_budget_sheets_total_the_lines_and_print_the_waterfalls(tmp_path):
     anchors = [c.anchor._from for c in bridge._charts]
     assert [(a.row, a.col) for a in anchors] == [(6 + years + 2 + 20 * k, 8)
                                                  for k in range(years)]
+
+
+def test_a_narrow_table_prints_its_title_whole():
+    from capitation.excel.board import Page, print_columns
+
+    # A title of 102 characters in 14-point bold needs about 1.2 × 102 = 122.4 characters
+    # of 11-point width: two 10-character columns, then 13 empty ones of 8.43 (20 + 109.6).
+    page = Page("M" * 10, "t" * 90, "units", "", "2026-01-01T00:00:00+00:00")
+    assert print_columns(page, [10.0, 10.0]) == 15
+    # A note wider than the title sets the width instead: 150 characters.
+    assert print_columns(page, [10.0, 10.0], ["n" * 150]) == 18
+    # A table wider than its title prints its own columns only.
+    assert print_columns(Page("M", "t", "u", "", "now"), [10.0] * 5) == 5
