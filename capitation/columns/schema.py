@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 __all__ = ["Column", "SCHEMA", "TABLES", "UNITS", "GENERAL", "MONEY_FORMAT", "POUNDS_FORMAT",
            "PERCENT_FORMAT", "RATE_FORMAT", "INDEX_FORMAT", "PEOPLE_FORMAT", "WHOLE_FORMAT",
-           "NUMBER_FORMAT", "SUFFIX"]
+           "NUMBER_FORMAT", "ACTIVITY_FORMAT", "SCORE_FORMAT", "SUFFIX"]
 
 #: The units a column may have, each with what its values mean.
 UNITS: dict[str, str] = {
@@ -44,6 +44,10 @@ INDEX_FORMAT = "0.000"
 PEOPLE_FORMAT = "#,##0"
 WHOLE_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
+#: Modelled activity (expected counts, an opportunity) to one decimal place.
+ACTIVITY_FORMAT = "#,##0.0"
+#: z-scores to two decimal places.
+SCORE_FORMAT = "0.00"
 GENERAL = "General"
 
 #: The output tables, each with where it comes from.
@@ -221,7 +225,7 @@ SCHEMA: tuple[Column, ...] = (
        "Product of (1 + price uplift) up to the year"),
     _c("grown_activity", "float64", "activity", "Grown activity", _N, "budget_lines",
        "Baseline activity × growth factor"),
-    _c("activity_change", "float64", "fraction", "Activity change", _N, "budget_lines",
+    _c("activity_change", "float64", "fraction", "Activity change", _R, "budget_lines",
        "Planned change to grown activity"),
     _c("planned_activity", "float64", "activity", "Planned activity", _N,
        "budget_lines settled_lines", "Activity planned for the year"),
@@ -240,23 +244,23 @@ SCHEMA: tuple[Column, ...] = (
        "R(planned activity × price)"),
     _c("removed_value_gbp", "float64", "gbp", "Removed value", _M, "budget_lines",
        "Value of activity no longer bought: max(0, repriced − planned)"),
-    _c("fixed", "float64", "fraction", "Fixed cost", _N, "budget_lines",
+    _c("fixed", "float64", "fraction", "Fixed cost", _R, "budget_lines",
        "Fraction of the line's cost that is fixed"),
-    _c("semi_fixed", "float64", "fraction", "Semi-fixed cost", _N, "budget_lines",
+    _c("semi_fixed", "float64", "fraction", "Semi-fixed cost", _R, "budget_lines",
        "Fraction of the line's cost that is semi-fixed"),
-    _c("variable", "float64", "fraction", "Variable cost", _N, "budget_lines",
+    _c("variable", "float64", "fraction", "Variable cost", _R, "budget_lines",
        "Fraction of the line's cost that is variable"),
     _c("fixed_release_years", "float64", "count", "Fixed cost release (years)", _N,
        "budget_lines", "Years over which fixed cost is released (0: at once)"),
     _c("semi_fixed_release_years", "float64", "count", "Semi-fixed cost release (years)", _N,
        "budget_lines", "Years over which semi-fixed cost is released (0: at once)"),
-    _c("release_fraction", "float64", "fraction", "Cost released", _N, "budget_lines",
+    _c("release_fraction", "float64", "fraction", "Cost released", _R, "budget_lines",
        "Fraction of the removed value the provider has released by the year"),
     _c("released_cost_gbp", "float64", "gbp", "Released cost", _M, "budget_lines",
        "R(removed value × release fraction)"),
     _c("stranded_cost_gbp", "float64", "gbp", "Stranded cost", _M, "budget_lines",
        "Removed value the provider cannot yet shed"),
-    _c("stranded_support", "float64", "fraction", "Stranded support", _N, "budget_lines",
+    _c("stranded_support", "float64", "fraction", "Stranded support", _R, "budget_lines",
        "Fraction of stranded cost the commissioner funds"),
     _c("support_gbp", "float64", "gbp", "Support", _M, "budget_lines",
        "R(stranded cost × stranded support)"),
@@ -324,7 +328,7 @@ SCHEMA: tuple[Column, ...] = (
     _c("observed", "float64", "activity", "Observed", _N,
        "needs_and_use needs_and_use_summary opportunity_table",
        "Activity observed"),
-    _c("expected", "float64", "activity", "Expected", _N,
+    _c("expected", "float64", "activity", "Expected", ACTIVITY_FORMAT,
        "needs_and_use needs_and_use_summary funnel_limits opportunity_table",
        "Activity expected from need (weighted population share or indirect standardisation)"),
     _c("denominator", "float64", "count", "Denominator", _N, "funnel_limits",
@@ -335,9 +339,9 @@ SCHEMA: tuple[Column, ...] = (
        "needs_and_use opportunity_table", "Exact Poisson 95% interval of the ratio, lower end"),
     _c("ratio_upper_95", "float64", "index", "Ratio, upper 95% limit", INDEX_FORMAT,
        "needs_and_use opportunity_table", "Exact Poisson 95% interval of the ratio, upper end"),
-    _c("z", "float64", "number", "z-score", _N, "needs_and_use funnel opportunity_table",
+    _c("z", "float64", "number", "z-score", SCORE_FORMAT, "needs_and_use funnel opportunity_table",
        "(y − target) ÷ s on the funnel's scale"),
-    _c("z_adjusted", "float64", "number", "z-score, overdispersion-adjusted", _N,
+    _c("z_adjusted", "float64", "number", "z-score, overdispersion-adjusted", SCORE_FORMAT,
        "needs_and_use funnel opportunity_table",
        "The z-score allowing for overdispersion (the z-score if none)"),
     _c("lower_95", "float64", "index", "Funnel lower 95% limit", INDEX_FORMAT,
@@ -369,7 +373,7 @@ SCHEMA: tuple[Column, ...] = (
        "The benchmark the opportunity is measured against"),
     _c("above_benchmark", "bool", "flag", "Above benchmark", _G, "needs_and_use opportunity_table",
        "Whether the ratio is above the benchmark (the unit carries opportunity)"),
-    _c("opportunity_activity", "float64", "activity", "Opportunity (activity)", _N,
+    _c("opportunity_activity", "float64", "activity", "Opportunity (activity)", ACTIVITY_FORMAT,
        "needs_and_use needs_and_use_summary activity_changes opportunity_table",
        "max(0, observed − benchmark ratio × expected)"),
     _c("name", "str", "text", "Name", _G, "opportunity_table",

@@ -37,7 +37,7 @@ from capitation.columns import find
 
 __all__ = ["Page", "BoardFormats", "KEY_ROW", "HEADER_ROW", "FIRST_ROW", "board_label",
            "adds_up", "column_width", "header_lines", "write_page_top", "fit_header",
-           "write_totals", "finish_page", "write_text_table"]
+           "write_totals", "finish_page", "write_text_table", "print_columns"]
 
 KEY_ROW = 0
 HEADER_ROW = 5
@@ -50,6 +50,12 @@ _MAX_WIDTH = 60
 _MAX_TEXT_WIDTH = 80
 #: Widest the other columns of a table of text grow (items such as "Population file").
 _MAX_KEY_WIDTH = 48
+
+#: Width Excel gives a column it was given no width (characters).
+_DEFAULT_WIDTH = 8.43
+#: How much wider than 11-point text the 14-point bold title is, per character (as
+#: LibreOffice printed the person-level demo's tiers).
+_TITLE_SCALE = 1.2
 
 #: Height of one line of the header (points): 11-point bold text and its leading.
 _LINE_POINTS = 15.0
@@ -312,3 +318,34 @@ def write_text_table(sheet: Worksheet, page: Page, keys: list[str], labels: list
         widest = _MAX_TEXT_WIDTH if c == last else _MAX_KEY_WIDTH
         sheet.set_column(c, c, float(min(widest, longest + 2)))
     finish_page(sheet, page, len(keys), len(rows), 1, totals=False)
+
+
+def print_columns(page: Page, widths: Sequence[float], notes: Sequence[str] = ()) -> int:
+    """Return how many columns a page must print so its title block and notes print whole.
+
+    A narrow table (a few tiers) is narrower than its title; the print area
+    stops at the table's last column and would cut the title off, so it runs
+    on over empty columns (Excel's default width) until the widest line fits.
+
+    Parameters
+    ----------
+    page : Page
+        The title block.
+    widths : sequence of float
+        The table's columns' widths (characters).
+    notes : sequence of str
+        Lines of 11-point text under the table, in the first column.
+
+    Returns
+    -------
+    int
+        Columns to print: at least ``len(widths)``.
+    """
+    lines = [len(f"{page.model}: {page.title}") * _TITLE_SCALE,
+             *(len(t) for t in (page.units, page.sign, *notes))]
+    wanted = max(lines)
+    columns, used = 0, 0.0
+    while used < wanted or columns < len(widths):
+        used += widths[columns] if columns < len(widths) else _DEFAULT_WIDTH
+        columns += 1
+    return columns

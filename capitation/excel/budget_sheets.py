@@ -5,9 +5,15 @@ inputs on the same row, and stores Python's value as its cached result, so a
 reader that does not calculate (openpyxl ``data_only``) sees the same numbers
 as one that does (Excel, LibreOffice). R(x) is ``ROUND(x, 2)``.
 
+Both sheets are laid out to print (:mod:`capitation.excel.board`): a hidden
+row of the exact column names, the title block, a header of labels from
+:mod:`capitation.columns`, then the table from row 7.
+
 ``budget_lines`` has the columns of :attr:`CapitatedBudget.budget_lines`, in
 that order, one row per line and new service per year, year by year (lines
-first, then new services), so each year is one block of rows. Per line:
+first, then new services), so each year is one block of rows, then a totals
+row (a live ``SUBTOTAL`` of each money column, so filtering on the year totals
+one year). Per line:
 
     growth_factor      = (1 + growth)^year_number
     price_factor       = (1 + uplift_1) × ... × (1 + uplift_y)
@@ -41,6 +47,7 @@ the value axis from below the lowest running total
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import SupportsFloat, cast
 
@@ -59,6 +66,19 @@ from capitation.chart_style import (
     waterfall_range,
 )
 from capitation.columns import column as schema_column
+from capitation.columns import number_format
+from capitation.excel.board import (
+    FIRST_ROW,
+    BoardFormats,
+    Page,
+    adds_up,
+    board_label,
+    column_width,
+    finish_page,
+    fit_header,
+    write_page_top,
+    write_totals,
+)
 from capitation.excel.tables import CellFormats
 from capitation.rounding import round_pence
 from capitation.service_budget.budget import BRIDGE_COLUMNS, BUDGET_LINE_COLUMNS, CapitatedBudget
@@ -102,6 +122,31 @@ _STEPS = tuple(
                  "new_services_gbp", "stranded_support_gbp", "budget_gbp")
 )
 _WATERFALL_ROWS = 20  # rows per year's block: the table, and room for its chart beside it
+#: Width (characters) of the step column and of the money columns, which the
+#: waterfalls' helper tables share: "Stranded support" and -£99,999,999.99 fit.
+_STEP_WIDTH = 20.0
+_WATERFALL_WIDTH = 16.0
+#: Where each waterfall chart sits (the column after the helper table) and how wide
+#: it is: 1.4 × xlsxwriter's default 480 pixels.
+_CHART_COLUMN = 8
+_CHART_PIXELS = 672
+#: Width of a column Excel gives no width (characters).
+_DEFAULT_WIDTH = 8.43
+
+
+def _chart_end(widths: list[float]) -> int:
+    """Return the (0-based) column the waterfall charts end in, from the columns' widths.
+
+    A column ``w`` characters wide is ``int(w × 7 + 5)`` pixels (Calibri 11,
+    as xlsxwriter sizes a chart's cells).
+    """
+    col, used = _CHART_COLUMN, 0
+    while True:
+        width = widths[col] if col < len(widths) else _DEFAULT_WIDTH
+        used += int(width * 7 + 5)
+        if used >= _CHART_PIXELS:
+            return col
+        col += 1
 _AXIS_MILLIONS = '£#,##0.0,,"m"'
 _WATERFALL_HEADER = (
     "step",
@@ -114,8 +159,21 @@ _WATERFALL_HEADER = (
 )
 
 
-def add_budget_sheets(book: xlsxwriter.Workbook, budget: CapitatedBudget) -> None:
+_UNITS = ("Money in pounds (£); activity in attendances, episodes or contacts a year; "
+          "shares and rates as %; factors as multipliers (1 = the baseline).")
+_LINES_SIGN = ("Activity change: negative = less activity than growth alone would give. "
+               "Totals add up the rows shown: filter on Year for one year's figures.")
+_BRIDGE_SIGN = ("Steps: negative = a fall from the step before (a saving); net saving: "
+                "positive = the budget is below doing nothing.")
+
+
+def add_budget_sheets(book: xlsxwriter.Workbook, budget: CapitatedBudget,
+                      model: str | None = None, run_at: str | None = None) -> None:
     """Add the ``budget_lines`` and ``budget_bridge`` sheets to an open workbook.
+
+    Each is laid out to print (:mod:`capitation.excel.board`): a hidden row
+    of the exact column names, the title block, a header of labels, then the
+    table; the lines end in a totals row.
 
     Parameters
     ----------
@@ -124,10 +182,24 @@ def add_budget_sheets(book: xlsxwriter.Workbook, budget: CapitatedBudget) -> Non
     budget : CapitatedBudget
         The budget to write. Money in pounds; every formula cell caches
         Python's value.
+    model : str, optional
+        The model's name, for the title block and the footer (default: the
+        budget's name).
+    run_at : str, optional
+        When the model was run (UTC; default: now).
     """
-    formats = {"bold": book.add_format({"bold": True}), "columns": CellFormats(book)}
-    _write_lines(book.add_worksheet(LINES_SHEET), budget, formats)
-    _write_bridge(book, book.add_worksheet(BRIDGE_SHEET), budget, formats)
+    name = model if model is not None else budget.name
+    when = run_at if run_at is not None else dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds")
+    years = f"{budget.years[0]} to {budget.years[-1]}" if budget.years else ""
+    formats = {"bold": book.add_format({"bold": True}), "columns": CellFormats(book),
+               "board": BoardFormats(book)}
+    _write_lines(book.add_worksheet(LINES_SHEET), budget, formats,
+                 Page(name, f"capitated budget of {budget.name} by line, {years}", _UNITS,
+                      _LINES_SIGN, when))
+    _write_bridge(book, book.add_worksheet(BRIDGE_SHEET), budget, formats,
+                  Page(name, f"budget bridge of {budget.name} by year, {years}", _UNITS,
+                       _BRIDGE_SIGN, when))
 
 
 def _formula(template: str, row: int) -> str:
@@ -140,10 +212,10 @@ def _value(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _write_lines(sheet: Worksheet, budget: CapitatedBudget, formats: dict) -> None:
+def _write_lines(sheet: Worksheet, budget: CapitatedBudget, formats: dict, page: Page) -> None:
     frame = budget.budget_lines
-    for c, name in enumerate(BUDGET_LINE_COLUMNS):
-        sheet.write_string(0, c, name, formats["bold"])
+    labels = [board_label(name, "budget_lines") for name in BUDGET_LINE_COLUMNS]
+    write_page_top(sheet, page, list(BUDGET_LINE_COLUMNS), labels, formats["board"])
     growth = budget.inputs.growth
     uplift = budget.inputs.price_uplift
     factor_formula = {
@@ -157,7 +229,7 @@ def _write_lines(sheet: Worksheet, budget: CapitatedBudget, formats: dict) -> No
     is_line = columns["kind"] == "line"
     fmts = [formats["columns"](name, "budget_lines") for name in BUDGET_LINE_COLUMNS]
     for i in range(len(frame)):
-        row = i + 1
+        row = i + FIRST_ROW
         line = bool(is_line[i])
         for c, name in enumerate(BUDGET_LINE_COLUMNS):
             fmt = fmts[c]
@@ -181,9 +253,16 @@ def _write_lines(sheet: Worksheet, budget: CapitatedBudget, formats: dict) -> No
                 sheet.write_blank(row, c, None, fmt)
             else:
                 sheet.write_number(row, c, number, fmt)
-    sheet.freeze_panes(1, 3)
-    sheet.set_column(0, 1, 24)
-    sheet.set_column(2, len(BUDGET_LINE_COLUMNS) - 1, 16)
+    widths = [column_width(label, columns[name], name, "budget_lines")
+              for label, name in zip(labels, BUDGET_LINE_COLUMNS, strict=True)]
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    fit_header(sheet, labels, widths)
+    sums = [(c, name, float(np.nansum(columns[name].astype(float))))
+            for c, name in enumerate(BUDGET_LINE_COLUMNS) if adds_up(name, "budget_lines")]
+    write_totals(sheet, len(frame), sums, formats["board"],
+                 {c: number_format(name, "budget_lines") for c, name, _ in sums})
+    finish_page(sheet, page, len(BUDGET_LINE_COLUMNS), len(frame), 2, totals=True)
 
 
 def _year_blocks(budget: CapitatedBudget) -> list[tuple[int, int, int]]:
@@ -194,21 +273,20 @@ def _year_blocks(budget: CapitatedBudget) -> list[tuple[int, int, int]]:
     blocks = []
     for year in budget.years:
         rows = np.flatnonzero(years == year)
-        start, end = int(rows[0]) + 1, int(rows[-1]) + 2
+        start, end = int(rows[0]) + FIRST_ROW, int(rows[-1]) + FIRST_ROW + 1
         new_rows = rows[kinds[rows] == "new_service"]
-        first_new = int(new_rows[0]) + 1 if new_rows.size else end
+        first_new = int(new_rows[0]) + FIRST_ROW if new_rows.size else end
         blocks.append((start, first_new, end))
     return blocks
 
 
 def _write_bridge(book: xlsxwriter.Workbook, sheet: Worksheet, budget: CapitatedBudget,
-                  formats: dict) -> None:
+                  formats: dict, page: Page) -> None:
     bridge = budget.budget_bridge
-    bold = formats["bold"]
     header = ("year", *BRIDGE_COLUMNS, "lines_budget_gbp")
     fmt = {name: formats["columns"](name, "budget_bridge") for name in header}
-    for c, name in enumerate(header):
-        sheet.write_string(0, c, name, bold)
+    labels = [board_label(name, "budget_bridge") for name in header]
+    write_page_top(sheet, page, list(header), labels, formats["board"])
     col = {name: xl_col_to_name(c) for c, name in enumerate(header)}
 
     def lines_range(column: str, start: int, end: int) -> str:
@@ -223,7 +301,8 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet: Worksheet, budget: Capitated
     for k, (year, (start, _first_new, end)) in enumerate(
         zip(budget.years, _year_blocks(budget), strict=True)
     ):
-        row, r = k + 1, k + 2
+        row = k + FIRST_ROW
+        r = row + 1
         values = cast(pd.Series, bridge.loc[year])  # the year's row (years are unique)
 
         def total(column: str, start: int = start, end: int = end) -> str:
@@ -249,10 +328,22 @@ def _write_bridge(book: xlsxwriter.Workbook, sheet: Worksheet, budget: Capitated
             sheet.write_formula(row, c, formulas[name], fmt[name], float(values[name]))
         sheet.write_formula(row, len(header) - 1, f"={total('budget_gbp')}",
                             fmt["lines_budget_gbp"], float(values["budget_gbp"]))
-    sheet.set_column(0, 0, 18)
-    sheet.set_column(1, len(header) - 1, 18)
-    sheet.freeze_panes(1, 1)
-    _write_waterfalls(book, sheet, budget, formats, col, top=len(budget.years) + 3)
+    cached = {name: bridge[name].to_numpy(dtype=float) for name in BRIDGE_COLUMNS}
+    cached["lines_budget_gbp"] = cached["budget_gbp"]
+    widths = [column_width(labels[0], np.asarray(budget.years, dtype=object), "year",
+                           "budget_bridge")]
+    widths += [max(column_width(label, cached[name], name, "budget_bridge"),
+                   _WATERFALL_WIDTH) for label, name in zip(labels[1:], header[1:], strict=True)]
+    widths[0] = max(widths[0], _STEP_WIDTH)  # the waterfalls' steps below share the column
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    fit_header(sheet, labels, widths)
+    top = FIRST_ROW + len(budget.years) + 2
+    _write_waterfalls(book, sheet, budget, formats, col, top=top)
+    finish_page(sheet, page, len(header), len(budget.years), 1, totals=False)
+    # The page goes on to the waterfalls and their charts beside them.
+    sheet.print_area(1, 0, top + len(budget.years) * _WATERFALL_ROWS - 1,
+                     max(len(header) - 1, _chart_end(widths)))
 
 
 def _write_waterfalls(
@@ -264,16 +355,16 @@ def _write_waterfalls(
     top: int,
 ) -> None:
     """One waterfall per year: helper columns with live formulas, then a stacked column chart."""
-    bold = formats["bold"]
+    board = formats["board"]
     fmt = {h: formats["columns"](h, "budget_waterfall") for h in _WATERFALL_HEADER[1:]}
     bridge_pence = np.asarray(round_pence(budget.budget_bridge.to_numpy(dtype=float)))
     bridge_index = {name: i for i, name in enumerate(budget.budget_bridge.columns)}
     name = {h: xl_col_to_name(c) for c, h in enumerate(_WATERFALL_HEADER)}
     for k, year in enumerate(budget.years):
         first = top + k * _WATERFALL_ROWS
-        sheet.write_string(first, 0, f"Waterfall {year}", bold)
+        sheet.write_string(first, 0, f"Waterfall {year}", formats["bold"])
         for c, h in enumerate(_WATERFALL_HEADER):
-            sheet.write_string(first + 1, c, h, bold)
+            sheet.write_string(first + 1, c, board_label(h, "budget_waterfall"), board.header)
         running = 0
         data_rows = []
         for s, (label, column) in enumerate(_STEPS):
@@ -285,7 +376,7 @@ def _write_waterfalls(
             previous = running
             running = amount if is_total else running + amount
             sheet.write_string(row, 0, label)
-            bridge_cell = f"{col[column]}{k + 2}"
+            bridge_cell = f"{col[column]}{FIRST_ROW + k + 1}"
             sheet.write_formula(row, 1, f"={bridge_cell}", fmt["amount_gbp"], amount / 100)
             running_formula = (
                 f"={name['amount_gbp']}{r}"
@@ -348,6 +439,4 @@ def _write_waterfalls(
         chart.set_legend({"delete_series": [0], "position": "bottom"})
         chart.set_y_axis({"num_format": _AXIS_MILLIONS, "min": low, "max": high,
                           "name": "£m (not from zero)", "name_font": {"size": 9}})
-        sheet.insert_chart(
-            first, len(_WATERFALL_HEADER) + 1, chart, {"x_scale": 1.4, "y_scale": 1.1}
-        )
+        sheet.insert_chart(first, _CHART_COLUMN, chart, {"x_scale": 1.4, "y_scale": 1.1})

@@ -261,7 +261,7 @@ def write_results(results: Results, path: str | Path) -> Path:
         if results.budget is not None:
             from capitation.excel.budget_sheets import add_budget_sheets
 
-            add_budget_sheets(book, results.budget)
+            add_budget_sheets(book, results.budget, results.spec.name, results.run_at)
         # docs/methods/weighted-capitation.md#from-people: tiers, opportunity
         if getattr(results, "persons", None) is not None:
             from capitation.excel.persons_sheets import add_persons_sheets
@@ -271,7 +271,8 @@ def write_results(results: Results, path: str | Path) -> Path:
         if needs is not None:  # needs versus use: one sheet per service
             from capitation.excel.opportunity_sheets import add_opportunity_sheets
 
-            add_opportunity_sheets(book, needs, taken={w.name for w in book.worksheets()})
+            add_opportunity_sheets(book, needs, taken={w.name for w in book.worksheets()},
+                                   model=results.spec.name, run_at=results.run_at)
         rows = [*results.provenance(),
                 *[(f"parameter {k}", v) for k, v in flatten_parameters(results.spec.raw)]]
         for pace_year, outcome in results.pace.items():

@@ -71,57 +71,59 @@ def test_lines_sheet_has_the_formulas_of_domain_6_1(written):
     header = [c.value for c in sheet[1]]
     assert header == list(BUDGET_LINE_COLUMNS)
     col = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
-    # Row 2 is 2017/18 Outpatient first.
+    # Row 7 (under the title block and the header) is 2017/18 Outpatient first.
     expected = {
-        "grown_activity": f"={col['baseline_activity']}2*{col['growth_factor']}2",
-        "planned_activity": f"={col['grown_activity']}2*(1+{col['activity_change']}2)",
-        "price_gbp": f"={col['baseline_price_gbp']}2*{col['price_factor']}2",
-        "planned_value_gbp": f"=ROUND({col['planned_activity']}2*{col['price_gbp']}2,2)",
+        "grown_activity": f"={col['baseline_activity']}7*{col['growth_factor']}7",
+        "planned_activity": f"={col['grown_activity']}7*(1+{col['activity_change']}7)",
+        "price_gbp": f"={col['baseline_price_gbp']}7*{col['price_factor']}7",
+        "planned_value_gbp": f"=ROUND({col['planned_activity']}7*{col['price_gbp']}7,2)",
         "removed_value_gbp": (
-            f"=MAX(0,ROUND({col['repriced_value_gbp']}2-{col['planned_value_gbp']}2,2))"
+            f"=MAX(0,ROUND({col['repriced_value_gbp']}7-{col['planned_value_gbp']}7,2))"
         ),
-        "released_cost_gbp": f"=ROUND({col['removed_value_gbp']}2*{col['release_fraction']}2,2)",
-        "stranded_cost_gbp": f"=ROUND({col['removed_value_gbp']}2-{col['released_cost_gbp']}2,2)",
-        "support_gbp": f"=ROUND({col['stranded_cost_gbp']}2*{col['stranded_support']}2,2)",
-        "budget_gbp": f"={col['planned_value_gbp']}2+{col['support_gbp']}2",
-        "repriced_value_gbp": f"=ROUND({col['grown_activity']}2*{col['price_gbp']}2,2)",
-        "growth_factor": f"=(1+0.01)^{col['year_number']}2",
+        "released_cost_gbp": f"=ROUND({col['removed_value_gbp']}7*{col['release_fraction']}7,2)",
+        "stranded_cost_gbp": f"=ROUND({col['removed_value_gbp']}7-{col['released_cost_gbp']}7,2)",
+        "support_gbp": f"=ROUND({col['stranded_cost_gbp']}7*{col['stranded_support']}7,2)",
+        "budget_gbp": f"={col['planned_value_gbp']}7+{col['support_gbp']}7",
+        "repriced_value_gbp": f"=ROUND({col['grown_activity']}7*{col['price_gbp']}7,2)",
+        "growth_factor": f"=(1+0.01)^{col['year_number']}7",
         "price_factor": "=(1+0.02)",
     }
     for name, formula in expected.items():
-        assert sheet[f"{col[name]}2"].value == formula, name
-    assert sheet[f"{col['price_factor']}8"].value == "=(1+0.02)*(1+0.015)*(1+0.015)"
-    assert sheet[f"{col['release_fraction']}2"].value.startswith("=MIN(1,")
+        assert sheet[f"{col[name]}7"].value == formula, name
+    assert sheet[f"{col['price_factor']}13"].value == "=(1+0.02)*(1+0.015)*(1+0.015)"
+    assert sheet[f"{col['release_fraction']}7"].value.startswith("=MIN(1,")
     # Inputs are numbers; text is text.
     for name in ("baseline_activity", "activity_change", "fixed", "stranded_support"):
-        assert sheet[f"{col[name]}2"].data_type == "n", name
+        assert sheet[f"{col[name]}7"].data_type == "n", name
     for name in ("provider", "pod", "year", "kind"):
-        assert sheet[f"{col[name]}2"].data_type == "s", name
-    # Row 4 is the new service: activity and price are inputs, its money still formulas.
-    assert sheet[f"{col['pod']}4"].value == "Physiotherapy-led triage"
-    assert sheet[f"{col['grown_activity']}4"].data_type == "n"
-    assert sheet[f"{col['budget_gbp']}4"].data_type == "f"
+        assert sheet[f"{col[name]}7"].data_type == "s", name
+    # Row 9 is the new service: activity and price are inputs, its money still formulas.
+    assert sheet[f"{col['pod']}9"].value == "Physiotherapy-led triage"
+    assert sheet[f"{col['grown_activity']}9"].data_type == "n"
+    assert sheet[f"{col['budget_gbp']}9"].data_type == "f"
 
 
 def test_bridge_sheet_sums_the_lines_sheet(written):
     _, path = written
     sheet = openpyxl.load_workbook(path)[BRIDGE_SHEET]
     assert [c.value for c in sheet[1]][: len(BRIDGE_COLUMNS) + 1] == ["year", *BRIDGE_COLUMNS]
-    assert [sheet[f"A{r}"].value for r in (2, 3, 4)] == ["2017/18", "2018/19", "2019/20"]
-    # 2018/19 is rows 5-7 of budget_lines; baseline sums baseline_value_gbp (column T) there.
-    assert sheet["B3"].value == "=SUM(budget_lines!$T$5:$T$7)"
-    by_kind = "SUMIFS(budget_lines!$G$5:$G$7,budget_lines!$M$5:$M$7,"
-    assert sheet["E3"].value == f'={by_kind}"line")-SUM(budget_lines!$V$5:$V$7)'
-    assert sheet["F3"].value == f'={by_kind}"new_service")'
-    assert sheet["H3"].value == "=SUM(B3:G3)"
-    assert sheet["J3"].value == "=I3-H3"
+    assert [sheet[f"A{r}"].value for r in (7, 8, 9)] == ["2017/18", "2018/19", "2019/20"]
+    # 2018/19 is rows 10-12 of budget_lines (its data starts on row 7, under the title block);
+    # baseline sums baseline_value_gbp (column T) there.
+    assert sheet["B8"].value == "=SUM(budget_lines!$T$10:$T$12)"
+    by_kind = "SUMIFS(budget_lines!$G$10:$G$12,budget_lines!$M$10:$M$12,"
+    assert sheet["E8"].value == f'={by_kind}"line")-SUM(budget_lines!$V$10:$V$12)'
+    assert sheet["F8"].value == f'={by_kind}"new_service")'
+    assert sheet["H8"].value == "=SUM(B8:G8)"
+    assert sheet["J8"].value == "=I8-H8"
 
 
 def test_cached_values_are_pythons(written):
     budget, path = written
     book = openpyxl.load_workbook(path, data_only=True)
     lines = book[LINES_SHEET]
-    rows = list(lines.iter_rows(min_row=2, values_only=True))
+    rows = list(lines.iter_rows(min_row=7, max_row=6 + len(budget.budget_lines),
+                                values_only=True))
     assert len(rows) == len(budget.budget_lines)
     for c, name in enumerate(BUDGET_LINE_COLUMNS):
         got = [row[c] for row in rows]
@@ -132,11 +134,11 @@ def test_cached_values_are_pythons(written):
             got_f = np.array([np.nan if v is None else v for v in got], dtype=float)
             np.testing.assert_array_equal(got_f, np.array(want, dtype=float), err_msg=name)
     bridge = book[BRIDGE_SHEET]
-    for k, year in enumerate(budget.years, start=2):
+    for k, year in enumerate(budget.years, start=7):
         for c, name in enumerate(BRIDGE_COLUMNS, start=1):
             assert bridge.cell(k, c + 1).value == budget.budget_bridge.loc[year, name], (year, name)
     # docs/methods/service-budget.md#worked-example: the 2019/20 net saving is £499,207.83.
-    assert bridge["J4"].value == 499_207.83
+    assert bridge["J9"].value == 499_207.83
 
 
 def test_waterfall_charts_have_an_invisible_base(written):
@@ -283,8 +285,8 @@ def test_text_from_inputs_is_never_a_formula(tmp_path):
     table["new_service"][0]["provider"] = "+Community MSK"
     budget = build_budget(read_service_budget(table, REPO, REPO / "x.toml"))
     sheet = openpyxl.load_workbook(write(budget, tmp_path / "t.xlsx"))[LINES_SHEET]
-    assert sheet["B2"].data_type == "s" and sheet["B2"].value == "=HYPERLINK(\"http://example.com\")"
-    assert sheet["A4"].data_type == "s" and sheet["A4"].value == "+Community MSK"
+    assert sheet["B7"].data_type == "s" and sheet["B7"].value == "=HYPERLINK(\"http://example.com\")"
+    assert sheet["A9"].data_type == "s" and sheet["A9"].value == "+Community MSK"
 
 
 # -- a real spreadsheet engine recalculates every formula ------------------------------

@@ -52,10 +52,11 @@ def test_one_sheet_per_service_with_the_table_cached(written):
     for service, sheet in SHEETS.items():
         table = results.opportunity_table(service)
         rows = _rows(path, sheet)
-        assert rows[0] == ["practice", *table.columns]
-        assert [r[0] for r in rows[1:1 + len(table)]] == list(table.index)
+        assert rows[0] == ["practice", *table.columns]  # the hidden key row
+        assert rows[5][:3] == ["practice", "Name", "Observed"]  # the header people read
+        assert [r[0] for r in rows[6:6 + len(table)]] == list(table.index)
         for c, column in enumerate(table.columns, start=1):
-            for r, value in enumerate(table[column], start=1):
+            for r, value in enumerate(table[column], start=6):
                 cell = rows[r][c]
                 if isinstance(value, str):
                     assert cell == value
@@ -65,22 +66,23 @@ def test_one_sheet_per_service_with_the_table_cached(written):
                     assert cell == ""
                 else:  # xlsxwriter stores 17 significant digits at most
                     assert cell == pytest.approx(value, rel=1e-15, abs=0), (sheet, column, r)
-        total = rows[len(table) + 2]
-        assert total[0] == "total"
-        assert total[3] == pytest.approx(table["observed"].sum(), rel=1e-12)
+        total = rows[len(table) + 6]
+        assert total[0] == "Total"
+        assert total[2] == pytest.approx(table["observed"].sum(), rel=1e-12)
     sheet = book[SHEETS["a_and_e"]]
-    # The documented formulas, on the first unit's row, and the totals row (row 134).
-    assert sheet["E2"].value == "=C2/D2"
-    assert sheet["T2"].value == "=C2>S2*D2"
-    assert sheet["V2"].value == '=IF(C2=0,"",U2/C2)'
-    assert sheet["W2"].value == "=MAX(0,C2-S2*D2)"
-    assert sheet["X2"].value == "=IF(W2>0,ROUND(W2*V2,2),0)"
-    assert sheet["C134"].value == "=SUM(C$2:C$132)"
-    assert sheet["E134"].value == "=C134/D134"
+    # The documented formulas, on the first unit's row (row 7, under the title block and
+    # the header), and the totals row under the 131 practices (row 138).
+    assert sheet["E7"].value == "=C7/D7"
+    assert sheet["T7"].value == "=C7>S7*D7"
+    assert sheet["V7"].value == '=IF(C7=0,"",U7/C7)'
+    assert sheet["W7"].value == "=MAX(0,C7-S7*D7)"
+    assert sheet["X7"].value == "=IF(W7>0,ROUND(W7*V7,2),0)"
+    assert sheet["C138"].value == "=SUBTOTAL(9,C7:C137)"
+    assert sheet["E138"].value == "=C138/D138"
     # Number formats come from the column schema.
-    assert sheet["E2"].number_format == number_format("ratio", "opportunity_table")
-    assert sheet["X2"].number_format == number_format("opportunity_gbp", "opportunity_table")
-    assert sheet["L2"].number_format == number_format("lower_998", "opportunity_table")
+    assert sheet["E7"].number_format == number_format("ratio", "opportunity_table")
+    assert sheet["X7"].number_format == number_format("opportunity_gbp", "opportunity_table")
+    assert sheet["L7"].number_format == number_format("lower_998", "opportunity_table")
 
 
 def test_sheet_names_fit_and_never_repeat():
@@ -94,7 +96,7 @@ def test_sheet_names_fit_and_never_repeat():
 
 
 def _stale(path: Path, out: Path) -> Path:
-    """Copy the workbook with the a_and_e sheet's first cached ratio (E2) set to 999."""
+    """Copy the workbook with the a_and_e sheet's first cached ratio (E7) set to 999."""
     with zipfile.ZipFile(path) as source:
         names = openpyxl.load_workbook(path, read_only=True).sheetnames
         part = f"xl/worksheets/sheet{names.index(SHEETS['a_and_e']) + 1}.xml"
@@ -102,7 +104,7 @@ def _stale(path: Path, out: Path) -> Path:
             for item in source.infolist():
                 data = source.read(item.filename)
                 if item.filename == part:
-                    data, n = re.subn(rb'(<c r="E2"[^>]*><f>C2/D2</f><v>)[^<]*(</v>)',
+                    data, n = re.subn(rb'(<c r="E7"[^>]*><f>C7/D7</f><v>)[^<]*(</v>)',
                                       rb"\g<1>999\g<2>", data)
                     assert n == 1
                 target.writestr(item, data)
@@ -113,13 +115,13 @@ def test_libreoffice_recalculates_ratios_and_opportunity_to_pythons(written, tmp
     assert soffice() is not None, "LibreOffice is needed: run .ci/ensure_libreoffice.sh"
     results, path = written
     source = _stale(path, tmp_path / "stale.xlsx")
-    assert _rows(source, SHEETS["a_and_e"])[1][4] == 999
+    assert _rows(source, SHEETS["a_and_e"])[6][4] == 999
     [engine] = recalculate([source], tmp_path / "out")
     checked = 0
     for service, sheet in SHEETS.items():
         table = results.opportunity_table(service)
         rows = _rows(engine, sheet)
-        for r, (_, row) in enumerate(table.iterrows(), start=1):
+        for r, (_, row) in enumerate(table.iterrows(), start=6):
             got = dict(zip(rows[0], rows[r], strict=True))
             assert got["ratio"] == pytest.approx(row["ratio"], rel=1e-9, abs=0)
             assert got["above_benchmark"] is bool(row["above_benchmark"])
@@ -131,7 +133,7 @@ def test_libreoffice_recalculates_ratios_and_opportunity_to_pythons(written, tmp
                                                                 rel=1e-9, abs=1e-9)
             assert abs(got["opportunity_gbp"] - row["opportunity_gbp"]) < 0.01
             checked += 1
-        total = dict(zip(rows[0], rows[len(table) + 2], strict=True))
+        total = dict(zip(rows[0], rows[len(table) + 6], strict=True))
         totals = results.needs_and_use.totals(service)
         assert total["ratio"] == pytest.approx(totals["ratio"], rel=1e-12)
         assert abs(total["opportunity_gbp"] - totals["opportunity_gbp"]) < 0.01

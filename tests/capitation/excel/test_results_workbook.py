@@ -285,10 +285,17 @@ def demo_with_inputs(tmp_path_factory):
     return results, workbook, write_results_into(results, workbook, folder / "with_inputs.xlsx")
 
 
+#: Table sheets whose table in capitation.columns has the sheet's name (budget, persons).
+_NAMED_TABLES = ("comparison", "headlines", "assumptions", "pace_of_change_path",
+                 "budget_lines", "budget_bridge", "tiers", "opportunity")
+
+
 def _tables(book) -> dict[str, str]:
     """Each table sheet of a workbook → its table in capitation.columns (by the machine keys)."""
-    tables = {name: name for name in ("comparison", "headlines", "assumptions",
-                                      "pace_of_change_path") if name in book.sheetnames}
+    tables = {name: name for name in _NAMED_TABLES if name in book.sheetnames}
+    for name in book.sheetnames:  # needs versus use: one sheet per service
+        if name.startswith("opportunity_"):
+            tables[name] = "opportunity_table"
     for row in book["_columns"].iter_rows(min_row=2, values_only=True):
         tables[row[0]] = "level"
     return tables
@@ -411,3 +418,59 @@ def test_the_scenarios_comparison_names_each_organisation_and_totals_the_money(d
                                                "Total shortfall (£)", "At floor", "At cap"]
     assert [headlines.cell(r, 1).value for r in range(7, 11)] == [
         "base", "floor 1%", "cap 6%", "more primary care"]  # models/demo_scenarios.toml
+
+
+# The budget, needs-versus-use and person-level sheets, on the models that write them: the
+# MSK capitated budget (models/msk.toml), needs versus use on 131 practices
+# (models/opportunity_demo.toml) and 200,000 synthetic persons (models/persons_demo.toml).
+_MORE = {"msk": {"budget_lines", "budget_bridge", "assumptions"},
+         "opportunity_demo": {"opportunity_emergency_admission", "opportunity_a_and_e",
+                              "assumptions"},
+         "persons_demo": {"tiers", "opportunity", "assumptions"}}
+
+
+@pytest.mark.parametrize("model", sorted(_MORE))
+def test_every_sheet_of_the_budget_opportunity_and_persons_models_is_board_ready(model,
+                                                                                 tmp_path):
+    results = Model.from_toml(ROOT / "models" / f"{model}.toml").run()
+    path = results.to_excel(tmp_path / f"{model}.xlsx")
+    _check_workbook(path, results.spec.name, _MORE[model])
+
+
+def test_budget_sheets_total_the_lines_and_print_the_waterfalls(tmp_path):
+    import openpyxl
+
+    results = Model.from_toml(ROOT / "models" / "msk.toml").run()
+    book = openpyxl.load_workbook(results.to_excel(tmp_path / "msk.xlsx"))
+    lines = book["budget_lines"]
+    n = len(results.budget.budget_lines)
+    keys = [c.value for c in lines[1]]
+    total = [c.value for c in lines[7 + n]]
+    assert total[0] == "Total"
+    letter = get_column_letter(keys.index("budget_gbp") + 1)
+    assert total[keys.index("budget_gbp")] == f"=SUBTOTAL(9,{letter}7:{letter}{6 + n})"
+    assert total[keys.index("price_gbp")] is None  # a price does not add up
+    assert total[keys.index("activity_change")] is None  # nor a percentage
+    assert [c.value for c in lines[6]][:3] == ["Provider", "Point of delivery", "Year"]
+    bridge = book["budget_bridge"]
+    # The page runs from the title block through the last year's waterfall (20 rows a year,
+    # under the table, a blank row and its own rows) and across to the chart beside it.
+    years = len(results.budget.years)
+    last_row = 6 + years + 2 + 20 * years
+    assert bridge.print_area == f"'budget_bridge'!$A$2:$P${last_row}"  # 672 pixels: I to P
+    anchors = [c.anchor._from for c in bridge._charts]
+    assert [(a.row, a.col) for a in anchors] == [(6 + years + 2 + 20 * k, 8)
+                                                 for k in range(years)]
+
+
+def test_a_narrow_table_prints_its_title_whole():
+    from capitation.excel.board import Page, print_columns
+
+    # A title of 102 characters in 14-point bold needs about 1.2 × 102 = 122.4 characters
+    # of 11-point width: two 10-character columns, then 13 empty ones of 8.43 (20 + 109.6).
+    page = Page("M" * 10, "t" * 90, "units", "", "2026-01-01T00:00:00+00:00")
+    assert print_columns(page, [10.0, 10.0]) == 15
+    # A note wider than the title sets the width instead: 150 characters.
+    assert print_columns(page, [10.0, 10.0], ["n" * 150]) == 18
+    # A table wider than its title prints its own columns only.
+    assert print_columns(Page("M", "t", "u", "", "now"), [10.0] * 5) == 5

@@ -97,7 +97,12 @@ def test_workbook_has_tiers_and_opportunity(roland, tmp_path):
     out = results.to_excel(tmp_path / "out.xlsx")
     book = openpyxl.load_workbook(out)
     assert {"tiers", "opportunity"} <= set(book.sheetnames)
-    assert book["opportunity"]["C6"].value == "=$B$1/B6"
+    # Four tiers on rows 7-10 (under the title block and the header); the reduction each
+    # tier's formula reads sits under them, on row 12.
+    sheet = book["opportunity"]
+    assert sheet["C7"].value == "=$B$12/B7"
+    assert (sheet["A12"].value, sheet["B12"].value) == ("System-wide reduction (%)", 0.1)
+    assert book["tiers"]["B11"].value == "=SUBTOTAL(9,B7:B10)"  # 20,000 persons
 
 
 def test_tier_boundaries_on_1000_persons(tmp_path):
