@@ -32,19 +32,21 @@ def test_settle_writes_a_workbook(tmp_path, capsys):
     assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "_columns"]
     book.close()
     parties = read_sheet(out, "parties")
-    assert parties[0] == parties[1]  # the hidden key row over the printed header
-    assert parties[1][:5] == [
+    # The hidden key row (the exact names), the title block, the printed labels, the data.
+    assert parties[0][:5] == [
         "party",
         "variance_before_pool_gbp",
         "pool_share_gbp",
         "final_position_gbp",
         "pool_transfer_gbp",
     ]
-    assert [r[0] for r in parties[2:5]] == ["CCG", "Acute trust", "Community MSK"]
-    assert round(sum(r[4] for r in parties[2:5]), 6) == 0
+    assert parties[5][:3] == ["Party", "Variance before pool (£)", "Pool share (£)"]
+    assert [r[0] for r in parties[6:9]] == ["CCG", "Acute trust", "Community MSK"]
+    assert round(sum(r[4] for r in parties[6:9]), 6) == 0
+    assert parties[9][0] == "Total"
     lines = read_sheet(out, "settled_lines")
-    assert "marginal_payment_gbp" in lines[1]
-    assert [r[0] for r in lines[2:11]] == list(range(9)) and lines[11][0] is None
+    assert "marginal_payment_gbp" in lines[0]
+    assert [r[0] for r in lines[6:15]] == list(range(9)) and lines[15][0] == "Total"
 
 
 def test_settle_states_the_sign_convention_under_its_table(tmp_path, capsys):
