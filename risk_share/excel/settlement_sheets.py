@@ -239,6 +239,8 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
             "board": BoardFormats(book),
             "columns": CellFormats(book),
             "about": book.add_format({"italic": True, "font_color": "#595959"}),
+            "sign": book.add_format({"italic": True, "font_color": "#404040", "text_wrap": True,
+                                     "valign": "top"}),
         }
         pages = {name: _page(sheets, name) for name in _TITLES}
         lines = book.add_worksheet(LINES_SHEET)
@@ -387,6 +389,11 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         sheet.set_column(c, c, width)
     write_page_top(sheet, page, ["item", "value", "about"], ["Item", "Value", "About"],
                    formats["board"])
+    # The sign convention is longer than the page is wide: wrapped across the printed columns.
+    lines = math.ceil(1.1 * len(page.sign) / sum(widths))
+    if lines > 1:
+        sheet.merge_range(3, 0, 3, len(widths) - 1, page.sign, formats["sign"])
+        sheet.set_row(3, _LINE_POINTS * lines)
     row_of = {key: r for r, key in enumerate(TERM_ROWS, start=FIRST_ROW)}
     n_lines = len(sheets.lines)
     payments = line_cols["marginal_payment_gbp"]
