@@ -290,11 +290,16 @@ def _fit_table(sheet: Worksheet, flat: pd.DataFrame, names: list[str], labels: l
     for c, width in enumerate(widths):
         sheet.set_column(c, c, width)
     fit_header(sheet, labels, widths)
-    sums = [(c, name, round(float(np.nansum(flat[name].to_numpy(dtype=float))), 2))
+    sums = [(c, name, _total(flat[name].to_numpy(dtype=float)))
             for c, name in enumerate(names) if c and adds_up(name, table)]
     write_totals(sheet, len(flat), sums, formats["board"],
                  {c: number_format(name, table) for c, name, _ in sums})
     finish_page(sheet, page, len(names), len(flat), fixed, totals=True)
+
+
+def _total(values: np.ndarray) -> float:
+    """Return a totals cell's cached value: the blanks left out, summed with one rounding."""
+    return math.fsum(values[~np.isnan(values)])
 
 
 def _format(column: str, table: str, formats: dict) -> Format | None:
@@ -459,7 +464,7 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
         total_row, col["slice_gbp"],
         f"=SUM({slices}{top + 2}:{slices}{total_row})" if len(bands) else "=0",
         formats["board"].total(number_format("slice_gbp", TERMS_SHEET)),
-        round(float(np.nansum(bands["slice_gbp"].to_numpy(dtype=float))), 2))
+        _total(bands["slice_gbp"].to_numpy(dtype=float)))
 
     cap_col = {name: c for c, name in enumerate(cap_names)}
     cap_top = total_row + 2
