@@ -26,6 +26,7 @@ leave no temporary file.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import warnings
 from collections.abc import Sequence
@@ -36,12 +37,13 @@ import pandas as pd
 from capitation.cli import tell, warnings_on_one_line
 from capitation.columns import unit_of
 from capitation.errors import InputError, SolverError
-from capitation.excel.tables import split_rows, write_tables
+from capitation.excel.tables import split_rows
 from capitation.files import check_output_folder, check_output_path, os_error_message
 from capitation.interrupts import sigterm_raises, stopped
 from capitation.results import package_version
 from capitation.words import counted
 from risk_share.agreement import Agreement
+from risk_share.excel.simulation_workbook import SimulationPages, write_simulation_workbook
 from risk_share.plan_lines_file import WORKBOOK_SUFFIXES
 from risk_share.settlement import POSITION_SIGN, SIGN_CONVENTION
 from risk_share.simulation import DISTRIBUTIONS, Simulation
@@ -286,31 +288,29 @@ def _write_simulation(args: argparse.Namespace, agreement: Agreement, simulation
     where = names[0] if len(names) == 1 else f"{names[0]} to {names[-1]}"
     held = (f"all {counted(simulation.n, 'scenario')} on sheet{'s' if len(names) > 1 else ''} "
             f"{where}")
-    settings = pd.DataFrame(
-        {"value": [str(agreement.name), f"{args.n}", f"{args.cv:g}", f"{args.correlation:g}",
-                   args.distribution, str(simulation.seed), held, POSITION_SIGN,
-                   package_version(), *[text for _, text in overridden]]},
-        index=pd.Index(["agreement", "scenarios", "cv", "correlation", "distribution",
-                        "seed", "positions_sheets", "sign convention", "package version",
-                        *[item for item, _ in overridden]],
-                       name="item"))
-    notes = {"summary": [
+    settings = [("agreement", str(agreement.name)), ("scenarios", f"{args.n}"),
+                ("cv", f"{args.cv:g}"), ("correlation", f"{args.correlation:g}"),
+                ("distribution", args.distribution), ("seed", str(simulation.seed)),
+                ("positions_sheets", held), ("sign convention", POSITION_SIGN),
+                ("package version", package_version()), *overridden]
+    drawn = f"cv {args.cv:g}, correlation {args.correlation:g}, {args.distribution}"
+    notes = [
         f"Final positions in pounds: {POSITION_SIGN}.",
         "Chance of a loss: the share of scenarios in which the final position is above zero.",
-        f"{agreement.name}: {counted(simulation.n, 'scenario')}, cv {args.cv:g}, correlation "
-        f"{args.correlation:g}, {args.distribution}, seed {simulation.seed} (the same seed "
-        "gives the same scenarios).",
+        f"{agreement.name}: {counted(simulation.n, 'scenario')}, {drawn}, seed "
+        f"{simulation.seed} (the same seed gives the same scenarios).",
         f"Each scenario's final positions: {held}.",
-    ]}
-    tables = {"summary": summary, **positions, "assumptions": settings}
-    schema = {"summary": "simulation_summary", **dict.fromkeys(names, "positions"),
-              "assumptions": "assumptions"}
+    ]
+    pages = SimulationPages(str(agreement.name), str(agreement.year), simulation.n,
+                            simulation.seed, drawn,
+                            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     from tqdm.auto import tqdm
 
-    rows = sum(len(frame) for frame in tables.values())
+    rows = len(summary) + len(simulation.positions) + len(settings)
     with tqdm(total=rows, unit="row", desc="writing the workbook", disable=not show,
               file=sys.stderr) as bar:
-        write_tables(args.out, tables, schema=schema, notes=notes, progress=bar.update)
+        write_simulation_workbook(args.out, pages, summary, positions, settings, notes,
+                                  progress=bar.update)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

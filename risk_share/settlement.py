@@ -22,6 +22,7 @@ V before the pool, is paid from the pool, and the providers sharing V pay in.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,12 +204,16 @@ class Settlement:
     pooled_variance_gbp : float
         V, the sum of marginal payments (positive = an overspend, a loss to
         share).
+    run_at : str
+        When it was settled (UTC, ISO 8601 to the second), as its workbook states.
     """
 
     agreement: Agreement = field(repr=False)
     lines: pd.DataFrame
     parties: pd.DataFrame
     pooled_variance_gbp: float
+    run_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds"))
 
     def summary(self) -> pd.DataFrame:
         """Return the per-party table (:attr:`parties`): before the pool, pool share, final.

@@ -48,12 +48,21 @@ then one column per band, ``band_share_gbp`` and ``unrounded_pool_share_gbp``)::
     final_position_gbp        provider: before + pool share; commissioner: pool share
     pool_transfer_gbp         = final − before
 
-``settled_lines`` and ``parties`` start with a hidden row of the exact column
-names (the machine key), the printed header under it and the data from row 3;
-a hidden sheet ``_columns`` says where each table sits
+Every sheet is laid out for a board (:mod:`capitation.excel.board`): a title
+block (the agreement, what the sheet is, the year, the units, the sign
+convention, when it was settled), a header of labels from
+:mod:`capitation.columns`, money as £ and rates as %, and the page set up to
+print (landscape, one page wide, print titles, the agreement and "Page x of
+y" in the footer). ``settled_lines`` and ``parties`` start with a hidden row
+of the exact column names (the machine key), the title block and the
+labelled header (row 6), the data from row 7 and, under it, a totals row of
+live ``SUBTOTAL`` formulas for the money; panes frozen under the header, an
+autofilter on it. A hidden sheet ``_columns`` says where each table sits
 (:mod:`capitation.excel.keyed_tables`), so
 :func:`risk_share.excel.settlement_reader.read_settlement` reads the parties
-back whatever the visible header says.
+back whatever the visible header says. ``agreement_terms`` stacks three
+tables under its title block (the terms, the bands with their total, the
+caps), so it has no autofilter.
 
 Under each table, after a blank row, a note states the sign convention
 (:data:`risk_share.settlement.SIGN_CONVENTION`); no formula refers to it.
@@ -72,12 +81,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import SupportsFloat, cast
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from capitation.columns import number_format
+from capitation.excel.board import (
+    FIRST_ROW,
+    HEADER_ROW,
+    KEY_ROW,
+    BoardFormats,
+    Page,
+    adds_up,
+    board_label,
+    column_width,
+    finish_page,
+    fit_header,
+    header_lines,
+    write_page_top,
+    write_text_table,
+    write_totals,
+)
 from capitation.excel.keyed_tables import write_keys
 from capitation.excel.tables import CellFormats, write_cell
 from capitation.files import write_atomically
@@ -89,13 +116,11 @@ __all__ = ["SettlementSheets", "write_settlement_workbook", "LINES_SHEET", "PART
 LINES_SHEET = "settled_lines"
 PARTIES_SHEET = "parties"
 TERMS_SHEET = "agreement_terms"
-#: Zero-based rows of ``settled_lines`` and ``parties``: the hidden key row (the exact
-#: column names, read by :func:`risk_share.excel.settlement_reader.read_settlement`), the
-#: header (the same names, printed) and the first row of data.
-KEY_ROW = 0
-HEADER_ROW = 1
-FIRST_ROW = 2
-#: Rows of the key/value block of ``agreement_terms`` (row 1 is the header).
+# Zero-based rows of ``settled_lines`` and ``parties`` (:mod:`capitation.excel.board`):
+# KEY_ROW, the hidden key row (the exact column names, read by
+# :func:`risk_share.excel.settlement_reader.read_settlement`); the title block; HEADER_ROW,
+# the labelled header; FIRST_ROW, the first row of data.
+#: Rows of the key/value block of ``agreement_terms`` (under its header, :data:`HEADER_ROW`).
 TERM_ROWS = ("name", "year", "commissioner", "residual", "mode", "budget_gbp",
              "pooled_variance_gbp")
 _TERM_ABOUT = {
@@ -128,7 +153,19 @@ SIGN_NOTES = {
                   "gain."),
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.,&'()/-]*")
-_BANDS_HEADER_ROW = len(TERM_ROWS) + 2  # zero-based: one blank row after the key/value block
+_BANDS_HEADER_ROW = FIRST_ROW + len(TERM_ROWS) + 1  # one blank row after the key/value block
+#: What each sheet is, for its title block.
+_TITLES = {LINES_SHEET: "settled plan lines", PARTIES_SHEET: "settlement by party",
+           TERMS_SHEET: "agreement terms, bands and caps", "assumptions": "assumptions"}
+_UNITS = {
+    LINES_SHEET: "Money in pounds (£); activity in each line's own units; rates and "
+                 "tolerances as % (a marginal rate of 100% passes the whole excess on).",
+    PARTIES_SHEET: "Money in pounds (£).",
+    TERMS_SHEET: "Money in pounds (£); band bounds, shares and caps as % (of the budget).",
+    "assumptions": "As text: money in pounds (£), rates as fractions (0.02 = 2%).",
+}
+#: Height of one line of a wrapped header (points), as :mod:`capitation.excel.board` sets it.
+_LINE_POINTS = 15.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,6 +201,8 @@ class SettlementSheets:
     assumptions : tuple of (str, str)
         (item, value) rows of an ``assumptions`` sheet, written only when there
         are any: the overrides of the agreement's file.
+    run_at : str
+        When the outturn was settled (UTC), for each sheet's title block.
     """
 
     lines: pd.DataFrame
@@ -172,6 +211,7 @@ class SettlementSheets:
     bands: pd.DataFrame
     caps: pd.DataFrame
     assumptions: tuple[tuple[str, str], ...] = ()
+    run_at: str = ""
 
 
 def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Path:
@@ -196,31 +236,31 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
                                               "strings_to_numbers": False,
                                               "nan_inf_to_errors": True})
         formats = {
-            "header": book.add_format({"bold": True, "bottom": 1}),
+            "board": BoardFormats(book),
             "columns": CellFormats(book),
             "about": book.add_format({"italic": True, "font_color": "#595959"}),
+            "sign": book.add_format({"italic": True, "font_color": "#404040", "text_wrap": True,
+                                     "valign": "top"}),
         }
+        pages = {name: _page(sheets, name) for name in _TITLES}
         lines = book.add_worksheet(LINES_SHEET)
         parties = book.add_worksheet(PARTIES_SHEET)
         terms = book.add_worksheet(TERMS_SHEET)
-        line_cols = _write_lines(lines, sheets.lines, formats)
-        layout = _write_terms(terms, sheets, line_cols, formats)
-        _write_parties(parties, sheets, line_cols, layout, formats)
-        # Below every table, after one blank row: the lines, the parties, the caps.
-        below = {LINES_SHEET: FIRST_ROW + len(sheets.lines) + 1,
-                 PARTIES_SHEET: FIRST_ROW + len(sheets.parties) + 1,
-                 TERMS_SHEET: _BANDS_HEADER_ROW + len(sheets.bands) + len(sheets.caps) + 4}
+        line_cols = _write_lines(lines, sheets.lines, formats, pages[LINES_SHEET])
+        layout = _write_terms(terms, sheets, line_cols, formats, pages[TERMS_SHEET])
+        _write_parties(parties, sheets, line_cols, layout, formats, pages[PARTIES_SHEET])
+        # Below every table, after one blank row: the lines and the parties (each with its
+        # totals row), the caps.
+        below = {LINES_SHEET: FIRST_ROW + len(sheets.lines) + 2,
+                 PARTIES_SHEET: FIRST_ROW + len(sheets.parties) + 2,
+                 TERMS_SHEET: layout.below}
         for sheet, name in ((lines, LINES_SHEET), (parties, PARTIES_SHEET),
                             (terms, TERMS_SHEET)):
             sheet.write_string(below[name], 0, SIGN_NOTES[name], formats["about"])
         if sheets.assumptions:
             notes = book.add_worksheet("assumptions")
-            _header(notes, 0, ["item", "value"], formats)
-            for r, (item, value) in enumerate(sheets.assumptions, start=1):
-                notes.write_string(r, 0, item)
-                notes.write_string(r, 1, value)
-            notes.set_column(0, 0, 16)
-            notes.set_column(1, 1, 80)
+            write_text_table(notes, pages["assumptions"], ["item", "value"], ["Item", "Value"],
+                             sheets.assumptions, formats["board"])
         year = str(sheets.terms["year"])
         write_keys(book, [(sheet, sheet, year, KEY_ROW + 1, FIRST_ROW + 1, len(table))
                           for sheet, table in ((LINES_SHEET, sheets.lines),
@@ -228,6 +268,38 @@ def write_settlement_workbook(sheets: SettlementSheets, path: str | Path) -> Pat
         book.close()
 
     return write_atomically(path, write)
+
+
+def _page(sheets: SettlementSheets, sheet: str) -> Page:
+    """Return the title block of one sheet: the agreement, what the sheet is, the year."""
+    title = f"{_TITLES[sheet]}, {sheets.terms['year']}"
+    return Page(str(sheets.terms["name"]), title, _UNITS[sheet], SIGN_NOTES.get(sheet, ""),
+                sheets.run_at)
+
+
+def _labels(names: list[str], table: str) -> list[str]:
+    """Return the visible header of a table: each column's label (:mod:`capitation.columns`)."""
+    return [board_label(name, table) for name in names]
+
+
+def _fit_table(sheet: Worksheet, flat: pd.DataFrame, names: list[str], labels: list[str],
+               table: str, formats: dict, page: Page, fixed: int) -> None:
+    """Size the columns and header, add the totals row and set the page up to print."""
+    widths = [column_width(label, flat[name].to_numpy(dtype=object), name, table)
+              for name, label in zip(names, labels, strict=True)]
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    fit_header(sheet, labels, widths)
+    sums = [(c, name, _total(flat[name].to_numpy(dtype=float)))
+            for c, name in enumerate(names) if c and adds_up(name, table)]
+    write_totals(sheet, len(flat), sums, formats["board"],
+                 {c: number_format(name, table) for c, name, _ in sums})
+    finish_page(sheet, page, len(names), len(flat), fixed, totals=True)
+
+
+def _total(values: np.ndarray) -> float:
+    """Return a totals cell's cached value: the blanks left out, summed with one rounding."""
+    return math.fsum(values[~np.isnan(values)])
 
 
 def _format(column: str, table: str, formats: dict) -> Format | None:
@@ -247,25 +319,23 @@ def _number(frame: pd.DataFrame, row: int, column: str) -> float:
     return cast(float, frame.at[row, column])
 
 
-def _header(sheet: Worksheet, row: int, names: list[str], formats: dict) -> None:
-    for c, name in enumerate(names):
-        sheet.write_string(row, c, str(name), formats["header"])
+def _header(sheet: Worksheet, row: int, labels: list[str], widths: list[float],
+            formats: dict) -> None:
+    """Write the labelled header of a block of ``agreement_terms``, tall enough to wrap."""
+    for c, label in enumerate(labels):
+        sheet.write_string(row, c, label, formats["board"].header)
+    lines = max((header_lines(t, w) for t, w in zip(labels, widths, strict=False)), default=1)
+    sheet.set_row(row, _LINE_POINTS * lines)
 
 
-def _keyed_header(sheet: Worksheet, names: list[str], formats: dict) -> None:
-    """Write the hidden key row and, under it, the header of a table sheet."""
-    for c, name in enumerate(names):
-        sheet.write_string(KEY_ROW, c, str(name))
-    sheet.set_row(KEY_ROW, None, None, {"hidden": True})
-    _header(sheet, HEADER_ROW, names, formats)
-
-
-def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> dict[str, str]:
+def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict,
+                 page: Page) -> dict[str, str]:
     """Write ``settled_lines``; return column name → letter."""
     flat = frame.reset_index()
     names = [str(c) for c in flat.columns]
     letters = {name: xl_col_to_name(c) for c, name in enumerate(names)}
-    _keyed_header(sheet, names, formats)
+    labels = _labels(names, LINES_SHEET)
+    write_page_top(sheet, page, names, labels, formats["board"])
     for c, name in enumerate(names):
         values = flat[name].to_numpy(dtype=object)
         fmt = _format(name, LINES_SHEET, formats)
@@ -276,8 +346,8 @@ def _write_lines(sheet: Worksheet, frame: pd.DataFrame, formats: dict) -> dict[s
             else:
                 sheet.write_formula(r, c, template.format(r=r + 1, **letters), fmt,
                                     _cached(value))
-    sheet.freeze_panes(FIRST_ROW, 1)
-    sheet.set_column(0, len(names) - 1, 16)
+    fixed = 3 if names[1:3] == ["party", "pod"] else 1  # the line, its party and POD
+    _fit_table(sheet, flat, names, labels, LINES_SHEET, formats, page, fixed)
     return letters
 
 
@@ -290,6 +360,7 @@ class _TermsLayout:
     band_share: dict[tuple[str, int, str], str]
     loss_cap: dict[str, str]
     gain_collar: dict[str, str]
+    below: int
 
 
 def _ref(column: int, row: int) -> str:
@@ -298,14 +369,41 @@ def _ref(column: int, row: int) -> str:
 
 
 def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str, str],
-                 formats: dict) -> _TermsLayout:
+                 formats: dict, page: Page) -> _TermsLayout:
+    """Write ``agreement_terms``: title block, terms, bands (and their total), caps; print setup."""
     terms = sheets.terms
-    _header(sheet, 0, ["item", "value", "about"], formats)
-    row_of = {key: r for r, key in enumerate(TERM_ROWS, start=1)}
+    bands = sheets.bands.reset_index(drop=True)
+    names = [str(c) for c in bands.columns]
+    caps = sheets.caps.reset_index()
+    cap_names = [str(c) for c in caps.columns]
+    band_labels = _labels(names, TERMS_SHEET)
+    cap_labels = _labels(cap_names, TERMS_SHEET)
+    term_labels = [board_label(key, TERMS_SHEET) for key in TERM_ROWS]
+    widths = [float(min(40, 2 + max(len(t) for t in [*term_labels, "Total", band_labels[0]]
+                                    + [str(p) for p in caps.iloc[:, 0]])))]
+    widths += [column_width(label, bands[name].to_numpy(dtype=object), name, TERMS_SHEET)
+               for name, label in zip(names[1:], band_labels[1:], strict=True)]
+    for c, (name, label) in enumerate(zip(cap_names[1:], cap_labels[1:], strict=True), 1):
+        width = column_width(label, caps[name].to_numpy(dtype=object), name, TERMS_SHEET)
+        if c < len(widths):
+            widths[c] = max(widths[c], width)
+        else:
+            widths.append(width)
+    widths[1] = max(widths[1], 16.0)  # the terms' values: the budget, the pooled variance
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    write_page_top(sheet, page, ["item", "value", "about"], ["Item", "Value", "About"],
+                   formats["board"])
+    # The sign convention is longer than the page is wide: wrapped across the printed columns.
+    lines = math.ceil(1.1 * len(page.sign) / sum(widths))
+    if lines > 1:
+        sheet.merge_range(3, 0, 3, len(widths) - 1, page.sign, formats["sign"])
+        sheet.set_row(3, _LINE_POINTS * lines)
+    row_of = {key: r for r, key in enumerate(TERM_ROWS, start=FIRST_ROW)}
     n_lines = len(sheets.lines)
     payments = line_cols["marginal_payment_gbp"]
     for key, r in row_of.items():
-        sheet.write_string(r, 0, key)
+        sheet.write_string(r, 0, board_label(key, TERMS_SHEET))
         if key == "pooled_variance_gbp":
             sheet.write_formula(
                 r, 1, f"=ROUND(SUM({LINES_SHEET}!${payments}${FIRST_ROW + 1}:${payments}"
@@ -319,12 +417,10 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
     variance = f"$B${row_of['pooled_variance_gbp'] + 1}"
     corridor = terms["mode"] == "corridor"
 
-    bands = sheets.bands.reset_index(drop=True)
-    names = [str(c) for c in bands.columns]
     col = {name: c for c, name in enumerate(names)}
     letter = {name: xl_col_to_name(c) for c, name in enumerate(names)}
     top = _BANDS_HEADER_ROW
-    _header(sheet, top, names, formats)
+    _header(sheet, top, band_labels, widths, formats)
     band_slice, band_share = {}, {}
     for i in range(len(bands)):
         r = top + 1 + i
@@ -360,11 +456,19 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
             if name.startswith("share:"):
                 band_share[(side, k, name[len("share:"):])] = _ref(col[name], r)
 
-    caps = sheets.caps.reset_index()
-    cap_names = [str(c) for c in caps.columns]
+    # The bands' total: the slices add up to V, whichever side and mode.
+    total_row = top + 1 + len(bands)
+    slices = letter["slice_gbp"]
+    sheet.write_string(total_row, 0, "Total", formats["board"].total_label)
+    sheet.write_formula(
+        total_row, col["slice_gbp"],
+        f"=SUM({slices}{top + 2}:{slices}{total_row})" if len(bands) else "=0",
+        formats["board"].total(number_format("slice_gbp", TERMS_SHEET)),
+        _total(bands["slice_gbp"].to_numpy(dtype=float)))
+
     cap_col = {name: c for c, name in enumerate(cap_names)}
-    cap_top = top + len(bands) + 2
-    _header(sheet, cap_top, cap_names, formats)
+    cap_top = total_row + 2
+    _header(sheet, cap_top, cap_labels, widths, formats)
     loss_cap, gain_collar = {}, {}
     for i in range(len(caps)):
         r = cap_top + 1 + i
@@ -383,11 +487,19 @@ def _write_terms(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str
             loss_cap[party] = _ref(cap_col["loss_cap_gbp"], r)
         if not pd.isna(_number(caps, i, "gain_collar_gbp")):
             gain_collar[party] = _ref(cap_col["gain_collar_gbp"], r)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, max(len(names), len(cap_names)), 16)
+    last_row = cap_top + len(caps)
+    # Stacked tables: no frozen panes or autofilter (a filter would hide the others' rows).
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(1, 4)  # the title block
+    sheet.repeat_columns(0)
+    sheet.print_area(1, 0, last_row, len(widths) - 1)
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    sheet.set_footer(f"&L{page.model.replace('&', '&&')}&RPage &P of &N")
     return _TermsLayout(variance=_ref(1, row_of["pooled_variance_gbp"]),
                         band_slice=band_slice, band_share=band_share, loss_cap=loss_cap,
-                        gain_collar=gain_collar)
+                        gain_collar=gain_collar, below=last_row + 2)
 
 
 def _matched_by_sumifs(name: str, names: list[str]) -> bool:
@@ -397,12 +509,13 @@ def _matched_by_sumifs(name: str, names: list[str]) -> bool:
 
 
 def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[str, str],
-                   layout: _TermsLayout, formats: dict) -> None:
+                   layout: _TermsLayout, formats: dict, page: Page) -> None:
     frame = sheets.parties
     flat = frame.reset_index()
     names = [str(c) for c in flat.columns]
     letter = {name: xl_col_to_name(c) for c, name in enumerate(names)}
-    _keyed_header(sheet, names, formats)
+    labels = _labels(names, PARTIES_SHEET)
+    write_page_top(sheet, page, names, labels, formats["board"])
     parties = [str(p) for p in frame.index]
     n_lines = len(sheets.lines)
 
@@ -466,6 +579,4 @@ def _write_parties(sheet: Worksheet, sheets: SettlementSheets, line_cols: dict[s
                 sheet.write_formula(r - 1, c, formulas[name], fmt, _cached(value))
             else:
                 write_cell(sheet, r - 1, c, value, fmt)  # pool_share_gbp: largest remainder
-    sheet.freeze_panes(FIRST_ROW, 1)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, len(names) - 1, 18)
+    _fit_table(sheet, flat, names, labels, PARTIES_SHEET, formats, page, 1)

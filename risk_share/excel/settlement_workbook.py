@@ -113,6 +113,7 @@ def settlement_sheets(settlement: Settlement) -> SettlementSheets:
         bands=pd.DataFrame(band_rows),
         caps=caps,
         assumptions=tuple(applied.row() for applied in agreement.overrides),
+        run_at=settlement.run_at,
     )
 
 

@@ -32,19 +32,21 @@ def test_settle_writes_a_workbook(tmp_path, capsys):
     assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "_columns"]
     book.close()
     parties = read_sheet(out, "parties")
-    assert parties[0] == parties[1]  # the hidden key row over the printed header
-    assert parties[1][:5] == [
+    # The hidden key row (the exact names), the title block, the printed labels, the data.
+    assert parties[0][:5] == [
         "party",
         "variance_before_pool_gbp",
         "pool_share_gbp",
         "final_position_gbp",
         "pool_transfer_gbp",
     ]
-    assert [r[0] for r in parties[2:5]] == ["CCG", "Acute trust", "Community MSK"]
-    assert round(sum(r[4] for r in parties[2:5]), 6) == 0
+    assert parties[5][:3] == ["Party", "Variance before pool (£)", "Pool share (£)"]
+    assert [r[0] for r in parties[6:9]] == ["CCG", "Acute trust", "Community MSK"]
+    assert round(sum(r[4] for r in parties[6:9]), 6) == 0
+    assert parties[9][0] == "Total"
     lines = read_sheet(out, "settled_lines")
-    assert "marginal_payment_gbp" in lines[1]
-    assert [r[0] for r in lines[2:11]] == list(range(9)) and lines[11][0] is None
+    assert "marginal_payment_gbp" in lines[0]
+    assert [r[0] for r in lines[6:15]] == list(range(9)) and lines[15][0] == "Total"
 
 
 def test_settle_states_the_sign_convention_under_its_table(tmp_path, capsys):
@@ -94,8 +96,9 @@ def test_simulate_writes_a_workbook(tmp_path, capsys):
         "var95_gbp",
         "cvar95_gbp",
     ]
+    assert summary[5][:3] == ["Party", "Mean (£)", "Standard deviation (£)"]  # the labels
     positions = read_sheet(out, "positions")
-    assert positions[0] == ["scenario", "CCG", "Acute trust", "Community MSK"]
+    assert positions[0] == ["Scenario", "CCG", "Acute trust", "Community MSK"]
     assert len(positions) == 301
     assert f"simulation workbook: {out.resolve()}" in printed
 
@@ -106,8 +109,9 @@ def test_simulation_summary_sheet_is_formatted_and_states_sign_and_seed(tmp_path
     assert main([*args, "--quiet", "--out", str(out)]) == 0
     book = openpyxl.load_workbook(out)
     sheet = book["summary"]
-    header = [c.value for c in sheet[1]]
-    formats = {name: sheet.cell(2, c).number_format for c, name in enumerate(header, start=1)}
+    header = [c.value for c in sheet[1]]  # the hidden key row; the data from row 7
+    assert sheet["A2"].value.endswith("300 scenarios, seed 7")  # the title block
+    formats = {name: sheet.cell(7, c).number_format for c, name in enumerate(header, start=1)}
     assert formats["p_loss"] == "0.00%"
     for name in ("mean_gbp", "sd_gbp", "p5_gbp", "p50_gbp", "p95_gbp", "var95_gbp",
                  "cvar95_gbp"):
@@ -119,7 +123,7 @@ def test_simulation_summary_sheet_is_formatted_and_states_sign_and_seed(tmp_path
               for c in range(d.min, d.max + 1)}
     for c, name in enumerate(header, start=1):
         width = widths[c]
-        cells = [sheet.cell(r, c).value for r in range(2, 5)]
+        cells = [sheet.cell(r, c).value for r in range(7, 10)]
         if name == "p_loss":
             longest = max(len(f"{v:.2%}") for v in cells)
         elif name == "party":
@@ -127,12 +131,12 @@ def test_simulation_summary_sheet_is_formatted_and_states_sign_and_seed(tmp_path
         else:
             longest = max(len(("-" if v < 0 else "") + f"£{abs(v):,.2f}") for v in cells)
         assert width > max(len(name), longest), (name, width)
-    notes = [sheet.cell(r, 1).value for r in range(6, 10)]
+    notes = [sheet.cell(r, 1).value for r in range(11, 15)]  # after a blank row
     assert "positive = a loss borne by the party, negative = a gain" in notes[0]
     assert "seed 7" in notes[2]
     positions = book["positions"]
     assert positions["B2"].number_format.startswith("£#,##0.00")
-    assert dict(read_sheet(out, "assumptions")[1:])["seed"] == "7"
+    assert dict(read_sheet(out, "assumptions")[6:])["seed"] == "7"
 
 
 def test_quiet_prints_nothing(tmp_path, capsys):
@@ -224,18 +228,18 @@ def test_positions_past_a_sheet_go_on_more_sheets_none_cut(tmp_path, capsys, mon
     rows = []
     for sheet in ("positions", "positions_2", "positions_3"):
         part = read_sheet(out, sheet)
-        assert part[0] == ["scenario", "CCG", "Acute trust", "Community MSK"]
+        assert part[0] == ["Scenario", "CCG", "Acute trust", "Community MSK"]
         assert len(part) - 1 <= 100
         rows += part[1:]
     assert [r[0] for r in rows] == list(range(1, 251))  # every scenario once, in order
     np.testing.assert_array_equal([r[1:] for r in rows], simulation.positions.to_numpy())
-    items = dict(read_sheet(out, "assumptions")[1:])
+    items = dict(read_sheet(out, "assumptions")[6:])
     assert items["positions_sheets"] == "all 250 scenarios on sheets positions to positions_3"
     summary = read_sheet(out, "summary")
     assert ("Each scenario's final positions: all 250 scenarios on sheets positions to "
             "positions_3.") in [r[0] for r in summary]
     expected = simulation.summary()
-    table = [r for r in summary[1:] if r[1] is not None]
+    table = [r for r in summary[6:] if r[1] is not None]
     assert [r[0] for r in table] == expected.index.tolist()
     # The cell holds the number to 15 significant digits or so: compare to 1e-12.
     np.testing.assert_allclose([r[1:] for r in table], expected.to_numpy(), rtol=1e-12)
@@ -247,7 +251,7 @@ def test_positions_that_fit_are_all_written(tmp_path, capsys):
     assert main([*args, "--quiet", "--out", str(out)]) == 0
     assert capsys.readouterr().err == ""
     assert len(read_sheet(out, "positions")) == 1 + 40
-    assert dict(read_sheet(out, "assumptions")[1:])["positions_sheets"] == (
+    assert dict(read_sheet(out, "assumptions")[6:])["positions_sheets"] == (
         "all 40 scenarios on sheet positions")
 
 
@@ -284,7 +288,7 @@ def test_simulate_past_excels_row_limit_loses_no_scenario(tmp_path, capsys):
     scenarios = []
     for sheet in ("positions", "positions_2"):
         rows = book.get_sheet_by_name(sheet).to_python()
-        assert rows[0] == ["scenario", "CCG", "Acute trust", "Community MSK"]
+        assert rows[0] == ["Scenario", "CCG", "Acute trust", "Community MSK"]
         scenarios += [row[0] for row in rows[1:]]
     assert len(scenarios) == 1_100_000
     assert scenarios == list(range(1, 1_100_001))

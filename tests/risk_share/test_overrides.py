@@ -100,7 +100,9 @@ def test_settle_with_set_records_the_override(tmp_path, capsys):
                               "_columns"]
     rows = [tuple(r) for r in book["assumptions"].iter_rows(values_only=True)]
     book.close()
-    assert rows[1:] == [
+    assert rows[0] == ("item", "value")  # the hidden key row; the title block, the header
+    assert rows[5] == ("Item", "Value")
+    assert rows[6:] == [
         ("overridden", "pool.loss_band.2.shares.Acute trust = 0.5 (file had: 0.4)"),
         ("overridden", "pool.loss_band.2.shares.CCG = 0.3 (file had: 0.4)")]
 

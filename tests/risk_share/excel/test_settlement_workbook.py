@@ -120,20 +120,19 @@ def _formula_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
     return cells
 
 
-def _is_money(rows: list[list], r: int, c: int) -> bool:
-    """A key/value row's key, or the nearest text above in the column, ends in _gbp."""
-    if c == 1 and isinstance(rows[r][0], str) and rows[r][0].endswith("_gbp"):
-        return True
-    for above in range(r - 1, -1, -1):
-        value = rows[above][c]
-        if isinstance(value, str) and value:
-            return value.endswith("_gbp")
-    return False
+def _money_cells(path: Path) -> set[tuple[str, int, int]]:
+    """(sheet, row, column), zero-based, of every cell shown in pounds (a £ number format)."""
+    book = openpyxl.load_workbook(path)
+    money = {(sheet.title, c.row - 1, c.column - 1) for sheet in book.worksheets
+             for row in sheet.iter_rows() for c in row if "£" in c.number_format}
+    book.close()
+    return money
 
 
 def _compare(source: Path, recalculated_path: Path) -> tuple[int, list[str]]:
     cached = CalamineWorkbook.from_path(str(source))
     engine = CalamineWorkbook.from_path(str(recalculated_path))
+    money_cells = _money_cells(source)
     count, problems = 0, []
     for sheet, cells in _formula_cells(source).items():
         ours = cached.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
@@ -141,7 +140,7 @@ def _compare(source: Path, recalculated_path: Path) -> tuple[int, list[str]]:
         for r, c, formula in cells:
             count += 1
             expected, got = ours[r][c], theirs[r][c]
-            money = _is_money(ours, r, c)
+            money = (sheet, r, c) in money_cells
             if not isinstance(got, int | float) or isinstance(got, bool):
                 ok = False
             else:
@@ -185,38 +184,53 @@ def test_settlement_columns_kept_and_lr_money_is_a_value(recalculated):
     book = openpyxl.load_workbook(source)
     assert book.sheetnames == ["settled_lines", "parties", "agreement_terms", "_columns"]
     assert book["_columns"].sheet_state == "hidden"
-    # Row 1: the hidden key row (the exact names); row 2: the printed header, the same names.
+    # Row 1: the hidden key row (the exact names); rows 2-5 the title block; row 6 the
+    # printed header, labels from capitation.columns; data from row 7.
     for sheet in ("settled_lines", "parties"):
         assert book[sheet].row_dimensions[1].hidden, sheet
-        assert not book[sheet].row_dimensions[2].hidden, sheet
-        assert ([c.value for c in book[sheet][1]] == [c.value for c in book[sheet][2]]), sheet
-    lines = [c.value for c in book["settled_lines"][2]]
+        assert not book[sheet].row_dimensions[6].hidden, sheet
+    lines = [c.value for c in book["settled_lines"][1]]
     assert lines[: 1 + len(settlement.lines.columns)] == ["line", *settlement.lines.columns]
+    assert [c.value for c in book["settled_lines"][6]][:4] == [
+        "Line", "Party", "Point of delivery", "Planned activity"]
     parties = book["parties"]
-    assert [c.value for c in parties[2]][:5] == ["party", "variance_before_pool_gbp",
+    assert [c.value for c in parties[1]][:5] == ["party", "variance_before_pool_gbp",
                                                 "pool_share_gbp", "final_position_gbp",
                                                 "pool_transfer_gbp"]
-    assert all(parties[f"C{r}"].data_type == "n" for r in (3, 4, 5))  # largest remainder
-    assert all(parties[f"{c}{r}"].data_type == "f" for c in "BDE" for r in (3, 4, 5))
-    assert parties["B4"].value.startswith(
-        "=SUMIFS(settled_lines!$J$3:$J$7,settled_lines!$B$3:$B$7,$A4)")
-    assert book["settled_lines"]["N3"].value == "=ROUND(M3*R3,2)"
-    assert book["settled_lines"]["H3"].value == "=ROUND(D3*F3,2)"
+    assert [c.value for c in parties[6]][:5] == ["Party", "Variance before pool (£)",
+                                                "Pool share (£)", "Final position (£)",
+                                                "Pool transfer (£)"]
+    assert all(parties[f"C{r}"].data_type == "n" for r in (7, 8, 9))  # largest remainder
+    assert all(parties[f"{c}{r}"].data_type == "f" for c in "BDE" for r in (7, 8, 9))
+    assert parties["B8"].value.startswith(
+        "=SUMIFS(settled_lines!$J$7:$J$11,settled_lines!$B$7:$B$11,$A8)")
+    assert book["settled_lines"]["N7"].value == "=ROUND(M7*R7,2)"
+    assert book["settled_lines"]["H7"].value == "=ROUND(D7*F7,2)"
+    # The totals rows: live SUBTOTALs of the money under each table, the slices' SUM.
+    assert parties["A10"].value == "Total"
+    assert parties["C10"].value == "=SUBTOTAL(9,C7:C9)"
+    assert book["settled_lines"]["N12"].value == "=SUBTOTAL(9,N7:N11)"  # marginal payments
+    terms = book["agreement_terms"]
+    assert terms["A13"].value == "Pooled variance (£)"  # the terms in rows 7-13
+    assert terms["A15"].value == "Side"  # the bands' header; the bands from row 16
+    total = next(r for r in range(15, 30) if terms[f"A{r}"].value == "Total")
+    assert terms[f"F{total}"].value == f"=SUM(F16:F{total - 1})"
 
 
 def test_text_from_inputs_stays_text(recalculated):
     source, _, _ = recalculated["hostile_names"]
     book = openpyxl.load_workbook(source)
-    names = [book["parties"][f"A{r}"] for r in (3, 4, 5)]
+    names = [book["parties"][f"A{r}"] for r in (7, 8, 9)]
     assert [c.value for c in names] == [HOSTILE[2], HOSTILE[0], HOSTILE[1]]
     assert all(c.data_type == "s" for c in names)
-    line_parties = [c for c in book["settled_lines"]["B"][2:] if c.value is not None]
+    line_parties = [c for c in book["settled_lines"]["B"][6:] if c.value is not None]
     assert len(line_parties) == len(LINES)
     assert all(c.data_type == "s" for c in line_parties)
     terms = book["agreement_terms"]
-    assert terms["B4"].value == HOSTILE[2] and terms["B4"].data_type == "s"
+    assert terms["A9"].value == "Commissioner"
+    assert terms["B9"].value == HOSTILE[2] and terms["B9"].data_type == "s"
     # A name SUMIFS would read as a comparison is matched exactly instead.
-    assert book["parties"]["B4"].value.startswith("=SUMPRODUCT(--EXACT(")
+    assert book["parties"]["B8"].value.startswith("=SUMPRODUCT(--EXACT(")
 
 
 def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
@@ -239,4 +253,6 @@ def test_every_sheet_states_the_sign_convention_below_its_tables(tmp_path):
         formulas = " ".join(str(v) for _, v in cells if str(v).startswith("="))
         assert f"{last_row}" not in formulas.replace("$", " ").split(), sheet.title
     parties = book["parties"]
-    assert parties["A7"].value == SIGN_CONVENTION  # 3 parties in rows 3-5, row 6 blank
+    # 3 parties in rows 7-9, the totals in row 10, row 11 blank; the title block says it too.
+    assert parties["A12"].value == SIGN_CONVENTION
+    assert parties["A4"].value == SIGN_CONVENTION
