@@ -35,6 +35,33 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def _convert(paths: list[Path], out_dir: Path, to: str, timeout: float) -> list[Path]:
+    """Convert files with one headless LibreOffice process and a throwaway profile.
+
+    The profile (:data:`_PROFILE`) recalculates every formula on load.
+    Returns the converted files (same stems, suffix ``to``), in order.
+    """
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed: run .ci/ensure_libreoffice.sh")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
+        command = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
+                   "--norestore", "--nolockcheck", "--convert-to", to, "--outdir",
+                   str(out_dir), *[str(p.resolve()) for p in paths]]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    outputs = [out_dir / f"{p.stem}.{to}" for p in paths]
+    missing = [str(p) for p in outputs if not p.exists()]
+    if missing:
+        raise RuntimeError(f"LibreOffice did not write {', '.join(missing)} "
+                           f"(exit {done.returncode}): {done.stderr[-2000:]}")
+    return outputs
+
+
 def recalculate(paths: Sequence[str | Path], out_dir: str | Path,
                 timeout: float = 300.0) -> list[Path]:
     """Recalculate workbooks with LibreOffice and save them as ``.xlsx`` in ``out_dir``.
@@ -61,26 +88,7 @@ def recalculate(paths: Sequence[str | Path], out_dir: str | Path,
     RuntimeError
         When LibreOffice is missing or does not write every file.
     """
-    exe = soffice()
-    if exe is None:
-        raise RuntimeError("LibreOffice (soffice) is not installed: run .ci/ensure_libreoffice.sh")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
-        command = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
-                   "--norestore", "--nolockcheck", "--convert-to", "xlsx", "--outdir",
-                   str(out_dir), *[str(Path(p).resolve()) for p in paths]]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              check=False)
-    outputs = [out_dir / (Path(p).stem + ".xlsx") for p in paths]
-    missing = [str(p) for p in outputs if not p.exists()]
-    if missing:
-        raise RuntimeError(f"LibreOffice did not write {', '.join(missing)} "
-                           f"(exit {done.returncode}): {done.stderr[-2000:]}")
-    return outputs
+    return _convert([Path(p) for p in paths], Path(out_dir), "xlsx", timeout)
 
 
 def only_sheet(source: str | Path, target: str | Path, sheet: str) -> Path:
@@ -120,25 +128,7 @@ def to_pdf(path: str | Path, out_dir: str | Path, timeout: float = 300.0) -> Pat
     Path
         The PDF.
     """
-    exe = soffice()
-    if exe is None:
-        raise RuntimeError("LibreOffice (soffice) is not installed: run .ci/ensure_libreoffice.sh")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
-        command = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
-                   "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir",
-                   str(out_dir), str(Path(path).resolve())]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              check=False)
-    pdf = out_dir / (Path(path).stem + ".pdf")
-    if not pdf.exists():
-        raise RuntimeError(f"LibreOffice did not write {pdf} (exit {done.returncode}): "
-                           f"{done.stderr[-2000:]}")
-    return pdf
+    return _convert([Path(path)], Path(out_dir), "pdf", timeout)[0]
 
 
 def pdf_pages(pdf: str | Path) -> int:
