@@ -25,7 +25,7 @@ from xlsxwriter.worksheet import Worksheet
 from capitation.columns import GENERAL, MONEY_FORMAT, find, number_format
 from capitation.files import write_atomically
 
-__all__ = ["write_tables", "write_cell", "split_rows", "fit_width", "CellFormats",
+__all__ = ["write_tables", "write_rows", "write_cell", "split_rows", "fit_width", "CellFormats",
            "MAX_SHEET_ROWS", "MONEY_FORMAT"]
 
 MAX_SHEET_ROWS = 1_048_575
@@ -167,6 +167,37 @@ def _shown_number(value: float, code: str) -> str:
     return ("£" if "£" in code else "") + text
 
 
+def write_rows(sheet: Worksheet, first_row: int, columns: Sequence[np.ndarray],
+               formats: Sequence[Format | None],
+               progress: Callable[[int], object] | None = None) -> None:
+    """Write a table's cells row by row, in order (as a constant-memory workbook needs).
+
+    Parameters
+    ----------
+    sheet : xlsxwriter.worksheet.Worksheet
+        The sheet.
+    first_row : int
+        Zero-based row of the first data row.
+    columns : sequence of numpy.ndarray
+        The values, one array per column, all the same length.
+    formats : sequence of Format or None
+        Each column's cell format.
+    progress : callable, optional
+        Called with the rows just written, every :data:`PROGRESS_ROWS` rows and at the end.
+    """
+    rows = len(columns[0]) if len(columns) else 0
+    done = 0
+    for r in range(rows):
+        for c, values in enumerate(columns):
+            write_cell(sheet, first_row + r, c, values[r], formats[c])
+        done += 1
+        if progress is not None and done == PROGRESS_ROWS:
+            progress(done)
+            done = 0
+    if progress is not None and done:
+        progress(done)
+
+
 def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame],
                  schema: Mapping[str, str] | None = None,
                  notes: Mapping[str, Sequence[str]] | None = None,
@@ -238,16 +269,7 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame],
                 sheet.set_column(c, c, fit_width(header, columns[c], codes[c]))
             for c, header in enumerate(headers):
                 sheet.write_string(0, c, header, bold)
-            done = 0
-            for r in range(len(flat)):
-                for c in range(len(headers)):
-                    write_cell(sheet, r + 1, c, columns[c][r], cell_formats[c])
-                done += 1
-                if progress is not None and done == PROGRESS_ROWS:
-                    progress(done)
-                    done = 0
-            if progress is not None and done:
-                progress(done)
+            write_rows(sheet, 1, columns, cell_formats, progress)
             for k, line in enumerate((notes or {}).get(name, ())):
                 sheet.write_string(len(flat) + 2 + k, 0, line, note_format)
             sheet.freeze_panes(1, 1)

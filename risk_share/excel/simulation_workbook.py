@@ -42,7 +42,7 @@ from capitation.excel.board import (
     write_page_top,
     write_text_table,
 )
-from capitation.excel.tables import PROGRESS_ROWS, CellFormats, write_cell
+from capitation.excel.tables import CellFormats, write_rows
 from capitation.files import write_atomically
 from risk_share.settlement import POSITION_SIGN
 
@@ -159,9 +159,7 @@ def _write_summary(sheet: Worksheet, page: Page, summary: pd.DataFrame, notes: S
     write_page_top(sheet, page, names, labels, board)
     fit_header(sheet, labels, widths)
     formats = [cells(name, _SUMMARY) if c else None for c, name in enumerate(names)]
-    for r in range(len(flat)):
-        for c, values in enumerate(columns):
-            write_cell(sheet, FIRST_ROW + r, c, values[r], formats[c])
+    write_rows(sheet, FIRST_ROW, columns, formats)
     for k, line in enumerate(notes):
         sheet.write_string(FIRST_ROW + len(flat) + 1 + k, 0, line, note)
     finish_page(sheet, page, len(names), len(flat), 1, totals=False)
@@ -181,16 +179,7 @@ def _write_positions(sheet: Worksheet, page: Page, frame: pd.DataFrame, board: B
     for c, label in enumerate(labels):
         sheet.write_string(0, c, label, board.header)
     formats = [cells(name, _POSITIONS) for name in names]
-    done = 0
-    for r in range(len(flat)):
-        for c, values in enumerate(columns):
-            write_cell(sheet, r + 1, c, values[r], formats[c])
-        done += 1
-        if progress is not None and done == PROGRESS_ROWS:
-            progress(done)
-            done = 0
-    if progress is not None and done:
-        progress(done)
+    write_rows(sheet, 1, columns, formats, progress)
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(flat), 1), len(names) - 1)
     sheet.set_landscape()
