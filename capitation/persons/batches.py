@@ -1,13 +1,18 @@
 """All persons into numpy arrays, one Arrow record batch at a time (the pandas engine's read).
 
 Parquet parts are read with :meth:`pyarrow.parquet.ParquetFile.iter_batches`:
-each batch (about a million rows) is validated on its own
-(:func:`capitation.persons.read.validate`, so errors name the part, the
-column and the persons, and missing ids their row in the part) and copied
-into arrays sized once from the parts' row counts. No frame of all persons
-is built from parts and nothing is concatenated: memory beyond the arrays
-is one batch. Dictionary-encoded columns (practice codes, sex) arrive as
-categoricals, so each batch maps its few distinct codes, not every row.
+each batch (about a million rows) is validated on its own and copied into
+arrays sized once from the parts' row counts. No frame of persons is built
+and nothing is concatenated: memory beyond the arrays is one batch.
+
+A batch is read straight from its Arrow columns
+(:func:`capitation.persons.from_arrow.arrays_from_batch`). Text columns of
+codes (practice, sex, tier) are read dictionary-encoded, so each batch maps
+its few distinct codes, not every row. Only a batch holding something to
+report, or text the quick route does not read (ids, or numbers such as
+``"1,234"``), goes through a small pandas frame to the careful route
+(:func:`capitation.persons.read.validate_arrays`), whose messages name the
+part, the column and the persons, and missing ids their row in the part.
 
 Whether ids repeat is checked once over all persons afterwards
 (:func:`capitation.persons.read.check_unique_ids`).
@@ -18,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from capitation.errors import InputError, clip
 from capitation.inputs import find_columns
 from capitation.inputs.files import cannot_read
+from capitation.persons.from_arrow import arrays_from_batch
 from capitation.persons.read import (
     PartReader,
     check_unique_ids,
@@ -32,6 +38,9 @@ from capitation.persons.read import (
     read_part,
     validate_arrays,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Persons", "read_persons", "read_part_arrays", "part_batches", "BATCH_ROWS"]
 
@@ -50,22 +59,35 @@ class Persons:
     columns : dict of str to numpy.ndarray
         ``person_id``, ``practice``, ``sex``, ``age``, ``u`` and, when tiers
         come in a column, ``tier``; one entry per person, parts in name order.
-    part_of : numpy.ndarray
-        int32 index of each person's part.
+    part_rows : tuple of int
+        Persons in each part, parts in name order.
     """
 
     columns: dict[str, np.ndarray]
-    part_of: np.ndarray
+    part_rows: tuple[int, ...]
+
+    @property
+    def part_starts(self) -> np.ndarray:
+        """The row at which each part starts (0 first)."""
+        return np.cumsum((0, *self.part_rows[:-1]), dtype=np.int64)
+
+    @property
+    def part_of(self) -> np.ndarray:
+        """int32 index of each person's part (built when asked: one entry per person)."""
+        return np.repeat(np.arange(len(self.part_rows), dtype=np.int32), self.part_rows)
 
 
-def _batches(part: Path, reader: PartReader) -> Iterator[pd.DataFrame]:
-    """Record batches of one part's source columns, named as the model file names them."""
+def _batches(part: Path, reader: PartReader) -> Iterator[pa.RecordBatch]:
+    """Record batches of one part's source columns, in the order of :meth:`PartReader.columns`."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     columns = reader.columns()
-    file = parquet_call(part, pq.ParquetFile)
-    found = find_columns(file.schema_arrow.names, columns, file=part)
+    names = parquet_call(part, pq.read_schema).names
+    found = find_columns(names, columns, file=part)
+    s = reader.spec
+    codes = [found[c] for c in (s.practice, s.sex, s.risk_tier) if c is not None]
+    file = parquet_call(part, lambda path: pq.ParquetFile(path, read_dictionary=codes))
     batches = file.iter_batches(batch_size=BATCH_ROWS, columns=[found[c] for c in columns],
                                 use_threads=False)
     while True:
@@ -79,7 +101,7 @@ def _batches(part: Path, reader: PartReader) -> Iterator[pd.DataFrame]:
             reason = clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise InputError(f"cannot be read: the Parquet part is truncated or damaged "
                              f"({reason}); write it again", file=part) from None
-        yield batch.to_pandas().set_axis(columns, axis=1)
+        yield batch
 
 
 def _rows(part: Path) -> int:
@@ -116,12 +138,17 @@ def part_batches(part: Path, reader: PartReader, expected: int | None = None
         return
     expected = _rows(part) if expected is None else expected
     seen = 0
-    for raw in _batches(part, reader):
-        seen += len(raw)
+    for batch in _batches(part, reader):
+        seen += batch.num_rows
         if seen > expected:
             raise InputError(f"holds more rows than its footer says ({expected:,}); "
                              "write it again", file=part)
-        yield validate_arrays(raw, part, reader, first_row=seen - len(raw), check_repeats=False)
+        arrays = arrays_from_batch(batch, reader)
+        if arrays is None:  # something to report, or text read by the careful route's rules
+            raw = batch.to_pandas().set_axis(reader.columns(), axis=1)
+            arrays = validate_arrays(raw, part, reader, first_row=seen - batch.num_rows,
+                                     check_repeats=False)
+        yield arrays
     if seen != expected:
         raise InputError(f"holds {seen:,} rows but its footer says {expected:,}; "
                          "write it again", file=part)
@@ -164,7 +191,7 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
     if len(parts) == 1 and parts[0].suffix.lower() == ".csv":  # a CSV is always alone
         frame = read_part(parts[0], reader)
         return Persons(columns={c: frame[c].to_numpy() for c in frame.columns},
-                       part_of=np.zeros(len(frame), dtype=np.int32))
+                       part_rows=(len(frame),))
     rows = [_rows(p) for p in parts]
     total = sum(rows)
     ranked = reader.spec.risk_tier is not None
@@ -176,10 +203,9 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
         start = at
         for batch in part_batches(part, reader, expected):
             at = _store(columns, at, batch)
-        check_unique_ids(columns["person_id"][start:at], np.zeros(at - start, dtype=np.int32),
-                         [part], reader.spec.person_id)
-    part_of = np.repeat(np.arange(len(parts), dtype=np.int32), rows)
-    return Persons(columns=columns, part_of=part_of)
+        check_unique_ids(columns["person_id"][start:at], np.zeros(1, dtype=np.int64), [part],
+                         reader.spec.person_id)
+    return Persons(columns=columns, part_rows=tuple(rows))
 
 
 def read_part_arrays(part: Path, reader: PartReader) -> dict[str, np.ndarray]:

@@ -147,9 +147,10 @@ class PersonsRun:
         """Read and validate every part, rank, assign tiers and count cells."""
         persons = read_persons(self.parts, self.reader)
         columns = persons.columns
-        self.n = len(persons.part_of)
+        self.n = len(columns["person_id"])
         self._no_persons_check(self.n)
-        check_unique_ids(columns["person_id"], persons.part_of, self.parts, self.spec.person_id)
+        check_unique_ids(columns["person_id"], persons.part_starts, self.parts,
+                         self.spec.person_id)
         del persons
         if "tier" not in columns:
             self.bounds = boundaries_by_selection(columns["u"], columns["person_id"], self.tiers)

@@ -46,12 +46,12 @@ from capitation.persons.tiers import order_key
 
 __all__ = ["PartReader", "list_parts", "read_part", "validate", "validate_arrays",
            "parquet_call",
-           "check_unique_ids", "integer_ids", "MAX_AGE"]
+           "check_unique_ids", "integer_ids", "MAX_AGE", "TOP_AGE"]
 
 _T = TypeVar("_T")
 
 MAX_AGE = 120
-_TOP_AGE = 95
+TOP_AGE = 95
 _LISTED = 5
 
 
@@ -378,7 +378,7 @@ def validate_arrays(raw: pd.DataFrame, part: Path, reader: PartReader, first_row
     if bad.any():
         raise InputError(f"{_ids(out, bad)}: age {_values(raw[s.age].to_numpy()[bad])} is not a "
                          f"whole number of years from 0 to {MAX_AGE}", file=part, column=s.age)
-    out["age"] = np.minimum(age, _TOP_AGE).astype(np.int8)
+    out["age"] = np.minimum(age, TOP_AGE).astype(np.int8)
 
     if s.risk_tier is not None:
         index = {n: i for i, n in enumerate(reader.tier_names)}
@@ -406,7 +406,7 @@ def validate_arrays(raw: pd.DataFrame, part: Path, reader: PartReader, first_row
     return out
 
 
-def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Path],
+def check_unique_ids(person_id: np.ndarray, part_starts: np.ndarray, parts: list[Path],
                      column: str) -> None:
     """Raise when a person_id appears in more than one row across parts.
 
@@ -416,9 +416,9 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
     Parameters
     ----------
     person_id : numpy.ndarray
-        Every person's id.
-    part_of : numpy.ndarray
-        Index into ``parts`` of each row.
+        Every person's id, parts one after another.
+    part_starts : numpy.ndarray
+        The row at which each part starts (0 first), rising.
     parts : list of Path
         The part files.
     column : str
@@ -426,18 +426,19 @@ def check_unique_ids(person_id: np.ndarray, part_of: np.ndarray, parts: list[Pat
     """
     dup = _repeated(person_id)
     if dup is not None:
-        within = part_of[dup]
+        rows = np.flatnonzero(dup)
+        within = np.searchsorted(np.asarray(part_starts), rows, side="right") - 1
         if within.min() == within.max():  # repeats inside one part: the part's own wording
-            shown = person_id[dup][:_LISTED]
-            more = int(dup.sum()) - len(shown)
+            shown = person_id[rows[:_LISTED]]
+            more = len(rows) - len(shown)
             text = ", ".join(str(v) for v in shown) + (f" and {more:,} more" if more > 0 else "")
             raise InputError(f"person_id {text} appear more than once (expected each person "
                              "once)", file=parts[int(within[0])], column=column)
-        files = sorted({parts[i].name for i in np.unique(part_of[dup])})
-        shown = pd.unique(person_id[dup])[:_LISTED]
+        files = sorted({parts[i].name for i in np.unique(within)})
+        shown = pd.unique(person_id[rows])[:_LISTED]
         raise InputError(f"person_id {', '.join(map(str, shown))} appear more than once, in "
                          f"parts {', '.join(files[:_LISTED])} (expected each person once)",
-                         file=parts[int(part_of[dup][0])], column=column)
+                         file=parts[int(within[0])], column=column)
 
 
 def _repeated(person_id: np.ndarray) -> np.ndarray | None:

@@ -1,0 +1,174 @@
+"""A record batch of person rows straight from Arrow into validated numpy arrays.
+
+The quick route of the read (:func:`capitation.persons.batches.part_batches`):
+the columns of :mod:`capitation.persons.read` are filled from the batch's
+Arrow arrays, with no pandas frame. Codes are matched with Arrow's hash
+lookup (:func:`pyarrow.compute.index_in`); a dictionary-encoded column (the
+usual Parquet writing of practice codes, sexes and tier names) is matched
+through its dictionary only, so each batch maps its few distinct values,
+not every row.
+
+The quick route only ever says yes to a batch it can read exactly as the
+careful route (:func:`capitation.persons.read.validate_arrays`) would. When a
+batch holds anything to report (a missing id, an unknown practice, a sex
+that is not M or F, an age or score out of range or not a number) or a kind
+of column the careful route reads by its own rules (ids or numbers written
+as text that Arrow cannot read as numbers, codes that are not text), it
+returns None and the careful route reads that batch, so every message and
+warning is the careful route's, word for word.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from capitation.persons.tiers import order_key
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from capitation.persons.read import PartReader
+
+__all__ = ["arrays_from_batch"]
+
+# What Python's str.strip() removes (every character for which str.isspace() is true; none is
+# above U+3000), so that a code trimmed here matches the careful route's trimmed code exactly.
+_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _positions(text: pa.Array, known: pa.Array, upper: bool) -> np.ndarray:
+    """Return each trimmed (when ``upper``, upper-cased) value's position in ``known``, or -1."""
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim(text, characters=_WHITESPACE)
+    if upper:
+        trimmed = pc.ascii_upper(trimmed)  # only "m" and "f" become "M" and "F", as str.upper()
+    found = pc.index_in(trimmed, value_set=known).fill_null(-1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _coded(column: pa.Array, known: pa.Array, upper: bool = False) -> np.ndarray | None:
+    """Each value's position in ``known``, or None when a value is missing or not there."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        if column.indices.null_count or not _is_text(column.type.value_type):
+            return None
+        where = _positions(column.dictionary, known, upper)[column.indices.to_numpy()]
+    elif _is_text(column.type):
+        if column.null_count:
+            return None
+        where = _positions(column, known, upper)
+    else:
+        return None
+    return None if len(where) and int(where.min()) < 0 else where
+
+
+def _numbers(column: pa.Array) -> np.ndarray | None:
+    """Return a column of numbers (or of text Arrow reads as numbers) as numpy, else None.
+
+    Integers stay integers (no copy); anything else is float64.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column.null_count:
+        return None
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = column.to_numpy(zero_copy_only=False)
+        return values if values.dtype.kind in "iu" else values.astype(np.float64, copy=False)
+    if not _is_text(kind):
+        return None
+    try:  # the careful route's first step too (capitation.inputs.csv_tables.to_numbers)
+        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False),
+                          dtype=np.float64)
+    except pa.ArrowInvalid:  # "1,234", "5%" or no number: the careful route reads or reports it
+        return None
+
+
+def _within(values: np.ndarray, low: float, high: float) -> bool:
+    """Say whether every value lies in [low, high]; NaN fails (min and max carry it)."""
+    return len(values) == 0 or bool(values.min() >= low and values.max() <= high)
+
+
+def _person_ids(column: pa.Array) -> np.ndarray | None:
+    """Whole-number ids as int64; None for missing ids, text ids or fractions."""
+    import pyarrow as pa
+
+    kind = column.type
+    if column.null_count or kind == pa.uint64():
+        return None
+    if pa.types.is_integer(kind):
+        return np.asarray(column.to_numpy(), dtype=np.int64)
+    if pa.types.is_floating(kind):
+        values = column.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            return values.astype(np.int64) if bool(np.all(np.mod(values, 1) == 0)) else None
+    return None
+
+
+def arrays_from_batch(batch: pa.RecordBatch, reader: PartReader) -> dict[str, np.ndarray] | None:
+    """Validate a record batch's columns into arrays, or say it needs the careful route.
+
+    Parameters
+    ----------
+    batch : pyarrow.RecordBatch
+        The columns of :meth:`~capitation.persons.read.PartReader.columns`, in that order.
+    reader : PartReader
+
+    Returns
+    -------
+    dict of str to numpy.ndarray or None
+        The columns of :mod:`capitation.persons.read`, equal to what
+        :func:`~capitation.persons.read.validate_arrays` gives for the same
+        rows; None when the batch holds something to report or to read by
+        the careful route's own rules (see the module docstring).
+    """
+    import pyarrow as pa
+
+    from capitation.persons.read import MAX_AGE, TOP_AGE
+
+    s = reader.spec
+    given = dict(zip(reader.columns(), batch.columns, strict=True))
+    out: dict[str, np.ndarray] = {}
+
+    ids = _person_ids(given[s.person_id])
+    practice = _coded(given[s.practice], pa.array(reader.practice_codes, type=pa.string()))
+    sex = _coded(given[s.sex], pa.array(["M", "F"]), upper=True)
+    if ids is None or practice is None or sex is None:
+        return None
+    out["person_id"] = ids
+    out["practice"] = practice.astype(np.int32)
+    out["sex"] = sex.astype(np.int8)
+
+    age = _numbers(given[s.age])
+    if age is None or not _within(age, 0, MAX_AGE):
+        return None
+    if age.dtype.kind == "f" and not bool(np.all(np.mod(age, 1) == 0)):
+        return None
+    out["age"] = np.minimum(age, TOP_AGE).astype(np.int8)
+
+    if s.risk_tier is not None:
+        tier = _coded(given[s.risk_tier], pa.array(list(reader.tier_names), type=pa.string()))
+        if tier is None:
+            return None
+        out["u"] = tier.astype(np.uint64)
+        out["tier"] = tier.astype(np.int8)
+    elif s.risk_score is not None:
+        score = _numbers(given[s.risk_score])
+        if score is None or not _within(score, 0, _LARGEST):  # infinities fail too
+            return None
+        out["u"] = order_key(score.astype(np.float64, copy=False))
+    else:
+        out["u"] = np.zeros(batch.num_rows, dtype=np.uint64)
+    return out

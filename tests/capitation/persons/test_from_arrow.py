@@ -1,0 +1,199 @@
+"""The quick route reads a record batch exactly as the careful route, or declines it.
+
+Expected values: :func:`capitation.persons.read.validate_arrays` (the careful
+route, through a pandas frame) on the same batch. The quick route may decline
+a batch (return None); it must never give different arrays, and it must not
+decline the usual kinds of column, or it would be the careful route again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from capitation import InputError
+from capitation.persons import batches
+from capitation.persons.from_arrow import arrays_from_batch
+from capitation.persons.read import PartReader, list_parts, validate_arrays
+from capitation.persons.spec import PersonsSpec
+from tests.capitation.persons.helpers import tiered_persons, write_persons
+
+CODES = np.array(["A81001", "B82002", "C83003"])
+TIERS = ("very high", "high", "low")
+
+
+def _reader(**kwargs: str | None) -> PartReader:
+    fields: dict = {"path": "persons", "person_id": "person_id", "practice": "practice",
+                    "sex": "sex", "age": "age", "risk_score": "risk_score", "risk_tier": None}
+    fields.update(kwargs)
+    return PartReader(spec=PersonsSpec(**fields), practice_codes=CODES,
+                      practices_file="practices.csv", tier_names=TIERS)
+
+
+def _batch(reader: PartReader, **given: pa.Array) -> pa.RecordBatch:
+    """Six persons; a column given by name replaces the plain one."""
+    plain = {
+        "person_id": pa.array([11, 12, 13, 14, 15, 16], pa.int64()),
+        "practice": pa.array(["A81001", "B82002", "C83003", "A81001", "B82002", "C83003"]),
+        "sex": pa.array(["M", "F", "F", "M", "F", "M"]),
+        "age": pa.array([0, 5, 40, 95, 101, 120], pa.int16()),
+        "risk_score": pa.array([0.0, 1.5, 1.5, 7.25, 0.125, 3.0]),
+        "tier": pa.array(["low", "high", "very high", "low", "low", "high"]),
+    }
+    plain.update(given)
+    names = reader.columns()
+    return pa.RecordBatch.from_arrays([plain[n] for n in names], names=names)
+
+
+def _careful(batch: pa.RecordBatch, reader: PartReader) -> dict[str, np.ndarray]:
+    raw = batch.to_pandas().set_axis(reader.columns(), axis=1)
+    return validate_arrays(raw, reader.spec.path, reader, check_repeats=False)
+
+
+def _same(quick: dict[str, np.ndarray] | None, careful: dict[str, np.ndarray]) -> None:
+    assert quick is not None, "the quick route declined a batch it should read"
+    assert sorted(quick) == sorted(careful)
+    for name, values in careful.items():
+        assert quick[name].dtype == values.dtype, name
+        assert np.array_equal(quick[name], values), name
+
+
+def _dictionary(values: list[str | None], extra: list[str] = ()) -> pa.DictionaryArray:
+    """Dictionary-encoded text, with unused dictionary entries ``extra``."""
+    words = sorted({v for v in values if v is not None}) + list(extra)
+    indices = pa.array([None if v is None else words.index(v) for v in values], pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(words))
+
+
+READ_ALIKE = {
+    "plain": {},
+    "int32 ids": {"person_id": pa.array([1, 2, 3, 4, 5, 6], pa.int32())},
+    "whole ids as floats": {"person_id": pa.array([1.0, 2, 3, 4, 5, 6])},
+    "codes padded, a Python-only space": {
+        "practice": pa.array([" A81001", "B82002 ", "\tC83003", "A81001\x1c", "\u3000B82002",
+                              "C83003"])},
+    "dictionary codes, an unused bad entry": {
+        "practice": _dictionary(["A81001", "B82002", "C83003", "A81001", "B82002", "C83003"],
+                                extra=["ZZZ999", " "])},
+    "sexes in lower case and padded": {"sex": pa.array(["m", " f", "F ", "M", "f", "m"])},
+    "dictionary sexes": {"sex": _dictionary(["m", "F", "F", "M", "f", "M"])},
+    "ages as int8": {"age": pa.array([0, 5, 40, 95, 101, 120], pa.int8())},
+    "ages as int64": {"age": pa.array([0, 5, 40, 95, 101, 120], pa.int64())},
+    "ages as whole floats": {"age": pa.array([0.0, 5, 40, 95, 101, 120])},
+    "ages as plain text numbers": {"age": pa.array(["0", "5", "40", "95", "101", "120.0"])},
+    "scores as float32": {"risk_score": pa.array([0.0, 1.5, 1.5, 7.25, 0.125, 3.0],
+                                                 pa.float32())},
+    "scores as integers": {"risk_score": pa.array([0, 2, 2, 7, 1, 3], pa.int64())},
+    "scores as plain text numbers": {"risk_score": pa.array(["0", "1.5", "1.5", "7.25",
+                                                             "0.125", "3e0"])},
+    "a score of minus zero": {"risk_score": pa.array([-0.0, 1.5, 1.5, 7.25, 0.125, 0.0])},
+}
+
+
+@pytest.mark.parametrize("case", READ_ALIKE)
+def test_the_quick_route_reads_usual_columns_as_the_careful_route(case):
+    reader = _reader()
+    batch = _batch(reader, **READ_ALIKE[case])
+    _same(arrays_from_batch(batch, reader), _careful(batch, reader))
+
+
+@pytest.mark.parametrize("tiers", [
+    pa.array(["low", "high", "very high", "low", "low", "high"]),
+    pa.array([" low", "high ", "very high", "low", "low", "high"]),
+    _dictionary(["low", "high", "very high", "low", "low", "high"], extra=["medium"]),
+])
+def test_given_tiers_are_read_as_the_careful_route(tiers):
+    reader = _reader(risk_score=None, risk_tier="tier")
+    batch = _batch(reader, tier=tiers)
+    _same(arrays_from_batch(batch, reader), _careful(batch, reader))
+
+
+def test_no_score_and_no_tier_gives_zero_keys():
+    reader = _reader(risk_score=None)
+    batch = _batch(reader)
+    _same(arrays_from_batch(batch, reader), _careful(batch, reader))
+
+
+# Each batch holds something the careful route reports (or reads by its own rules):
+# the quick route must decline it, so that the message is the careful route's.
+DECLINED = {
+    "a missing id": {"person_id": pa.array([11, None, 13, 14, 15, 16], pa.int64())},
+    "a fraction id": {"person_id": pa.array([1.0, 2.5, 3, 4, 5, 6])},
+    "a NaN id": {"person_id": pa.array([1.0, np.nan, 3, 4, 5, 6])},
+    "text ids": {"person_id": pa.array(["a", "b", "c", "d", "e", "f"])},
+    "uint64 ids": {"person_id": pa.array([1, 2, 3, 4, 5, 6], pa.uint64())},
+    "an unknown practice": {"practice": pa.array(["A81001", "B82002", "C83003", "X", "B82002",
+                                                  "C83003"])},
+    "a missing practice": {"practice": pa.array(["A81001", None, "C83003", "A81001", "B82002",
+                                                 "C83003"])},
+    "a missing dictionary practice": {
+        "practice": _dictionary(["A81001", None, "C83003", "A81001", "B82002", "C83003"])},
+    "practice codes as numbers": {"practice": pa.array([1, 2, 3, 1, 2, 3])},
+    "a sex not M or F": {"sex": pa.array(["M", "F", "X", "M", "F", "M"])},
+    "a missing sex": {"sex": pa.array(["M", "F", None, "M", "F", "M"])},
+    "an age over 120": {"age": pa.array([0, 5, 40, 95, 101, 121], pa.int16())},
+    "a negative age": {"age": pa.array([0, -1, 40, 95, 101, 120], pa.int16())},
+    "a missing age": {"age": pa.array([0, None, 40, 95, 101, 120], pa.int16())},
+    "a fractional age": {"age": pa.array([0, 5.5, 40, 95, 101, 120])},
+    "a NaN age": {"age": pa.array([0, np.nan, 40, 95, 101, 120])},
+    "an age with a thousands separator": {"age": pa.array(["0", "5", "40", "95", "101",
+                                                           "1,0"])},
+    "a negative score": {"risk_score": pa.array([0.0, -1.5, 1.5, 7.25, 0.125, 3.0])},
+    "an infinite score": {"risk_score": pa.array([0.0, np.inf, 1.5, 7.25, 0.125, 3.0])},
+    "a NaN score": {"risk_score": pa.array([0.0, np.nan, 1.5, 7.25, 0.125, 3.0])},
+    "a missing score": {"risk_score": pa.array([0.0, None, 1.5, 7.25, 0.125, 3.0])},
+    "a score as a percentage": {"risk_score": pa.array(["0", "5%", "1", "2", "3", "4"])},
+    "a score that is not a number": {"risk_score": pa.array(["0", "n/a", "1", "2", "3",
+                                                             "4"])},
+}
+
+
+@pytest.mark.parametrize("case", DECLINED)
+def test_the_quick_route_declines_what_the_careful_route_words(case):
+    reader = _reader()
+    assert arrays_from_batch(_batch(reader, **DECLINED[case]), reader) is None
+
+
+@pytest.mark.parametrize("tiers", [
+    pa.array(["low", "medium", "very high", "low", "low", "high"]),
+    pa.array(["low", None, "very high", "low", "low", "high"]),
+    pa.array(["Low", "high", "very high", "low", "low", "high"]),  # names are matched exactly
+])
+def test_a_tier_not_named_is_declined(tiers):
+    reader = _reader(risk_score=None, risk_tier="tier")
+    assert arrays_from_batch(_batch(reader, tier=tiers), reader) is None
+
+
+def test_a_clean_part_never_takes_the_careful_route(tmp_path, monkeypatch):
+    # The careful route builds a pandas frame of the batch: a clean part must not need it.
+    frame = tiered_persons([10, 90, 300, 1_600])
+    write_persons(frame, tmp_path / "persons", parts=2)
+    reader = PartReader(spec=PersonsSpec(path=tmp_path / "persons", person_id="person_id",
+                                         practice="practice", sex="sex", age="age",
+                                         risk_score="risk_score", risk_tier=None),
+                        practice_codes=np.array(["P1", "P2", "P3", "P4"]),
+                        practices_file="practices.csv", tier_names=("a", "b", "c", "d"))
+    parts = list_parts(tmp_path / "persons")
+    expected = batches.read_persons(parts, reader).columns
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the careful route was taken")
+
+    monkeypatch.setattr(batches, "validate_arrays", refuse)
+    _same(batches.read_persons(parts, reader).columns, expected)
+
+
+def test_a_bad_batch_is_worded_by_the_careful_route(tmp_path, monkeypatch):
+    # Plain (not dictionary) text codes in the file: read dictionary-encoded all the same,
+    # and an unknown practice in the second batch is named with the careful route's words.
+    monkeypatch.setattr(batches, "BATCH_ROWS", 4)
+    reader = _reader()
+    rows = _batch(reader, practice=pa.array(["A81001", "B82002", "C83003", "A81001",
+                                             "B82002", "Q99999"]))
+    pq.write_table(pa.Table.from_batches([rows]), tmp_path / "p.parquet")
+    with pytest.raises(InputError) as error:
+        batches.read_persons([tmp_path / "p.parquet"], reader)
+    assert str(error.value) == ("p.parquet, column practice: person_id 16 are registered at "
+                                "practices not in practices.csv: 'Q99999'")
