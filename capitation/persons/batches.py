@@ -30,7 +30,7 @@ import numpy as np
 from capitation.errors import InputError, clip
 from capitation.inputs import find_columns
 from capitation.inputs.files import cannot_read
-from capitation.persons.from_arrow import arrays_from_batch
+from capitation.persons.from_arrow import arrays_from_batch, arrays_from_csv
 from capitation.persons.read import (
     PartReader,
     check_unique_ids,
@@ -104,6 +104,15 @@ def _batches(part: Path, reader: PartReader) -> Iterator[pa.RecordBatch]:
         yield batch
 
 
+def _csv_arrays(part: Path, reader: PartReader) -> dict[str, np.ndarray]:
+    """Read a persons CSV by Arrow's CSV reader, or whole by the careful route if it declines."""
+    arrays = arrays_from_csv(part, reader)
+    if arrays is None:  # something to report, or text read by the careful route's rules
+        frame = read_part(part, reader)
+        arrays = {c: frame[c].to_numpy() for c in frame.columns}
+    return arrays
+
+
 def _rows(part: Path) -> int:
     """Rows of a Parquet part from its footer."""
     import pyarrow.parquet as pq
@@ -133,8 +142,7 @@ def part_batches(part: Path, reader: PartReader, expected: int | None = None
         The columns of :mod:`capitation.persons.read`, one entry per person of the batch.
     """
     if part.suffix.lower() == ".csv":
-        frame = read_part(part, reader)
-        yield {c: frame[c].to_numpy() for c in frame.columns}
+        yield _csv_arrays(part, reader)
         return
     expected = _rows(part) if expected is None else expected
     seen = 0
@@ -189,9 +197,10 @@ def read_persons(parts: list[Path], reader: PartReader) -> Persons:
         offending persons.
     """
     if len(parts) == 1 and parts[0].suffix.lower() == ".csv":  # a CSV is always alone
-        frame = read_part(parts[0], reader)
-        return Persons(columns={c: frame[c].to_numpy() for c in frame.columns},
-                       part_rows=(len(frame),))
+        columns = _csv_arrays(parts[0], reader)
+        check_unique_ids(columns["person_id"], np.zeros(1, dtype=np.int64), parts,
+                         reader.spec.person_id)
+        return Persons(columns=columns, part_rows=(len(columns["person_id"]),))
     rows = [_rows(p) for p in parts]
     total = sum(rows)
     ranked = reader.spec.risk_tier is not None

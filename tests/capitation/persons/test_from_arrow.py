@@ -15,8 +15,8 @@ import pytest
 
 from capitation import InputError
 from capitation.persons import batches
-from capitation.persons.from_arrow import arrays_from_batch
-from capitation.persons.read import PartReader, list_parts, validate_arrays
+from capitation.persons.from_arrow import arrays_from_batch, arrays_from_csv
+from capitation.persons.read import PartReader, list_parts, read_part, validate_arrays
 from capitation.persons.spec import PersonsSpec
 from tests.capitation.persons.helpers import tiered_persons, write_persons
 
@@ -197,3 +197,109 @@ def test_a_bad_batch_is_worded_by_the_careful_route(tmp_path, monkeypatch):
         batches.read_persons([tmp_path / "p.parquet"], reader)
     assert str(error.value) == ("p.parquet, column practice: person_id 16 are registered at "
                                 "practices not in practices.csv: 'Q99999'")
+
+
+# --- persons CSV: Arrow's CSV reader, or the careful route (capitation.inputs.read_csv) ---
+
+CSV_HEADER = "person_id,practice,sex,age,risk_score\n"
+CSV_ROWS = ("11,A81001,M,0,0\n12,B82002,F,5,1.5\n13,C83003,F,40,1.5\n"
+            "14,A81001,M,95,7.25\n15,B82002,F,101,0.125\n16,C83003,M,120,3\n")
+
+CSV_READ_ALIKE = {
+    "plain": CSV_HEADER + CSV_ROWS,
+    "quoted cells, CRLF line ends": (CSV_HEADER + CSV_ROWS).replace("\n", "\r\n").replace(
+        "A81001", '"A81001"'),
+    "a byte-order mark": "\ufeff" + CSV_HEADER + CSV_ROWS,
+    "cells padded with every kind of space": CSV_HEADER + CSV_ROWS.replace(
+        "A81001", " A81001\x1c").replace("B82002", "\u3000B82002\xa0").replace(
+        ",M,", ",\tm ,").replace(",1.5", ", 1.5 "),
+    "ids written as decimals": CSV_HEADER + CSV_ROWS.replace("11,", "11.0,").replace(
+        "16,", "1.6e1,"),
+    "padded headers, extra columns": " person_id, practice ,sex,age,risk_score,note\n"
+    + CSV_ROWS.replace("\n", ",x\n"),
+    "blank lines between rows": CSV_HEADER + CSV_ROWS.replace("\n13,", "\n\n13,"),
+}
+
+
+def _csv_reader(path, **kwargs) -> PartReader:
+    reader = _reader(**kwargs)
+    return PartReader(spec=PersonsSpec(**{**reader.spec.__dict__, "path": path}),
+                      practice_codes=CODES, practices_file="practices.csv", tier_names=TIERS)
+
+
+@pytest.mark.parametrize("case", CSV_READ_ALIKE)
+def test_a_persons_csv_is_read_by_arrow_as_the_careful_route(tmp_path, case):
+    path = tmp_path / "persons.csv"
+    path.write_bytes(CSV_READ_ALIKE[case].encode("utf-8"))
+    reader = _csv_reader(path)
+    careful = read_part(path, reader)
+    _same(arrays_from_csv(path, reader), {c: careful[c].to_numpy() for c in careful.columns})
+
+
+def test_given_tiers_in_a_csv_are_read_as_the_careful_route(tmp_path):
+    path = tmp_path / "persons.csv"
+    path.write_text("person_id,practice,sex,age,tier\n1,A81001,M,4, low\n2,B82002,f,7,high\n"
+                    "3,C83003,F,80,very high\n", encoding="utf-8")
+    reader = _csv_reader(path, risk_score=None, risk_tier="tier")
+    careful = read_part(path, reader)
+    _same(arrays_from_csv(path, reader), {c: careful[c].to_numpy() for c in careful.columns})
+
+
+# Each file holds something the careful route reports, or reads by its own rules.
+CSV_DECLINED = {
+    "not UTF-8 in a column not read": (CSV_HEADER.replace("\n", ",note\n")
+                                       + CSV_ROWS.replace("\n", ",caf\xe9\n")).encode("cp1252"),
+    "a NUL character": (CSV_HEADER + CSV_ROWS.replace("0.125", "0.1\x0025")).encode(),
+    "more semicolons than commas in the header": (
+        CSV_HEADER.replace("\n", ",a;b;c;d;e;f;g\n") + CSV_ROWS.replace("\n", ",x\n")).encode(),
+    "more tabs than commas in the header": (
+        CSV_HEADER.replace("\n", ",a\tb\tc\td\te\tf\tg\n") + CSV_ROWS.replace("\n", ",x\n")
+    ).encode(),
+    "text ids": (CSV_HEADER + CSV_ROWS.replace("11,", "P11,")).encode(),
+    "a blank id": (CSV_HEADER + CSV_ROWS.replace("11,", ",")).encode(),
+    "ids too large for whole floats": (CSV_HEADER + CSV_ROWS.replace(
+        "11,", "9007199254740993,")).encode(),
+    "a row too long": (CSV_HEADER + CSV_ROWS.replace("0.125", "0.125,9")).encode(),
+    "the header row repeated": (CSV_HEADER + CSV_ROWS + CSV_HEADER).encode(),
+    "a row of empty cells": (CSV_HEADER + CSV_ROWS + ",,,,\n").encode(),
+    "an age with a thousands separator": (CSV_HEADER + CSV_ROWS.replace(",40,", ',"4,0",')
+                                          ).encode(),
+    "a header not found": (CSV_HEADER.replace("sex", "gender") + CSV_ROWS).encode(),
+    "a header only": CSV_HEADER.encode(),
+    "an empty file": b"",
+}
+
+
+@pytest.mark.parametrize("case", CSV_DECLINED)
+def test_the_csv_quick_route_declines_what_the_careful_route_reads_or_words(tmp_path, case):
+    path = tmp_path / "persons.csv"
+    path.write_bytes(CSV_DECLINED[case])
+    assert arrays_from_csv(path, _csv_reader(path)) is None
+
+
+def test_a_declined_csv_gives_the_careful_route_result(tmp_path):
+    # A row of empty cells is dropped by the careful route: the result is its, not an error.
+    path = tmp_path / "persons.csv"
+    path.write_text(CSV_HEADER + CSV_ROWS + ",,,,\n", encoding="utf-8")
+    reader = _csv_reader(path)
+    careful = read_part(path, reader)
+    _same(batches.read_persons([path], reader).columns,
+          {c: careful[c].to_numpy() for c in careful.columns})
+    path.write_text(CSV_HEADER + CSV_ROWS.replace("13,C83003", "13,Q99999"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"persons.csv, column practice: person_id 13 are "
+                                         r"registered at practices not in practices.csv"):
+        batches.read_persons([path], reader)
+
+
+def test_a_clean_csv_never_takes_the_careful_route(tmp_path, monkeypatch):
+    path = tmp_path / "persons.csv"
+    path.write_text(CSV_HEADER + CSV_ROWS * 1, encoding="utf-8")
+    reader = _csv_reader(path)
+    careful = read_part(path, reader)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the careful route was taken")
+
+    monkeypatch.setattr(batches, "read_part", refuse)
+    _same(batches.read_persons([path], reader).columns,
+          {c: careful[c].to_numpy() for c in careful.columns})
