@@ -25,6 +25,11 @@ header being row 1; in a Parquet part, the data row from 1) and the column.
 Only a column that arrives as text with a cell Arrow cannot read as a number
 takes that slower route; numeric columns and plain numbers in text are read
 as before.
+
+This is the careful route, through pandas, which words every message. Runs
+read by the quick route (:mod:`capitation.persons.from_arrow`), Arrow straight
+into the same arrays, which hands a batch or a CSV here whenever it holds
+anything to report.
 """
 
 from __future__ import annotations
