@@ -57,6 +57,8 @@ def count_keys(keys: np.ndarray, weights: np.ndarray | None = None
         if keys.dtype == np.intp and 0 <= low and high < 2 * (high - low) + (1 << 20):
             low = keys.dtype.type(0)  # cell codes: counted as they are, no shifted copy
         offset = keys - low if low else keys
+        if offset.dtype == np.uint64 and np.dtype(np.intp) == np.int64:
+            offset = offset.view(np.int64)  # all below 2**63 here: the same numbers, no copy
         offset = offset.astype(np.intp, copy=False)
         counts = np.bincount(offset)
         present = np.flatnonzero(counts)

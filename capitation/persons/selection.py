@@ -80,7 +80,11 @@ def bin_counts(u: np.ndarray, measure: np.ndarray | None, shift: int
 
     ``measure`` None counts persons (the measure of each is 1).
     """
-    bins, counts, sums = count_keys(u >> np.uint64(shift), measure)
+    keys = u >> np.uint64(shift)
+    low = keys.min() if len(keys) else np.uint64(0)
+    keys -= low  # in place (the keys are a new array), so counting takes no second copy
+    bins, counts, sums = count_keys(keys, measure)
+    bins += low
     return bins, counts, counts.astype(float) if sums is None else sums
 
 
