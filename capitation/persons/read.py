@@ -449,15 +449,22 @@ def check_unique_ids(person_id: np.ndarray, part_starts: np.ndarray, parts: list
 def _repeated(person_id: np.ndarray) -> np.ndarray | None:
     """Mask of the ids that occur more than once, or None when every id is unique.
 
-    Whole-number ids are counted with one :func:`numpy.bincount` over their range (or, for a range
-    far wider than the ids, :func:`numpy.unique` on them); text ids go
-    through :meth:`pandas.Series.duplicated`.
+    Whole-number ids are marked in one array of flags over their range: as
+    many marks as ids means none repeats (the usual case, one pass). Only
+    then are they counted with :func:`numpy.bincount` to find the repeats.
+    For a range far wider than the ids, :func:`numpy.unique` counts them;
+    text ids go through :meth:`pandas.Series.duplicated`.
     """
     if len(person_id) == 0:
         return None
     if person_id.dtype.kind in "iu":
         low, high = int(person_id.min()), int(person_id.max())
         if high - low <= 8 * len(person_id) + (1 << 20):
+            start = 0 if 0 <= low <= high - low + (1 << 20) else low  # ids as they are: no copy
+            seen = np.zeros(high - start + 1, dtype=bool)
+            seen[person_id - start if start else person_id] = True
+            if int(np.count_nonzero(seen)) == len(person_id):
+                return None
             offset = (person_id - low).astype(np.intp, copy=False)  # int64: no second copy
             counts = np.bincount(offset)
             if int(counts.max()) <= 1:

@@ -106,3 +106,19 @@ def test_repeated_ids_across_parts_are_found_by_counting(tmp_path):
     wide = np.array([1, 2**60, 3, 2**60 + 1, 3, 4], dtype=np.int64)
     with pytest.raises(InputError, match="person_id 3 appear"):
         check_unique_ids(wide, part_starts, parts, "person_id")
+
+
+@pytest.mark.parametrize("ids", [
+    np.arange(10, dtype=np.int64),                       # ids used as they are
+    np.arange(10, dtype=np.int64) + 10**12,              # far from 0: marked from the lowest
+    np.arange(10, dtype=np.int64) - 5,                   # negative ids
+    np.arange(10, dtype=np.uint64) + np.uint64(2**63),   # unsigned, above int64
+])
+def test_repeats_are_found_wherever_the_ids_lie(tmp_path, ids):
+    parts = [tmp_path / "a.parquet"]
+    check_unique_ids(ids, np.array([0]), parts, "person_id")  # all distinct: no error
+    repeated = ids.copy()
+    repeated[7] = repeated[2]
+    with pytest.raises(InputError, match=f"person_id {repeated[2]}, {repeated[2]} appear more "
+                                         "than once"):
+        check_unique_ids(repeated, np.array([0]), parts, "person_id")
