@@ -526,24 +526,16 @@ def main() -> None:
         return
 
     folder = Path(tempfile.mkdtemp(prefix="persons_bench_", dir="/tmp"))
-    if args.issue:
-        try:
-            issue(args.issue.split(","), folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    if args.read:
-        try:
-            reads([float(x) for x in args.read.split(",")], folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    if args.compare:
-        try:
-            compare([float(x) for x in args.compare.split(",")], folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
+    modes = ((args.issue, lambda sizes: issue(sizes, folder)),
+             (args.read, lambda sizes: reads([float(x) for x in sizes], folder)),
+             (args.compare, lambda sizes: compare([float(x) for x in sizes], folder)))
+    for sizes, run in modes:
+        if sizes:
+            try:
+                run(sizes.split(","))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
     try:
         from capitation.model_file import read_model_file
         from capitation.persons.synthetic import practice_sizes

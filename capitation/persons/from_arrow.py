@@ -1,12 +1,14 @@
-"""A record batch of person rows straight from Arrow into validated numpy arrays.
+"""Person rows straight from Arrow into validated numpy arrays: a Parquet record batch, a CSV.
 
 The quick route of the read (:func:`capitation.persons.batches.part_batches`):
 the columns of :mod:`capitation.persons.read` are filled from the batch's
-Arrow arrays, with no pandas frame. Codes are matched with Arrow's hash
-lookup (:func:`pyarrow.compute.index_in`); a dictionary-encoded column (the
-usual Parquet writing of practice codes, sexes and tier names) is matched
-through its dictionary only, so each batch maps its few distinct values,
-not every row.
+Arrow arrays, with no pandas frame. A CSV is parsed by Arrow's CSV reader a
+block at a time into record batches of text (:func:`arrays_from_csv`).
+
+Codes are matched with Arrow's hash lookup (:func:`pyarrow.compute.index_in`);
+a dictionary-encoded column (the usual Parquet writing of practice codes,
+sexes and tier names) is matched through its dictionary only, so each batch
+maps its few distinct values, not every row.
 
 The quick route only ever says yes to a batch it can read exactly as the
 careful route (:func:`capitation.persons.read.validate_arrays`) would. When a
@@ -14,8 +16,8 @@ batch holds anything to report (a missing id, an unknown practice, a sex
 that is not M or F, an age or score out of range or not a number) or a kind
 of column the careful route reads by its own rules (ids or numbers written
 as text that Arrow cannot read as numbers, codes that are not text), it
-returns None and the careful route reads that batch, so every message and
-warning is the careful route's, word for word.
+returns None and the careful route reads that batch (a CSV: the whole file),
+so every message and warning is the careful route's, word for word.
 """
 
 from __future__ import annotations
