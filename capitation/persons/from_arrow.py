@@ -217,7 +217,7 @@ def arrays_from_csv(part: Path, reader: PartReader) -> dict[str, np.ndarray] | N
             or header.count(b"\t") > header.count(b",")):
         return None
     try:
-        pa.array([raw], pa.binary()).cast(pa.string())  # the whole file is UTF-8 text
+        _whole_file(raw).cast(pa.large_string())  # the whole file is UTF-8 text
         names = pcsv.open_csv(pa.BufferReader(raw)).schema.names
     except pa.ArrowInvalid:
         return None
@@ -251,6 +251,14 @@ def arrays_from_csv(part: Path, reader: PartReader) -> dict[str, np.ndarray] | N
     if not blocks or sum(len(b["person_id"]) for b in blocks) == 0:
         return None
     return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
+def _whole_file(raw: bytes) -> pa.Array:
+    """Wrap the file's bytes as one Arrow binary value, without copying them."""
+    import pyarrow as pa
+
+    ends = pa.py_buffer(np.array([0, len(raw)], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, ends, pa.py_buffer(raw)])
 
 
 def _csv_block(block: pa.RecordBatch, chosen: list[str],
