@@ -8,10 +8,14 @@ decline the usual kinds of column, or it would be the careful route again.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from capitation import InputError
 from capitation.persons import batches
@@ -303,3 +307,101 @@ def test_a_clean_csv_never_takes_the_careful_route(tmp_path, monkeypatch):
     monkeypatch.setattr(batches, "read_part", refuse)
     _same(batches.read_persons([path], reader).columns,
           {c: careful[c].to_numpy() for c in careful.columns})
+
+
+# --- any batch: the quick route gives the careful route's arrays, or declines ---
+
+_SPACES = ["", " ", "\t", "\xa0", "\x1c", "\u3000"]
+# Per column, cells the quick route reads, then cells it declines or the careful route refuses.
+_GOOD = {
+    "person_id": [1, 2, 3, 2.0, "8", " 9"],
+    "practice": ["A81001", "B82002", "C83003"],
+    "sex": ["M", "F", "m", "f"],
+    "age": [0, 40, 95, 120, 7.0, "40"],
+    "risk_score": [0.0, -0.0, 1.5, 7, "1.5"],
+}
+_BAD = {
+    "person_id": [7.5, float("nan"), None, "P10"],
+    "practice": ["a81001", "Z00000", "", None],
+    "sex": ["X", "", None],
+    "age": [121, -1, 3.5, float("nan"), float("inf"), "4,0", "", None],
+    "risk_score": [-2.0, float("inf"), float("nan"), "5%", "n/a", None],
+}
+
+
+def _column(cells: list, kind: str) -> pa.Array:
+    """The drawn cells as one Arrow column of the drawn kind (cells that kind cannot hold: text)."""
+    if kind == "text" or any(isinstance(c, str) for c in cells):
+        return pa.array([None if c is None else str(c) for c in cells], pa.string())
+    if kind == "int" and all(c is None or isinstance(c, int) for c in cells):
+        return pa.array(cells, pa.int64())
+    return pa.array([None if c is None else float(c) for c in cells], pa.float64())
+
+
+def _cells(draw, name: str, n: int, bad: bool) -> list:
+    """``n`` good cells of a column; when ``bad``, one of them replaced by a bad one."""
+    cells = draw(st.lists(st.sampled_from(_GOOD[name]), min_size=n, max_size=n))
+    if bad:
+        cells[draw(st.integers(0, n - 1))] = draw(st.sampled_from(_BAD[name]))
+    return cells
+
+
+@st.composite
+def _batches(draw) -> pa.RecordBatch:
+    n = draw(st.integers(1, 6))
+    bad = draw(st.sets(st.sampled_from(list(_GOOD)), max_size=2))  # often none: quick reads
+    columns = []
+    for name in _GOOD:
+        cells = _cells(draw, name, n, name in bad)
+        if name in ("practice", "sex"):
+            cells = [c if c is None else draw(st.sampled_from(_SPACES)) + c
+                     + draw(st.sampled_from(_SPACES)) for c in cells]
+        column = _column(cells, draw(st.sampled_from(["int", "float", "text"])))
+        if name in ("practice", "sex") and draw(st.booleans()):
+            column = column.dictionary_encode()
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=list(_GOOD))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_batches())
+def test_any_batch_is_read_as_the_careful_route_reads_it_or_declined(batch):
+    reader = _reader()
+    quick = arrays_from_batch(batch, reader)
+    if quick is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a batch the careful route warns about is not quick
+        _same(quick, _careful(batch, reader))
+
+
+@st.composite
+def _csv_rows(draw) -> list[tuple]:
+    n = draw(st.integers(1, 5))
+    bad = draw(st.sets(st.sampled_from(list(_GOOD)), max_size=2))
+    columns = [_cells(draw, name, n, name in bad) for name in _GOOD]
+    return list(zip(*columns, strict=True))
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # one file, rewritten
+@given(_csv_rows(), st.sampled_from(_SPACES))
+def test_any_csv_is_read_as_the_careful_route_reads_it_or_declined(tmp_path, rows, space):
+    path = tmp_path / "persons.csv"
+    text = CSV_HEADER + "".join(",".join("" if c is None else f"{space}{c}" for c in row) + "\n"
+                                for row in rows)
+    path.write_text(text.replace("4,0", '"4,0"'), encoding="utf-8")
+    reader = _csv_reader(path)
+    quick = arrays_from_csv(path, reader)
+    if quick is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            careful = read_part(path, reader)
+        except InputError as refused:  # a repeated id, which the caller checks after reading
+            with pytest.raises(InputError) as error:
+                batches.read_persons([path], reader)
+            assert str(error.value) == str(refused)
+            return
+    _same(quick, {c: careful[c].to_numpy() for c in careful.columns})
