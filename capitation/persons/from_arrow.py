@@ -29,6 +29,7 @@ import numpy as np
 
 from capitation.errors import InputError
 from capitation.inputs import find_columns
+from capitation.inputs.csv_tables import to_numbers
 from capitation.persons.tiers import order_key
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = ["arrays_from_batch", "arrays_from_csv"]
 _WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _LARGEST = float(np.finfo(np.float64).max)
 _CSV_BLOCK_BYTES = 16 << 20  # about 400,000 persons a block
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -108,8 +110,9 @@ def _within(values: np.ndarray, low: float, high: float) -> bool:
 
 
 def _person_ids(column: pa.Array) -> np.ndarray | None:
-    """Whole-number ids as int64; None for missing ids, text ids or fractions."""
+    """Whole-number ids as int64, text ids trimmed; None for missing ids or fractions."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     kind = column.type
     if column.null_count or kind == pa.uint64():
@@ -120,6 +123,9 @@ def _person_ids(column: pa.Array) -> np.ndarray | None:
         values = column.to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
             return values.astype(np.int64) if bool(np.all(np.mod(values, 1) == 0)) else None
+    if _is_text(kind):  # pseudonyms such as "8F3A...": text, as the careful route keeps them
+        trimmed = pc.utf8_trim(column, characters=_WHITESPACE)
+        return np.asarray(trimmed.to_numpy(zero_copy_only=False), dtype=object)
     return None
 
 
@@ -235,22 +241,25 @@ def arrays_from_csv(part: Path, reader: PartReader) -> dict[str, np.ndarray] | N
              for c in chosen}  # codes dictionary-encoded: each block maps its few codes
     convert = pcsv.ConvertOptions(include_columns=chosen, strings_can_be_null=False,
                                   column_types=kinds)
-    blocks: list[dict[str, np.ndarray]] = []
+    blocks: list[tuple[dict[str, np.ndarray], pa.Array, bool]] = []
     try:
         stream = pcsv.open_csv(pa.BufferReader(raw),
                                read_options=pcsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
                                parse_options=pcsv.ParseOptions(newlines_in_values=True),
                                convert_options=convert)
         for block in stream:
-            arrays = _csv_block(block, chosen, reader)
+            if block.num_rows == 0:
+                continue
+            arrays = _csv_block(block, chosen, reader,
+                                text_ids=not all(whole for _, _, whole in blocks))
             if arrays is None:
                 return None
             blocks.append(arrays)
     except pa.ArrowInvalid:  # a row of the wrong length, or a quote left open
         return None
-    if not blocks or sum(len(b["person_id"]) for b in blocks) == 0:
+    if not blocks:
         return None
-    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    return _join_blocks(blocks)
 
 
 def _whole_file(raw: bytes) -> pa.Array:
@@ -261,21 +270,69 @@ def _whole_file(raw: bytes) -> pa.Array:
     return pa.Array.from_buffers(pa.large_binary(), 1, [None, ends, pa.py_buffer(raw)])
 
 
-def _csv_block(block: pa.RecordBatch, chosen: list[str],
-               reader: PartReader) -> dict[str, np.ndarray] | None:
-    """Read one block of the CSV's text columns: trimmed, ids as int64, then as a record batch."""
+def _csv_block(block: pa.RecordBatch, chosen: list[str], reader: PartReader, text_ids: bool
+               ) -> tuple[dict[str, np.ndarray], pa.Array, bool] | None:
+    """Read one block of the CSV's text columns: trimmed, then as a record batch.
+
+    ``text_ids`` says an earlier block had an id that is not a whole number,
+    so every id of the file is text.
+
+    Returns
+    -------
+    tuple or None
+        The block's arrays (ids as int64 when every id of the block is a whole
+        number, else as text), its trimmed id text, and whether they were whole.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = [column if pa.types.is_dictionary(column.type)  # trimmed when matched
             else pc.utf8_trim(column, characters=_WHITESPACE)
             for column in (block.column(name) for name in chosen)]
+    ids = text[0]
+    if int(pc.min(pc.utf8_length(ids)).as_py()) == 0:
+        return None  # a blank id: the careful route says which row
+    whole = None if text_ids else _whole_ids(ids)
+    if whole is not None:
+        text[0] = pa.array(whole)
+    arrays = arrays_from_batch(pa.RecordBatch.from_arrays(text, names=reader.columns()), reader)
+    return None if arrays is None else (arrays, ids, whole is not None)
+
+
+def _whole_ids(ids: pa.Array) -> np.ndarray | None:
+    """Text ids as int64 when every one is a whole number by the careful route's rule, else None.
+
+    The rule of :func:`capitation.persons.read._whole_numbers_if_all`: numbers
+    as :func:`capitation.inputs.csv_tables.to_numbers` reads them (Arrow's cast,
+    or pandas cell by cell for a column Arrow cannot cast), whole and below 2**53.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
-        ids = pc.cast(text[0], pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:
-        return None  # blank or text ids: the careful route
-    with np.errstate(invalid="ignore"):  # whole numbers the careful route makes int64
-        if not bool(np.all(np.isfinite(ids) & (np.mod(ids, 1) == 0) & (np.abs(ids) < 2.0**53))):
+        values = pc.cast(ids, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # text ids, or numbers only pandas reads
+        # A few ids not written as plain numbers, judged by the careful route's reader,
+        # usually settle it (pseudonyms such as "8F3A..."): only then are all ids read.
+        odd = ids.filter(pc.invert(pc.match_substring_regex(ids, _PLAIN_NUMBER)))
+        if _whole(to_numbers(odd.slice(0, 5).to_pandas())) is None:
             return None
-    text[0] = pa.array(ids.astype(np.int64))
-    return arrays_from_batch(pa.RecordBatch.from_arrays(text, names=reader.columns()), reader)
+        values = to_numbers(ids.to_pandas())
+    return _whole(values)
+
+
+def _whole(values: np.ndarray) -> np.ndarray | None:
+    """Numbers as int64 when every one is whole and below 2**53 (exact as a float), else None."""
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2.0**53)
+    return values.astype(np.int64) if bool(np.all(whole)) else None
+
+
+def _join_blocks(blocks: list[tuple[dict[str, np.ndarray], pa.Array, bool]]
+                 ) -> dict[str, np.ndarray]:
+    """Join the blocks' arrays; ids are int64 only when every block's are (else all text)."""
+    if not all(whole for _, _, whole in blocks):  # the rule holds for the file as a whole
+        for arrays, ids, _ in blocks:
+            arrays["person_id"] = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+    first = blocks[0][0]
+    return {name: np.concatenate([arrays[name] for arrays, _, _ in blocks]) for name in first}

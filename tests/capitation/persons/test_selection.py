@@ -113,6 +113,7 @@ def test_repeated_ids_across_parts_are_found_by_counting(tmp_path):
     np.arange(10, dtype=np.int64) + 10**12,              # far from 0: marked from the lowest
     np.arange(10, dtype=np.int64) - 5,                   # negative ids
     np.arange(10, dtype=np.uint64) + np.uint64(2**63),   # unsigned, above int64
+    np.array([f"8F3A{i}" for i in range(10)], dtype=object),  # text (pseudonyms)
 ])
 def test_repeats_are_found_wherever_the_ids_lie(tmp_path, ids):
     parts = [tmp_path / "a.parquet"]
