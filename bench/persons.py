@@ -39,9 +39,10 @@ checked against the baseline's to the penny, and the targets of the issue
 are printed with PASS or MISS.
 
 With ``--read 3e6`` it times only the read of persons into validated arrays,
-in the same run and on the same persons written three ways (Parquet parts
+in the same run and on the same persons written five ways (Parquet parts
 with dictionary-encoded codes as ``synth-persons`` writes them, Parquet parts
-with plain text codes, and one CSV): the product's read
+with plain text codes, one CSV, and both again with the ids as 12-character
+text pseudonyms): the product's read
 (:func:`capitation.persons.batches.read_persons`, Arrow straight into numpy)
 against the careful route on its own (:func:`capitation.persons.read.read_part`
 on each part, through pandas, as the read was before). Each is the best of
@@ -431,7 +432,7 @@ def _best_of(runs: int, read) -> tuple[float, Any]:
 
 
 def reads(sizes: list[float], folder: Path) -> None:
-    """The read alone: Arrow into numpy against the careful route, three ways of writing."""
+    """The read alone: Arrow into numpy against the careful route, five ways of writing."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -449,18 +450,25 @@ def reads(sizes: list[float], folder: Path) -> None:
         persons, n, s = _generate(size / total, folder / f"read{i}", 30 + i)
         print(f"generated {n:,} SYNTHETIC persons in {s:.1f} s", flush=True)
         plain, csv = folder / f"read{i}_plain", folder / f"read{i}.csv"
+        texts, text_csv = folder / f"read{i}_text", folder / f"read{i}_text.csv"
         plain.mkdir()
-        tables = []
+        texts.mkdir()
+        tables, text_tables = [], []
         for part in sorted(persons.glob("*.parquet")):
             t = pq.read_table(part)
             t = pa.table({c: t[c].cast(pa.string()) if pa.types.is_dictionary(t[c].type)
                           else t[c] for c in t.column_names})
             pq.write_table(t, plain / part.name)
             tables.append(t)
+            pseudonyms = pa.array([f"{v:012X}" for v in t["person_id"].to_numpy()])
+            text_tables.append(t.set_column(0, "person_id", pseudonyms))
+            pq.write_table(text_tables[-1], texts / part.name)
         pcsv.write_csv(pa.concat_tables(tables), csv)
-        del tables
+        pcsv.write_csv(pa.concat_tables(text_tables), text_csv)
+        del tables, text_tables
         for label, path in (("Parquet, dictionary codes", persons),
-                            ("Parquet, plain text codes", plain), ("one CSV", csv)):
+                            ("Parquet, plain text codes", plain), ("one CSV", csv),
+                            ("Parquet, text ids", texts), ("one CSV, text ids", text_csv)):
             spec = PersonsSpec(path=path, person_id="person_id", practice=column, sex="sex",
                                age="age", risk_score="risk_score", risk_tier=None)
             reader = PartReader(spec=spec, practice_codes=np.unique(codes.astype(str)),
@@ -476,9 +484,10 @@ def reads(sizes: list[float], folder: Path) -> None:
                   f"{slow:6.2f} s ({slow / quick:.1f}x); same arrays: {same} "
                   f"(load average {os.getloadavg()[0]:.1f})", flush=True)
             del read, frames
-        shutil.rmtree(persons)
-        shutil.rmtree(plain)
+        for folder_ in (persons, plain, texts):
+            shutil.rmtree(folder_)
         csv.unlink()
+        text_csv.unlink()
 
 
 def compare(sizes: list[float], folder: Path) -> None:
