@@ -9,7 +9,7 @@ A batch is read straight from its Arrow columns
 (:func:`capitation.persons.from_arrow.arrays_from_batch`). Text columns of
 codes (practice, sex, tier) are read dictionary-encoded, so each batch maps
 its few distinct codes, not every row. Only a batch holding something to
-report, or text the quick route does not read (ids, or numbers such as
+report, or numbers written as text the quick route does not read (such as
 ``"1,234"``), goes through a small pandas frame to the careful route
 (:func:`capitation.persons.read.validate_arrays`), whose messages name the
 part, the column and the persons, and missing ids their row in the part.

@@ -14,8 +14,8 @@ The quick route only ever says yes to a batch it can read exactly as the
 careful route (:func:`capitation.persons.read.validate_arrays`) would. When a
 batch holds anything to report (a missing id, an unknown practice, a sex
 that is not M or F, an age or score out of range or not a number) or a kind
-of column the careful route reads by its own rules (ids or numbers written
-as text that Arrow cannot read as numbers, codes that are not text), it
+of column the careful route reads by its own rules (numbers written as
+text that Arrow cannot read as numbers, codes that are not text), it
 returns None and the careful route reads that batch (a CSV: the whole file),
 so every message and warning is the careful route's, word for word.
 """
