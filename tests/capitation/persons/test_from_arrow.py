@@ -1,4 +1,4 @@
-"""The quick route reads a record batch exactly as the careful route, or declines it.
+"""The quick route reads a record batch or a CSV exactly as the careful route, or declines it.
 
 Expected values: :func:`capitation.persons.read.validate_arrays` (the careful
 route, through a pandas frame) on the same batch. The quick route may decline
