@@ -453,8 +453,8 @@ def _repeated(person_id: np.ndarray) -> np.ndarray | None:
     many marks as ids means none repeats (the usual case, one pass). Only
     then are they counted with :func:`numpy.bincount` to find the repeats.
     For a range far wider than the ids, :func:`numpy.unique` counts them;
-    text ids are put in a set, and only when one repeats go through
-    :meth:`pandas.Series.duplicated`.
+    text ids are hashed and the hashes sorted, and only when two hashes are
+    equal go through :meth:`pandas.Series.duplicated`.
     """
     if len(person_id) == 0:
         return None
@@ -476,7 +476,11 @@ def _repeated(person_id: np.ndarray) -> np.ndarray | None:
         if int(counts.max()) <= 1:
             return None
         return counts[inverse] > 1
-    if len(set(person_id.tolist())) == len(person_id):  # text ids: a set, quicker than pandas
+    # Text ids: a 64-bit hash of each, sorted. No equal neighbours means no
+    # repeats (about twice as quick as a set of 3 million strings); equal
+    # hashes may be a collision, so pandas then decides exactly.
+    hashed = np.sort(pd.util.hash_array(person_id, categorize=False))
+    if not (hashed[1:] == hashed[:-1]).any():
         return None
     dup = pd.Series(person_id).duplicated(keep=False).to_numpy()
     return dup if dup.any() else None

@@ -9,6 +9,7 @@ score, highest first, ties by person_id ascending), computed here by a full
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from capitation.errors import InputError
@@ -123,3 +124,17 @@ def test_repeats_are_found_wherever_the_ids_lie(tmp_path, ids):
     with pytest.raises(InputError, match=f"person_id {repeated[2]}, {repeated[2]} appear more "
                                          "than once"):
         check_unique_ids(repeated, np.array([0]), parts, "person_id")
+
+
+def test_text_ids_with_equal_hashes_are_still_told_apart(tmp_path):
+    # pandas hashes the text "1" and the number 1 alike (hash_array works on
+    # their text), so the hashes alone would see a repeat; the exact check
+    # must find none, and must still find a real one.
+    parts = [tmp_path / "a.parquet"]
+    ids = np.array(["1", 1, "A2"], dtype=object)
+    hashes = pd.util.hash_array(ids, categorize=False)
+    assert hashes[0] == hashes[1]  # the collision this test relies on
+    check_unique_ids(ids, np.array([0]), parts, "person_id")
+    with pytest.raises(InputError, match="person_id A2, A2 appear more than once"):
+        check_unique_ids(np.array(["1", 1, "A2", "A2"], dtype=object), np.array([0]), parts,
+                         "person_id")
